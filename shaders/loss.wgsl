@@ -1,0 +1,51 @@
+// Fused sigmoid + binary cross-entropy, Keras semantics: the loss is the mean over the valid
+// rows and the `width` outputs; predictions are clipped to [1e-7, 1 - 1e-7] for the loss value
+// only. Writes dL/dz = (sigmoid(z) - target) / (rows * width), zero in the padding, and each
+// valid row's mean BCE to losses[step.loss_offset + row]. One workgroup per row.
+
+struct LossShape {
+    width: u32,
+    stride: u32,
+}
+
+const EPSILON: f32 = 1e-7;
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<uniform> shape: LossShape;
+@group(0) @binding(2) var<storage, read> logits: array<f32>;
+@group(0) @binding(3) var<storage, read> targets: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(5) var<storage, read_write> losses: array<f32>;
+
+var<workgroup> partial: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn bce_sigmoid(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let row = wg.x;
+    let valid = row < step.rows;
+    let scale = 1.0 / (f32(step.rows) * f32(shape.width));
+    var sum = 0.0;
+    for (var col = lid; col < shape.stride; col += 64u) {
+        let i = row * shape.stride + col;
+        var g = 0.0;
+        if valid && col < shape.width {
+            let t = targets[i];
+            let p = 1.0 / (1.0 + exp(-logits[i]));
+            g = (p - t) * scale;
+            let q = clamp(p, EPSILON, 1.0 - EPSILON);
+            sum -= t * log(q) + (1.0 - t) * log(1.0 - q);
+        }
+        grad[i] = g;
+    }
+    partial[lid] = sum;
+    workgroupBarrier();
+    for (var half = 32u; half > 0u; half /= 2u) {
+        if lid < half {
+            partial[lid] += partial[lid + half];
+        }
+        workgroupBarrier();
+    }
+    if lid == 0u && valid {
+        losses[step.loss_offset + row] = partial[0] / f32(shape.width);
+    }
+}

@@ -1,0 +1,128 @@
+//! Buffer creation, upload and readback helpers.
+
+use anyhow::{anyhow, Result};
+use wgpu::util::DeviceExt;
+
+use super::GpuContext;
+
+/// Rounds `n` up to a multiple of `to`.
+pub fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
+/// Every matrix on the GPU has its rows and columns zero-padded to a multiple of this.
+pub const PAD: usize = 32;
+
+pub fn padded(n: usize) -> usize {
+    round_up(n, PAD)
+}
+
+/// Copies a rows x cols row-major matrix into a zero-padded one.
+pub fn pad_matrix(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let stride = padded(cols);
+    let mut out = vec![0.0; padded(rows) * stride];
+    for r in 0..rows {
+        out[r * stride..r * stride + cols].copy_from_slice(&data[r * cols..(r + 1) * cols]);
+    }
+    out
+}
+
+/// The inverse of `pad_matrix`.
+pub fn unpad_matrix(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let stride = padded(cols);
+    (0..rows)
+        .flat_map(|r| data[r * stride..r * stride + cols].iter().copied())
+        .collect()
+}
+
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// A zeroed storage buffer of `floats` f32s.
+pub fn storage(ctx: &GpuContext, label: &str, floats: usize) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (floats.max(1) * 4) as u64,
+        usage: STORAGE,
+        mapped_at_creation: false,
+    })
+}
+
+/// A storage buffer holding `data`.
+pub fn storage_init<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::cast_slice(data),
+            usage: STORAGE,
+        })
+}
+
+/// A uniform buffer holding `value`.
+pub fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(value),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        })
+}
+
+/// Packs bytes into a u32 storage buffer (WGSL has no u8), padding the tail with zeros.
+pub fn storage_bytes(ctx: &GpuContext, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+    ctx.check_binding_size(label, round_up(bytes.len(), 4) as u64)?;
+    let mut padded_bytes = bytes.to_vec();
+    padded_bytes.resize(round_up(bytes.len().max(4), 4), 0);
+    Ok(ctx
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &padded_bytes,
+            usage: STORAGE,
+        }))
+}
+
+/// Binds `floats` f32s of `buffer` starting at float `offset`.
+pub fn slice(buffer: &wgpu::Buffer, offset: usize, floats: usize) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer,
+        offset: (offset * 4) as u64,
+        size: wgpu::BufferSize::new((floats * 4) as u64),
+    })
+}
+
+/// Copies `floats` f32s from float `offset` of `buffer` back to the host (waits for the GPU).
+pub fn read_f32(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    offset: usize,
+    floats: usize,
+) -> Result<Vec<f32>> {
+    let bytes = (floats * 4) as u64;
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: bytes.max(4),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    encoder.copy_buffer_to_buffer(buffer, (offset * 4) as u64, &staging, 0, bytes);
+    ctx.queue.submit([encoder.finish()]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = sender.send(r);
+    });
+    ctx.wait()?;
+    receiver
+        .recv()
+        .map_err(|_| anyhow!("GPU readback was dropped"))?
+        .map_err(|e| anyhow!("GPU readback failed: {e}"))?;
+    let view = staging
+        .get_mapped_range(..)
+        .map_err(|e| anyhow!("GPU readback failed: {e}"))?;
+    let out = bytemuck::cast_slice::<u8, f32>(&view)[..floats].to_vec();
+    drop(view);
+    staging.unmap();
+    Ok(out)
+}

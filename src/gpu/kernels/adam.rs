@@ -1,0 +1,119 @@
+use anyhow::Result;
+
+use super::{step::STEP_BYTES, Dispatch, StepTable};
+use crate::gpu::buffers::uniform;
+use crate::gpu::shader::{bind_group, bind_group_layout, grid, pipeline, Slot};
+use crate::gpu::GpuContext;
+
+const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
+const SOURCE: (&str, &str) = ("adam.wgsl", include_str!("../../../shaders/adam.wgsl"));
+/// Must match `ROW` in adam.wgsl.
+const GRID_ROW: u32 = 4096;
+
+/// Adam's hyper-parameters (Keras defaults).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct AdamConfig {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub epsilon: f32,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// The bias-corrected learning rate of step `t` (counting from 1), computed in f64.
+    pub fn lr_t(&self, t: u64) -> f32 {
+        let b1 = f64::from(self.beta1).powf(t as f64);
+        let b2 = f64::from(self.beta2).powf(t as f64);
+        (f64::from(self.lr) * (1.0 - b2).sqrt() / (1.0 - b1)) as f32
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct AdamConsts {
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+    count4: u32,
+}
+
+/// Adam over flat parameter, gradient and moment buffers, in one dispatch.
+pub struct Adam {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+impl Adam {
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        let layout = bind_group_layout(
+            ctx,
+            "adam",
+            &[
+                Slot::StepUniform(STEP_BYTES),
+                Slot::Uniform,
+                Slot::ReadWrite,
+                Slot::Read,
+                Slot::ReadWrite,
+                Slot::ReadWrite,
+            ],
+        );
+        let pipeline = pipeline(ctx, &[STEP, SOURCE], "adam", &layout, &[])?;
+        Ok(Adam { layout, pipeline })
+    }
+
+    /// Updates `count` floats (a multiple of 4) of `params` and the moments `m`, `v`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dispatch(
+        &self,
+        ctx: &GpuContext,
+        steps: &StepTable,
+        config: &AdamConfig,
+        params: &wgpu::Buffer,
+        grads: &wgpu::Buffer,
+        m: &wgpu::Buffer,
+        v: &wgpu::Buffer,
+        count: usize,
+    ) -> Dispatch {
+        assert!(count % 4 == 0, "Adam updates whole vec4s");
+        let consts = uniform(
+            ctx,
+            "adam consts",
+            &AdamConsts {
+                beta1: config.beta1,
+                beta2: config.beta2,
+                epsilon: config.epsilon,
+                count4: (count / 4) as u32,
+            },
+        );
+        let bind_group = bind_group(
+            ctx,
+            "adam",
+            &self.layout,
+            vec![
+                steps.binding(),
+                consts.as_entire_binding(),
+                params.as_entire_binding(),
+                grads.as_entire_binding(),
+                m.as_entire_binding(),
+                v.as_entire_binding(),
+            ],
+        );
+        Dispatch {
+            pipeline: self.pipeline.clone(),
+            bind_group,
+            workgroups: grid(((count / 4) as u32).div_ceil(256), GRID_ROW),
+            per_step: true,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+use anyhow::Result;
+
+use super::Dispatch;
+use crate::gpu::buffers::uniform;
+use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
+use crate::gpu::GpuContext;
+
+const COMMON: (&str, &str) = (
+    "matmul_common.wgsl",
+    include_str!("../../../shaders/matmul_common.wgsl"),
+);
+const SUBGROUP: (&str, &str) = (
+    "matmul_subgroup.wgsl",
+    include_str!("../../../shaders/matmul_subgroup.wgsl"),
+);
+const BLOCKED: (&str, &str) = (
+    "matmul_blocked.wgsl",
+    include_str!("../../../shaders/matmul_blocked.wgsl"),
+);
+
+/// What happens to each element of C = op(A) op(B) before it is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Epilogue {
+    None = 0,
+    Bias = 1,
+    BiasRelu = 2,
+    BiasSigmoid = 3,
+    /// Keep C where the forward activation (aux) is positive: the ReLU backward pass.
+    ReluMask = 4,
+}
+
+/// Transposes and epilogue of one matmul pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulKind {
+    pub trans_a: bool,
+    pub trans_b: bool,
+    pub epilogue: Epilogue,
+}
+
+impl MatmulKind {
+    /// Z = X W + b, then the activation.
+    pub const fn forward(epilogue: Epilogue) -> Self {
+        MatmulKind {
+            trans_a: false,
+            trans_b: false,
+            epilogue,
+        }
+    }
+    /// dW = X^T dZ.
+    pub const WEIGHT_GRAD: Self = MatmulKind {
+        trans_a: true,
+        trans_b: false,
+        epilogue: Epilogue::None,
+    };
+    /// dX = dZ W^T, masked by the previous ReLU or not.
+    pub const fn input_grad(relu_mask: bool) -> Self {
+        MatmulKind {
+            trans_a: false,
+            trans_b: true,
+            epilogue: if relu_mask {
+                Epilogue::ReluMask
+            } else {
+                Epilogue::None
+            },
+        }
+    }
+
+    /// Every kind the trainer and the encoder use; one pipeline each.
+    pub const ALL: [MatmulKind; 7] = [
+        Self::forward(Epilogue::None),
+        Self::forward(Epilogue::Bias),
+        Self::forward(Epilogue::BiasRelu),
+        Self::forward(Epilogue::BiasSigmoid),
+        Self::WEIGHT_GRAD,
+        Self::input_grad(false),
+        Self::input_grad(true),
+    ];
+}
+
+/// Padded sizes of op(A) (m x k) and op(B) (k x n); all multiples of `buffers::PAD`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulDims {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub _pad: u32,
+}
+
+impl MatmulDims {
+    pub fn new(m: usize, n: usize, k: usize) -> Self {
+        for d in [m, n, k] {
+            assert!(
+                d % crate::gpu::buffers::PAD == 0,
+                "matmul dims must be padded"
+            );
+        }
+        MatmulDims {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            _pad: 0,
+        }
+    }
+}
+
+/// The matmul family: the subgroup kernel where subgroups are 8 wide, else the portable one.
+pub struct Matmul {
+    layout: wgpu::BindGroupLayout,
+    pipelines: Vec<(MatmulKind, wgpu::ComputePipeline)>,
+    /// C rows per workgroup (the N tile is 32 columns in both variants).
+    rows_per_group: u32,
+    pub variant: &'static str,
+}
+
+impl Matmul {
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        Self::with_variant(ctx, ctx.subgroup8)
+    }
+
+    /// Builds the subgroup variant when `subgroup` (the adapter must support it), else the
+    /// portable one. Tests build both on adapters that can run both.
+    pub fn with_variant(ctx: &GpuContext, subgroup: bool) -> Result<Self> {
+        let layout = bind_group_layout(
+            ctx,
+            "matmul",
+            &[
+                Slot::Uniform,
+                Slot::Read,
+                Slot::Read,
+                Slot::Read,
+                Slot::ReadWrite,
+            ],
+        );
+        let (body, rows_per_group, variant) = if subgroup {
+            (SUBGROUP, 16, "subgroup8")
+        } else {
+            (BLOCKED, 32, "blocked")
+        };
+        let pipelines = MatmulKind::ALL
+            .iter()
+            .map(|&kind| {
+                let constants = [
+                    ("TRANS_A", f64::from(u8::from(kind.trans_a))),
+                    ("TRANS_B", f64::from(u8::from(kind.trans_b))),
+                    ("EPILOGUE", kind.epilogue as u32 as f64),
+                ];
+                pipeline(ctx, &[COMMON, body], "matmul", &layout, &constants).map(|p| (kind, p))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Matmul {
+            layout,
+            pipelines,
+            rows_per_group,
+            variant,
+        })
+    }
+
+    /// C = op(A) op(B) with the kind's epilogue; `aux` is the bias or the ReLU mask
+    /// (any buffer when the epilogue uses neither).
+    pub fn dispatch(
+        &self,
+        ctx: &GpuContext,
+        kind: MatmulKind,
+        dims: MatmulDims,
+        a: wgpu::BindingResource<'_>,
+        b: wgpu::BindingResource<'_>,
+        aux: wgpu::BindingResource<'_>,
+        c: wgpu::BindingResource<'_>,
+    ) -> Dispatch {
+        let pipeline = self
+            .pipelines
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, p)| p.clone())
+            .expect("every MatmulKind has a pipeline");
+        let dims_buffer = uniform(ctx, "matmul dims", &dims);
+        let bind_group = bind_group(
+            ctx,
+            "matmul",
+            &self.layout,
+            vec![dims_buffer.as_entire_binding(), a, b, aux, c],
+        );
+        Dispatch {
+            pipeline,
+            bind_group,
+            workgroups: (dims.n / 32, dims.m / self.rows_per_group),
+            per_step: false,
+        }
+    }
+}

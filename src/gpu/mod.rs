@@ -1,0 +1,8 @@
+//! The GPU host: adapter and device, buffers, and one wrapper per WGSL kernel family.
+
+pub mod buffers;
+mod context;
+pub mod kernels;
+mod shader;
+
+pub use context::{list_adapters, AdapterSummary, GpuContext};

@@ -1,0 +1,12 @@
+//! aeclust: an MNIST autoencoder trained, and its codes clustered, in WGSL compute shaders.
+//!
+//! Data flows one way: [`data`] -> [`model`] / [`train`] -> [`report`].
+//! [`reference`] is the CPU twin of every kernel: the oracle of the shader tests.
+
+pub mod data;
+pub mod gpu;
+pub mod model;
+pub mod output;
+pub mod reference;
+pub mod report;
+pub mod train;

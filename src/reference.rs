@@ -1,0 +1,134 @@
+//! The CPU twin of every WGSL kernel, on unpadded row-major matrices: the same formulas in the
+//! same precision (f32), used as the oracle of the shader tests.
+
+use crate::gpu::kernels::AdamConfig;
+
+/// C (m x n) = op(A) op(B); op(A) is m x k (stored k x m when `trans_a`),
+/// op(B) is k x n (stored n x k when `trans_b`).
+pub fn gemm(
+    trans_a: bool,
+    trans_b: bool,
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Vec<f32> {
+    assert_eq!(a.len(), m * k, "gemm: A has the wrong size");
+    assert_eq!(b.len(), k * n, "gemm: B has the wrong size");
+    let mut c = vec![0.0f32; m * n];
+    let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
+    // SAFETY: the strides describe exactly the slices checked above, and c is m x n.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+    c
+}
+
+/// Adds `bias` (n) to every row of `c`.
+pub fn add_bias(c: &mut [f32], bias: &[f32]) {
+    for row in c.chunks_mut(bias.len()) {
+        for (x, b) in row.iter_mut().zip(bias) {
+            *x += b;
+        }
+    }
+}
+
+pub fn relu(c: &mut [f32]) {
+    for x in c {
+        *x = x.max(0.0);
+    }
+}
+
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Zeroes `grad` where the forward activation `mask` is not positive (ReLU backward).
+pub fn relu_mask(grad: &mut [f32], mask: &[f32]) {
+    for (g, &a) in grad.iter_mut().zip(mask) {
+        if a <= 0.0 {
+            *g = 0.0;
+        }
+    }
+}
+
+/// Sum of each column of a rows x cols matrix.
+pub fn column_sums(matrix: &[f32], cols: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f32; cols];
+    for row in matrix.chunks(cols) {
+        for (s, x) in sums.iter_mut().zip(row) {
+            *s += x;
+        }
+    }
+    sums
+}
+
+/// Rows `order[first..first + rows]` of u8 images of `width` pixels, scaled by 1/255.
+pub fn gather(pixels: &[u8], width: usize, order: &[u32], first: usize, rows: usize) -> Vec<f32> {
+    order[first..first + rows]
+        .iter()
+        .flat_map(|&i| {
+            let i = i as usize;
+            pixels[i * width..(i + 1) * width]
+                .iter()
+                .map(|&p| f32::from(p) / 255.0)
+        })
+        .collect()
+}
+
+/// Keras's clipping of predictions for the loss value.
+pub const BCE_EPSILON: f32 = 1e-7;
+
+/// Sigmoid + binary cross-entropy over a rows x width batch. Returns dL/dlogits of the mean
+/// loss and each row's mean loss.
+pub fn bce_sigmoid(logits: &[f32], targets: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
+    let rows = logits.len() / width;
+    let scale = 1.0 / (rows as f32 * width as f32);
+    let mut grad = vec![0.0f32; logits.len()];
+    let mut losses = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let mut sum = 0.0f64;
+        for c in r * width..(r + 1) * width {
+            let (t, p) = (targets[c], sigmoid(logits[c]));
+            grad[c] = (p - t) * scale;
+            let q = p.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
+            sum -= f64::from(t * q.ln() + (1.0 - t) * (1.0 - q).ln());
+        }
+        losses.push((sum / width as f64) as f32);
+    }
+    (grad, losses)
+}
+
+/// One Adam step (Keras formula) with the bias-corrected rate `lr_t`.
+pub fn adam(
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    config: &AdamConfig,
+    lr_t: f32,
+) {
+    for i in 0..params.len() {
+        let g = grads[i];
+        m[i] += (g - m[i]) * (1.0 - config.beta1);
+        v[i] += (g * g - v[i]) * (1.0 - config.beta2);
+        params[i] -= lr_t * m[i] / (v[i].sqrt() + config.epsilon);
+    }
+}

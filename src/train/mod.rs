@@ -1,0 +1,124 @@
+//! Training: the loop shared by every backend, and the backends.
+
+mod gpu;
+mod layout;
+
+pub use gpu::GpuTrainer;
+pub use layout::ParamLayout;
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::gpu::kernels::AdamConfig;
+use crate::model::Params;
+
+/// The recipe: Keras defaults unless changed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub adam: AdamConfig,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 3,
+            batch: 32,
+            adam: AdamConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// What one epoch gave.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    pub loss: f64,
+    pub val_loss: f64,
+    pub seconds: f64,
+    pub samples_per_sec: f64,
+}
+
+/// A device that trains the model: the GPU trainer, or a CPU reference.
+pub trait Backend {
+    /// "gpu" or "cpu", as the report names it.
+    fn name(&self) -> &'static str;
+    /// One pass over the training samples in `order`, in batches; returns every sample's loss
+    /// (in `order`'s order) as it was before its batch's update.
+    fn train_epoch(&mut self, order: &[u32]) -> Result<Vec<f32>>;
+    /// Every validation sample's loss with the current parameters.
+    fn validate(&mut self) -> Result<Vec<f32>>;
+    /// The current parameters.
+    fn params(&self) -> Result<Params>;
+}
+
+/// The per-epoch sample orders: a seeded shuffle, the same for every backend.
+pub struct Shuffle {
+    rng: ChaCha8Rng,
+    order: Vec<u32>,
+}
+
+impl Shuffle {
+    pub fn new(count: usize, seed: u64) -> Self {
+        Shuffle {
+            // A stream of its own, so that the order does not depend on the initialisation.
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5348_5546_464c_4521),
+            order: (0..count as u32).collect(),
+        }
+    }
+
+    pub fn next_epoch(&mut self) -> &[u32] {
+        self.order.shuffle(&mut self.rng);
+        &self.order
+    }
+}
+
+fn mean(values: &[f32]) -> f64 {
+    values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len().max(1) as f64
+}
+
+/// Trains for `config.epochs` epochs, calling `on_epoch` after each; stops with an error
+/// naming the epoch and step when a loss is not finite.
+pub fn fit(
+    backend: &mut dyn Backend,
+    config: &TrainConfig,
+    train_count: usize,
+    mut on_epoch: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
+    let mut shuffle = Shuffle::new(train_count, config.seed);
+    let mut history = Vec::new();
+    for epoch in 1..=config.epochs {
+        let order = shuffle.next_epoch();
+        let start = Instant::now();
+        let losses = backend.train_epoch(order)?;
+        let seconds = start.elapsed().as_secs_f64();
+        if let Some(bad) = losses.iter().position(|l| !l.is_finite()) {
+            bail!(
+                "training diverged: the loss is {} at epoch {epoch}, step {} (try a smaller --lr)",
+                losses[bad],
+                bad / config.batch + 1
+            );
+        }
+        let val_losses = backend.validate()?;
+        let stats = EpochStats {
+            epoch,
+            loss: mean(&losses),
+            val_loss: mean(&val_losses),
+            seconds,
+            samples_per_sec: train_count as f64 / seconds,
+        };
+        if !stats.val_loss.is_finite() {
+            bail!("validation loss is {} after epoch {epoch}", stats.val_loss);
+        }
+        on_epoch(&stats);
+        history.push(stats);
+    }
+    Ok(history)
+}
