@@ -1,0 +1,72 @@
+#![allow(dead_code)]
+
+use aeclust::gpu::GpuContext;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The GPU every kernel test runs on. No adapter is a failure, never a silent pass.
+pub fn gpu() -> GpuContext {
+    match GpuContext::new(None) {
+        Ok(ctx) => ctx,
+        Err(e) => panic!(
+            "{e}\nThe GPU tests need a wgpu adapter. Without a GPU, install the software one: \
+             apt-get install -y mesa-vulkan-drivers libvulkan1"
+        ),
+    }
+}
+
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+pub fn uniform(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// Asserts |got - want| <= abs + rel * |want| elementwise, naming the worst element.
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], abs: f32, rel: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let mut worst = (0usize, 0.0f32);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let excess = (g - w).abs() - (abs + rel * w.abs());
+        assert!(!g.is_nan(), "{what}: NaN at {i}");
+        if excess > worst.1 {
+            worst = (i, excess);
+        }
+    }
+    let i = worst.0;
+    assert!(
+        worst.1 <= 0.0,
+        "{what}: element {i} is {} but should be {} (tolerance {abs} + {rel} * |want|)",
+        got[i],
+        want[i]
+    );
+}
+
+/// Writes a dataset in MNIST's four-file IDX layout (gzipped when `gz`) with random pixels.
+pub fn write_idx_dataset(dir: &std::path::Path, train: usize, test: usize, side: usize, gz: bool) {
+    use aeclust::data::idx::{encode_images, encode_labels};
+    use std::io::Write;
+    let mut rng = rng(1);
+    std::fs::create_dir_all(dir).unwrap();
+    for (prefix, count) in [("train", train), ("t10k", test)] {
+        let pixels: Vec<u8> = (0..count * side * side)
+            .map(|i| if i % 3 == 0 { rng.random() } else { 0 })
+            .collect();
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        for (kind, bytes) in [
+            ("images-idx3", encode_images(count, side, side, &pixels)),
+            ("labels-idx1", encode_labels(&labels)),
+        ] {
+            let name = format!("{prefix}-{kind}-ubyte");
+            if gz {
+                let file = std::fs::File::create(dir.join(format!("{name}.gz"))).unwrap();
+                let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+                enc.write_all(&bytes).unwrap();
+                enc.finish().unwrap();
+            } else {
+                std::fs::write(dir.join(name), bytes).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Every WGSL entry point against its CPU twin in `aeclust::reference`, on awkward shapes.
+
+mod common;
+
+use aeclust::gpu::buffers::{
+    pad_matrix, padded, read_f32, storage, storage_bytes, storage_init, unpad_matrix,
+};
+use aeclust::gpu::kernels::{
+    run, AdamConfig, Epilogue, Kernels, Matmul, MatmulDims, MatmulKind, StepParams, StepTable,
+};
+use aeclust::gpu::GpuContext;
+use aeclust::reference;
+use common::{assert_close, gpu, rng, uniform};
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+/// (m, n, k) of op(A) (m x k) times op(B) (k x n), unpadded.
+const SHAPES: [(usize, usize, usize); 6] = [
+    (1, 1, 1),
+    (7, 33, 31),
+    (31, 7, 785),
+    (33, 785, 7),
+    (785, 31, 33),
+    (64, 128, 32),
+];
+
+/// The CPU answer for one matmul kind.
+fn expected(
+    kind: MatmulKind,
+    a: &[f32],
+    b: &[f32],
+    aux: &[f32],
+    (m, n, k): (usize, usize, usize),
+) -> Vec<f32> {
+    let mut c = reference::gemm(kind.trans_a, kind.trans_b, a, b, m, n, k);
+    match kind.epilogue {
+        Epilogue::None => {}
+        Epilogue::Bias => reference::add_bias(&mut c, aux),
+        Epilogue::BiasRelu => {
+            reference::add_bias(&mut c, aux);
+            reference::relu(&mut c);
+        }
+        Epilogue::BiasSigmoid => {
+            reference::add_bias(&mut c, aux);
+            c.iter_mut().for_each(|x| *x = reference::sigmoid(*x));
+        }
+        Epilogue::ReluMask => reference::relu_mask(&mut c, aux),
+    }
+    c
+}
+
+fn check_matmul_variant(ctx: &GpuContext, matmul: &Matmul) {
+    let mut rng = rng(7);
+    for kind in MatmulKind::ALL {
+        for shape in SHAPES {
+            let (m, n, k) = shape;
+            let a = uniform(&mut rng, m * k, -1.0, 1.0);
+            let b = uniform(&mut rng, k * n, -1.0, 1.0);
+            let aux_rows = if kind.epilogue == Epilogue::ReluMask {
+                m
+            } else {
+                1
+            };
+            let aux = uniform(&mut rng, aux_rows * n, -1.0, 1.0);
+            let (a_rows, a_cols) = if kind.trans_a { (k, m) } else { (m, k) };
+            let (b_rows, b_cols) = if kind.trans_b { (n, k) } else { (k, n) };
+            let a_buf = storage_init(ctx, "a", &pad_matrix(&a, a_rows, a_cols));
+            let b_buf = storage_init(ctx, "b", &pad_matrix(&b, b_rows, b_cols));
+            let aux_buf = storage_init(ctx, "aux", &pad_matrix(&aux, aux_rows, n));
+            let c_buf = storage(ctx, "c", padded(m) * padded(n));
+            let dispatch = matmul.dispatch(
+                ctx,
+                kind,
+                MatmulDims::new(padded(m), padded(n), padded(k)),
+                a_buf.as_entire_binding(),
+                b_buf.as_entire_binding(),
+                aux_buf.as_entire_binding(),
+                c_buf.as_entire_binding(),
+            );
+            run(ctx, &[&dispatch], 0).unwrap();
+            let c_padded = read_f32(ctx, &c_buf, 0, padded(m) * padded(n)).unwrap();
+            let want = expected(kind, &a, &b, &aux, shape);
+            let what = format!("{} {kind:?} {shape:?}", matmul.variant);
+            // f32 sums of k products of magnitude <= 1: error grows like sqrt(k) * 2^-24.
+            assert_close(
+                &what,
+                &unpad_matrix(&c_padded, m, n),
+                &want,
+                2e-5 * (k as f32).sqrt(),
+                1e-5,
+            );
+            if matches!(
+                kind.epilogue,
+                Epilogue::None | Epilogue::ReluMask | Epilogue::Bias | Epilogue::BiasRelu
+            ) {
+                // Zero padding in, zero padding out: the invariant the trainer relies on.
+                let stride = padded(n);
+                let pad_sum: f32 = (0..padded(m))
+                    .flat_map(|r| (0..stride).map(move |c| (r, c)))
+                    .filter(|&(r, c)| {
+                        r >= m
+                            && !(kind.epilogue == Epilogue::Bias
+                                || kind.epilogue == Epilogue::BiasRelu)
+                            || c >= n
+                    })
+                    .map(|(r, c)| c_padded[r * stride + c].abs())
+                    .sum();
+                assert_eq!(pad_sum, 0.0, "{what}: padding of C is not zero");
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_portable_matches_cpu() {
+    let ctx = gpu();
+    let matmul = Matmul::with_variant(&ctx, false).unwrap();
+    assert_eq!(matmul.variant, "blocked");
+    check_matmul_variant(&ctx, &matmul);
+}
+
+#[test]
+fn matmul_default_variant_matches_cpu() {
+    let ctx = gpu();
+    // The subgroup variant on adapters with 8-wide subgroups (lavapipe), else the portable one.
+    let matmul = Matmul::new(&ctx).unwrap();
+    check_matmul_variant(&ctx, &matmul);
+}
+
+fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
+    let table = StepTable::new(ctx, 1);
+    table.write(ctx, 0, &[step]);
+    table
+}
+
+#[test]
+fn gather_scales_and_zero_pads() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let mut rng = rng(3);
+    for (count, width, first, rows, rows_pad) in
+        [(5, 7, 1, 3, 32), (40, 785, 3, 33, 64), (9, 1, 0, 9, 32)]
+    {
+        let pixels: Vec<u8> = (0..count * width).map(|_| rng.random()).collect();
+        let mut order: Vec<u32> = (0..count as u32).collect();
+        order.shuffle(&mut rng);
+        let steps = one_step(
+            &ctx,
+            StepParams {
+                first: first as u32,
+                rows: rows as u32,
+                loss_offset: 0,
+                lr_t: 0.0,
+            },
+        );
+        let pixel_buf = storage_bytes(&ctx, "pixels", &pixels).unwrap();
+        let order_buf = storage_init(&ctx, "order", &order);
+        let stride = padded(width);
+        let out = storage_init(&ctx, "batch", &vec![f32::NAN; rows_pad * stride]);
+        let d = kernels.gather.dispatch(
+            &ctx, &steps, &pixel_buf, &order_buf, &out, width, stride, rows_pad,
+        );
+        run(&ctx, &[&d], steps.offset(0)).unwrap();
+        let got = read_f32(&ctx, &out, 0, rows_pad * stride).unwrap();
+        let mut want = pad_matrix(
+            &reference::gather(&pixels, width, &order, first, rows),
+            rows,
+            width,
+        );
+        want.resize(rows_pad * stride, 0.0);
+        assert_eq!(got, want, "gather count {count} width {width}");
+    }
+}
+
+#[test]
+fn bce_loss_matches_cpu_and_ignores_padding() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let mut rng = rng(11);
+    for (rows, width, rows_pad, offset) in [(1, 1, 32, 0), (7, 785, 32, 5), (33, 31, 64, 2)] {
+        let logits = uniform(&mut rng, rows * width, -9.0, 9.0);
+        let targets = uniform(&mut rng, rows * width, 0.0, 1.0);
+        let stride = padded(width);
+        let mut logits_pad = pad_matrix(&logits, rows, width);
+        logits_pad.resize(rows_pad * stride, 3.0); // garbage rows past the valid ones
+        let mut targets_pad = pad_matrix(&targets, rows, width);
+        targets_pad.resize(rows_pad * stride, 0.5);
+        let steps = one_step(
+            &ctx,
+            StepParams {
+                first: 0,
+                rows: rows as u32,
+                loss_offset: offset as u32,
+                lr_t: 0.0,
+            },
+        );
+        let logit_buf = storage_init(&ctx, "logits", &logits_pad);
+        let target_buf = storage_init(&ctx, "targets", &targets_pad);
+        let grad_buf = storage_init(&ctx, "grad", &vec![f32::NAN; rows_pad * stride]);
+        let loss_buf = storage(&ctx, "losses", offset + rows + 1);
+        let d = kernels.loss.dispatch(
+            &ctx,
+            &steps,
+            &logit_buf,
+            &target_buf,
+            &grad_buf,
+            &loss_buf,
+            width,
+            stride,
+            rows_pad,
+        );
+        run(&ctx, &[&d], steps.offset(0)).unwrap();
+        let (want_grad, want_loss) = reference::bce_sigmoid(&logits, &targets, width);
+        let grad = read_f32(&ctx, &grad_buf, 0, rows_pad * stride).unwrap();
+        let mut want_grad_pad = pad_matrix(&want_grad, rows, width);
+        want_grad_pad.resize(rows_pad * stride, 0.0);
+        assert_close("bce grad", &grad, &want_grad_pad, 1e-9, 1e-5);
+        let losses = read_f32(&ctx, &loss_buf, 0, offset + rows + 1).unwrap();
+        assert_close(
+            "bce losses",
+            &losses[offset..offset + rows],
+            &want_loss,
+            1e-6,
+            1e-5,
+        );
+        assert_eq!(
+            losses[offset + rows],
+            0.0,
+            "a loss was written past the valid rows"
+        );
+    }
+}
+
+#[test]
+fn bce_loss_hand_computed() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    // One row, two outputs: logit 0 with target 1 (p = 0.5, loss ln 2), and logit 40 with
+    // target 0 (p clipped to 1 - 1e-7 in f32, loss -ln(1.1920929e-7) = 15.942385).
+    let width = 2;
+    let logits = pad_matrix(&[0.0, 40.0], 1, width);
+    let targets = pad_matrix(&[1.0, 0.0], 1, width);
+    let steps = one_step(
+        &ctx,
+        StepParams {
+            first: 0,
+            rows: 1,
+            loss_offset: 0,
+            lr_t: 0.0,
+        },
+    );
+    let l = storage_init(&ctx, "l", &logits);
+    let t = storage_init(&ctx, "t", &targets);
+    let g = storage(&ctx, "g", logits.len());
+    let out = storage(&ctx, "out", 1);
+    let d = kernels
+        .loss
+        .dispatch(&ctx, &steps, &l, &t, &g, &out, width, padded(width), 32);
+    run(&ctx, &[&d], 0).unwrap();
+    let loss = read_f32(&ctx, &out, 0, 1).unwrap()[0];
+    let want = (std::f32::consts::LN_2 + 15.942385) / 2.0;
+    assert!((loss - want).abs() < 1e-5, "loss {loss}, want {want}");
+    let grad = read_f32(&ctx, &g, 0, 2).unwrap();
+    assert_close("hand grad", &grad, &[-0.25, 0.5], 1e-7, 1e-6);
+}
+
+#[test]
+fn column_sums_match_cpu() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let mut rng = rng(5);
+    for (rows, cols) in [(1, 1), (7, 785), (33, 31), (64, 32)] {
+        let m = uniform(&mut rng, rows * cols, -1.0, 1.0);
+        let buf = storage_init(&ctx, "m", &pad_matrix(&m, rows, cols));
+        let sums = storage_init(&ctx, "sums", &vec![f32::NAN; padded(cols)]);
+        let d = kernels.column_sums.dispatch(
+            &ctx,
+            buf.as_entire_binding(),
+            sums.as_entire_binding(),
+            padded(rows),
+            padded(cols),
+        );
+        run(&ctx, &[&d], 0).unwrap();
+        let got = read_f32(&ctx, &sums, 0, padded(cols)).unwrap();
+        let mut want = reference::column_sums(&m, cols);
+        want.resize(padded(cols), 0.0);
+        assert_close("column sums", &got, &want, 1e-5, 1e-5);
+    }
+}
+
+fn run_adam(
+    ctx: &GpuContext,
+    kernels: &Kernels,
+    config: &AdamConfig,
+    p: &[f32],
+    g: &[f32],
+    m: &[f32],
+    v: &[f32],
+    lr_t: f32,
+) -> [Vec<f32>; 3] {
+    let steps = one_step(
+        ctx,
+        StepParams {
+            first: 0,
+            rows: 0,
+            loss_offset: 0,
+            lr_t,
+        },
+    );
+    let bufs = [p, g, m, v].map(|x| storage_init(ctx, "adam", x));
+    let d = kernels.adam.dispatch(
+        ctx,
+        &steps,
+        config,
+        &bufs[0],
+        &bufs[1],
+        &bufs[2],
+        &bufs[3],
+        p.len(),
+    );
+    run(ctx, &[&d], 0).unwrap();
+    [0, 2, 3].map(|i| read_f32(ctx, &bufs[i], 0, p.len()).unwrap())
+}
+
+#[test]
+fn adam_matches_cpu() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let config = AdamConfig::default();
+    let mut rng = rng(9);
+    for count in [4, 1028, 300_000] {
+        let p = uniform(&mut rng, count, -1.0, 1.0);
+        let g = uniform(&mut rng, count, -0.1, 0.1);
+        let m0 = uniform(&mut rng, count, -0.01, 0.01);
+        let v0 = uniform(&mut rng, count, 0.0, 1e-4);
+        let lr_t = config.lr_t(17);
+        let [gp, gm, gv] = run_adam(&ctx, &kernels, &config, &p, &g, &m0, &v0, lr_t);
+        let (mut cp, mut cm, mut cv) = (p.clone(), m0.clone(), v0.clone());
+        reference::adam(&mut cp, &g, &mut cm, &mut cv, &config, lr_t);
+        assert_close("adam params", &gp, &cp, 1e-7, 1e-6);
+        assert_close("adam m", &gm, &cm, 1e-9, 1e-6);
+        assert_close("adam v", &gv, &cv, 1e-12, 1e-5);
+    }
+}
+
+#[test]
+fn adam_first_step_hand_computed() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let config = AdamConfig::default();
+    // Step 1 with g = 0.5: m = 0.05, v = 0.00025, lr_t = 1e-3 * sqrt(0.001) / 0.1
+    // (up to the f32 rounding of 0.999 and 0.9, as in Keras).
+    let lr_t = config.lr_t(1);
+    assert!((lr_t - 0.000_316_227_77).abs() < 5e-9, "lr_t {lr_t}");
+    let [p, m, v] = run_adam(
+        &ctx,
+        &kernels,
+        &config,
+        &[1.0; 4],
+        &[0.5, -0.5, 0.0, 0.5],
+        &[0.0; 4],
+        &[0.0; 4],
+        lr_t,
+    );
+    let step = 0.000_316_227_77 * 0.05 / (0.015_811_388 + 1e-7);
+    assert_close(
+        "params",
+        &p,
+        &[1.0 - step, 1.0 + step, 1.0, 1.0 - step],
+        1e-7,
+        0.0,
+    );
+    assert_close("m", &m, &[0.05, -0.05, 0.0, 0.05], 0.0, 1e-6);
+    assert_close("v", &v, &[0.00025, 0.00025, 0.0, 0.00025], 0.0, 2e-5); // 1 - 0.999 is 0.99998713e-3 in f32
+}
