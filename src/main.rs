@@ -8,7 +8,7 @@ use aeclust::data::{load_dir, Split};
 use aeclust::gpu::kernels::{AdamConfig, Kernels};
 use aeclust::gpu::{list_adapters, GpuContext};
 use aeclust::model::{ModelSpec, Params};
-use aeclust::output::write_json;
+use aeclust::output::{check_writable, write_json};
 use aeclust::report::TrainReport;
 use aeclust::train::{fit, GpuTrainer, TrainConfig};
 
@@ -74,6 +74,9 @@ fn train(args: &TrainArgs) -> Result<()> {
     }
     if args.limit == Some(0) {
         bail!("--limit must be at least 1");
+    }
+    if let Some(path) = &args.report {
+        check_writable(path)?;
     }
     let mut train_set = load_dir(&args.data, Split::Train)?;
     if let Some(n) = args.limit {

@@ -6,7 +6,8 @@ use aeclust::gpu::buffers::{
     pad_matrix, padded, read_f32, storage, storage_bytes, storage_init, unpad_matrix,
 };
 use aeclust::gpu::kernels::{
-    run, AdamConfig, Epilogue, Kernels, Matmul, MatmulDims, MatmulKind, StepParams, StepTable,
+    run, AdamBuffers, AdamConfig, Epilogue, Kernels, LossBuffers, Matmul, MatmulDims, MatmulKind,
+    MatmulOperands, StepParams, StepTable,
 };
 use aeclust::gpu::GpuContext;
 use aeclust::reference;
@@ -72,10 +73,12 @@ fn check_matmul_variant(ctx: &GpuContext, matmul: &Matmul) {
                 ctx,
                 kind,
                 MatmulDims::new(padded(m), padded(n), padded(k)),
-                a_buf.as_entire_binding(),
-                b_buf.as_entire_binding(),
-                aux_buf.as_entire_binding(),
-                c_buf.as_entire_binding(),
+                MatmulOperands {
+                    a: a_buf.as_entire_binding(),
+                    b: b_buf.as_entire_binding(),
+                    aux: aux_buf.as_entire_binding(),
+                    c: c_buf.as_entire_binding(),
+                },
             );
             run(ctx, &[&dispatch], 0).unwrap();
             let c_padded = read_f32(ctx, &c_buf, 0, padded(m) * padded(n)).unwrap();
@@ -158,7 +161,12 @@ fn gather_scales_and_zero_pads() {
         let stride = padded(width);
         let out = storage_init(&ctx, "batch", &vec![f32::NAN; rows_pad * stride]);
         let d = kernels.gather.dispatch(
-            &ctx, &steps, &pixel_buf, &order_buf, &out, width, stride, rows_pad,
+            &ctx,
+            &steps,
+            (&pixel_buf, &order_buf),
+            &out,
+            width,
+            rows_pad,
         );
         run(&ctx, &[&d], steps.offset(0)).unwrap();
         let got = read_f32(&ctx, &out, 0, rows_pad * stride).unwrap();
@@ -198,17 +206,15 @@ fn bce_loss_matches_cpu_and_ignores_padding() {
         let target_buf = storage_init(&ctx, "targets", &targets_pad);
         let grad_buf = storage_init(&ctx, "grad", &vec![f32::NAN; rows_pad * stride]);
         let loss_buf = storage(&ctx, "losses", offset + rows + 1);
-        let d = kernels.loss.dispatch(
-            &ctx,
-            &steps,
-            &logit_buf,
-            &target_buf,
-            &grad_buf,
-            &loss_buf,
-            width,
-            stride,
-            rows_pad,
-        );
+        let buffers = LossBuffers {
+            logits: &logit_buf,
+            targets: &target_buf,
+            grad: &grad_buf,
+            losses: &loss_buf,
+        };
+        let d = kernels
+            .loss
+            .dispatch(&ctx, &steps, buffers, width, rows_pad);
         run(&ctx, &[&d], steps.offset(0)).unwrap();
         let (want_grad, want_loss) = reference::bce_sigmoid(&logits, &targets, width);
         let grad = read_f32(&ctx, &grad_buf, 0, rows_pad * stride).unwrap();
@@ -253,9 +259,13 @@ fn bce_loss_hand_computed() {
     let t = storage_init(&ctx, "t", &targets);
     let g = storage(&ctx, "g", logits.len());
     let out = storage(&ctx, "out", 1);
-    let d = kernels
-        .loss
-        .dispatch(&ctx, &steps, &l, &t, &g, &out, width, padded(width), 32);
+    let buffers = LossBuffers {
+        logits: &l,
+        targets: &t,
+        grad: &g,
+        losses: &out,
+    };
+    let d = kernels.loss.dispatch(&ctx, &steps, buffers, width, 32);
     run(&ctx, &[&d], 0).unwrap();
     let loss = read_f32(&ctx, &out, 0, 1).unwrap()[0];
     let want = (std::f32::consts::LN_2 + 15.942385) / 2.0;
@@ -288,16 +298,15 @@ fn column_sums_match_cpu() {
     }
 }
 
+/// One Adam step on the GPU from `[params, grads, m, v]`; returns the new params, m and v.
 fn run_adam(
     ctx: &GpuContext,
     kernels: &Kernels,
     config: &AdamConfig,
-    p: &[f32],
-    g: &[f32],
-    m: &[f32],
-    v: &[f32],
+    state: [&[f32]; 4],
     lr_t: f32,
 ) -> [Vec<f32>; 3] {
+    let count = state[0].len();
     let steps = one_step(
         ctx,
         StepParams {
@@ -307,19 +316,16 @@ fn run_adam(
             lr_t,
         },
     );
-    let bufs = [p, g, m, v].map(|x| storage_init(ctx, "adam", x));
-    let d = kernels.adam.dispatch(
-        ctx,
-        &steps,
-        config,
-        &bufs[0],
-        &bufs[1],
-        &bufs[2],
-        &bufs[3],
-        p.len(),
-    );
+    let bufs = state.map(|x| storage_init(ctx, "adam", x));
+    let buffers = AdamBuffers {
+        params: &bufs[0],
+        grads: &bufs[1],
+        m: &bufs[2],
+        v: &bufs[3],
+    };
+    let d = kernels.adam.dispatch(ctx, &steps, config, buffers, count);
     run(ctx, &[&d], 0).unwrap();
-    [0, 2, 3].map(|i| read_f32(ctx, &bufs[i], 0, p.len()).unwrap())
+    [0, 2, 3].map(|i| read_f32(ctx, &bufs[i], 0, count).unwrap())
 }
 
 #[test]
@@ -334,7 +340,7 @@ fn adam_matches_cpu() {
         let m0 = uniform(&mut rng, count, -0.01, 0.01);
         let v0 = uniform(&mut rng, count, 0.0, 1e-4);
         let lr_t = config.lr_t(17);
-        let [gp, gm, gv] = run_adam(&ctx, &kernels, &config, &p, &g, &m0, &v0, lr_t);
+        let [gp, gm, gv] = run_adam(&ctx, &kernels, &config, [&p, &g, &m0, &v0], lr_t);
         let (mut cp, mut cm, mut cv) = (p.clone(), m0.clone(), v0.clone());
         reference::adam(&mut cp, &g, &mut cm, &mut cv, &config, lr_t);
         assert_close("adam params", &gp, &cp, 1e-7, 1e-6);
@@ -352,16 +358,9 @@ fn adam_first_step_hand_computed() {
     // (up to the f32 rounding of 0.999 and 0.9, as in Keras).
     let lr_t = config.lr_t(1);
     assert!((lr_t - 0.000_316_227_77).abs() < 5e-9, "lr_t {lr_t}");
-    let [p, m, v] = run_adam(
-        &ctx,
-        &kernels,
-        &config,
-        &[1.0; 4],
-        &[0.5, -0.5, 0.0, 0.5],
-        &[0.0; 4],
-        &[0.0; 4],
-        lr_t,
-    );
+    let grads = [0.5, -0.5, 0.0, 0.5];
+    let state: [&[f32]; 4] = [&[1.0; 4], &grads, &[0.0; 4], &[0.0; 4]];
+    let [p, m, v] = run_adam(&ctx, &kernels, &config, state, lr_t);
     let step = 0.000_316_227_77 * 0.05 / (0.015_811_388 + 1e-7);
     assert_close(
         "params",

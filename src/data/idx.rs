@@ -147,7 +147,7 @@ fn parse(
 pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
     let shown = path.display().to_string();
     let (dims, pixels) = parse(read_maybe_gzip(path)?, &shown, IMAGES_MAGIC, "images")?;
-    if dims.iter().any(|&d| d == 0) {
+    if dims.contains(&0) {
         return Err(IdxError::Invalid {
             path: shown,
             what: format!("no images (dimensions {dims:?})"),

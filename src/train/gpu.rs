@@ -4,7 +4,8 @@ use super::{Backend, ParamLayout, TrainConfig};
 use crate::data::Dataset;
 use crate::gpu::buffers::{padded, read_f32, slice, storage, storage_bytes, storage_init};
 use crate::gpu::kernels::{
-    AdamConfig, Dispatch, Epilogue, Kernels, MatmulDims, MatmulKind, StepParams, StepTable,
+    AdamBuffers, AdamConfig, Dispatch, Epilogue, Kernels, LossBuffers, MatmulDims, MatmulKind,
+    MatmulOperands, StepParams, StepTable,
 };
 use crate::gpu::GpuContext;
 use crate::model::{Activation, ModelSpec, Params};
@@ -125,10 +126,12 @@ impl<'a> GpuTrainer<'a> {
             ctx,
             &steps,
             &config.adam,
-            &params,
-            &grads,
-            &m,
-            &v,
+            AdamBuffers {
+                params: &params,
+                grads: &grads,
+                m: &m,
+                v: &v,
+            },
             layout.total,
         ));
         let val_step = net.forward_loss(&eval, &val_split);
@@ -232,11 +235,9 @@ impl Network<'_> {
         let mut list = vec![k.gather.dispatch(
             ctx,
             self.steps,
-            &split.pixels,
-            &split.order,
+            (&split.pixels, &split.order),
             &work.acts[0],
             width,
-            padded(width),
             work.rows_pad,
         )];
         let last = self.layout.layers.len() - 1;
@@ -251,22 +252,25 @@ impl Network<'_> {
                 ctx,
                 MatmulKind::forward(epilogue),
                 MatmulDims::new(work.rows_pad, slots.out_pad(), slots.in_pad()),
-                work.acts[l].as_entire_binding(),
-                slice(self.params, slots.weight, slots.weight_len()),
-                slice(self.params, slots.bias, slots.out_pad()),
-                work.acts[l + 1].as_entire_binding(),
+                MatmulOperands {
+                    a: work.acts[l].as_entire_binding(),
+                    b: slice(self.params, slots.weight, slots.weight_len()),
+                    aux: slice(self.params, slots.bias, slots.out_pad()),
+                    c: work.acts[l + 1].as_entire_binding(),
+                },
             ));
         }
         let out = self.spec.widths[last + 1];
         list.push(k.loss.dispatch(
             ctx,
             self.steps,
-            &work.acts[last + 1],
-            &work.acts[0],
-            &work.deltas[last + 1],
-            &split.losses,
+            LossBuffers {
+                logits: &work.acts[last + 1],
+                targets: &work.acts[0],
+                grad: &work.deltas[last + 1],
+                losses: &split.losses,
+            },
             out,
-            padded(out),
             work.rows_pad,
         ));
         list
@@ -281,10 +285,12 @@ impl Network<'_> {
                 ctx,
                 MatmulKind::WEIGHT_GRAD,
                 MatmulDims::new(slots.in_pad(), slots.out_pad(), work.rows_pad),
-                work.acts[l].as_entire_binding(),
-                work.deltas[l + 1].as_entire_binding(),
-                work.acts[l].as_entire_binding(),
-                slice(grads, slots.weight, slots.weight_len()),
+                MatmulOperands {
+                    a: work.acts[l].as_entire_binding(),
+                    b: work.deltas[l + 1].as_entire_binding(),
+                    aux: work.acts[l].as_entire_binding(),
+                    c: slice(grads, slots.weight, slots.weight_len()),
+                },
             ));
             list.push(k.column_sums.dispatch(
                 ctx,
@@ -299,10 +305,12 @@ impl Network<'_> {
                     ctx,
                     MatmulKind::input_grad(relu),
                     MatmulDims::new(work.rows_pad, slots.in_pad(), slots.out_pad()),
-                    work.deltas[l + 1].as_entire_binding(),
-                    slice(self.params, slots.weight, slots.weight_len()),
-                    work.acts[l].as_entire_binding(),
-                    work.deltas[l].as_entire_binding(),
+                    MatmulOperands {
+                        a: work.deltas[l + 1].as_entire_binding(),
+                        b: slice(self.params, slots.weight, slots.weight_len()),
+                        aux: work.acts[l].as_entire_binding(),
+                        c: work.deltas[l].as_entire_binding(),
+                    },
                 ));
             }
         }

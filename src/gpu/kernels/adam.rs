@@ -48,6 +48,14 @@ struct AdamConsts {
     count4: u32,
 }
 
+/// The flat buffers Adam reads and updates, all of the same length.
+pub struct AdamBuffers<'a> {
+    pub params: &'a wgpu::Buffer,
+    pub grads: &'a wgpu::Buffer,
+    pub m: &'a wgpu::Buffer,
+    pub v: &'a wgpu::Buffer,
+}
+
 /// Adam over flat parameter, gradient and moment buffers, in one dispatch.
 pub struct Adam {
     layout: wgpu::BindGroupLayout,
@@ -73,19 +81,21 @@ impl Adam {
     }
 
     /// Updates `count` floats (a multiple of 4) of `params` and the moments `m`, `v`.
-    #[allow(clippy::too_many_arguments)]
     pub fn dispatch(
         &self,
         ctx: &GpuContext,
         steps: &StepTable,
         config: &AdamConfig,
-        params: &wgpu::Buffer,
-        grads: &wgpu::Buffer,
-        m: &wgpu::Buffer,
-        v: &wgpu::Buffer,
+        buffers: AdamBuffers<'_>,
         count: usize,
     ) -> Dispatch {
-        assert!(count % 4 == 0, "Adam updates whole vec4s");
+        let AdamBuffers {
+            params,
+            grads,
+            m,
+            v,
+        } = buffers;
+        assert!(count.is_multiple_of(4), "Adam updates whole vec4s");
         let consts = uniform(
             ctx,
             "adam consts",

@@ -1,7 +1,7 @@
 use anyhow::Result;
 
 use super::{step::STEP_BYTES, Dispatch, StepTable};
-use crate::gpu::buffers::uniform;
+use crate::gpu::buffers::{padded, uniform};
 use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
 use crate::gpu::GpuContext;
 
@@ -38,19 +38,17 @@ impl Gather {
         Ok(Gather { layout, pipeline })
     }
 
-    /// `batch` is `rows_pad x stride`; images are `width` bytes each in `pixels`.
-    #[allow(clippy::too_many_arguments)]
+    /// `batch` is `rows_pad x padded(width)`; images are `width` bytes each in `pixels`.
     pub fn dispatch(
         &self,
         ctx: &GpuContext,
         steps: &StepTable,
-        pixels: &wgpu::Buffer,
-        order: &wgpu::Buffer,
+        (pixels, order): (&wgpu::Buffer, &wgpu::Buffer),
         batch: &wgpu::Buffer,
         width: usize,
-        stride: usize,
         rows_pad: usize,
     ) -> Dispatch {
+        let stride = padded(width);
         let shape = uniform(
             ctx,
             "gather shape",

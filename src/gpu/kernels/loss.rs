@@ -1,7 +1,7 @@
 use anyhow::Result;
 
 use super::{step::STEP_BYTES, Dispatch, StepTable};
-use crate::gpu::buffers::uniform;
+use crate::gpu::buffers::{padded, uniform};
 use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
 use crate::gpu::GpuContext;
 
@@ -13,6 +13,15 @@ const SOURCE: (&str, &str) = ("loss.wgsl", include_str!("../../../shaders/loss.w
 struct LossShape {
     width: u32,
     stride: u32,
+}
+
+/// What the loss kernel reads and writes. `logits`, `targets` and `grad` are
+/// `rows_pad x stride` with `width` valid columns; `losses` takes one value per valid row.
+pub struct LossBuffers<'a> {
+    pub logits: &'a wgpu::Buffer,
+    pub targets: &'a wgpu::Buffer,
+    pub grad: &'a wgpu::Buffer,
+    pub losses: &'a wgpu::Buffer,
 }
 
 /// Fused sigmoid + binary cross-entropy: per-sample losses and dL/dlogits.
@@ -39,20 +48,21 @@ impl BceLoss {
         Ok(BceLoss { layout, pipeline })
     }
 
-    /// `logits`, `targets` and `grad` are `rows_pad x stride` with `width` valid columns.
-    #[allow(clippy::too_many_arguments)]
     pub fn dispatch(
         &self,
         ctx: &GpuContext,
         steps: &StepTable,
-        logits: &wgpu::Buffer,
-        targets: &wgpu::Buffer,
-        grad: &wgpu::Buffer,
-        losses: &wgpu::Buffer,
+        buffers: LossBuffers<'_>,
         width: usize,
-        stride: usize,
         rows_pad: usize,
     ) -> Dispatch {
+        let LossBuffers {
+            logits,
+            targets,
+            grad,
+            losses,
+        } = buffers;
+        let stride = padded(width);
         let shape = uniform(
             ctx,
             "bce shape",

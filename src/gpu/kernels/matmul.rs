@@ -104,6 +104,15 @@ impl MatmulDims {
     }
 }
 
+/// The buffers of one matmul: C = op(A) op(B), with `aux` the bias or the ReLU mask
+/// (any buffer when the epilogue uses neither).
+pub struct MatmulOperands<'a> {
+    pub a: wgpu::BindingResource<'a>,
+    pub b: wgpu::BindingResource<'a>,
+    pub aux: wgpu::BindingResource<'a>,
+    pub c: wgpu::BindingResource<'a>,
+}
+
 /// The matmul family: the subgroup kernel where subgroups are 8 wide, else the portable one.
 pub struct Matmul {
     layout: wgpu::BindGroupLayout,
@@ -156,18 +165,15 @@ impl Matmul {
         })
     }
 
-    /// C = op(A) op(B) with the kind's epilogue; `aux` is the bias or the ReLU mask
-    /// (any buffer when the epilogue uses neither).
+    /// C = op(A) op(B) with the kind's epilogue.
     pub fn dispatch(
         &self,
         ctx: &GpuContext,
         kind: MatmulKind,
         dims: MatmulDims,
-        a: wgpu::BindingResource<'_>,
-        b: wgpu::BindingResource<'_>,
-        aux: wgpu::BindingResource<'_>,
-        c: wgpu::BindingResource<'_>,
+        operands: MatmulOperands<'_>,
     ) -> Dispatch {
+        let MatmulOperands { a, b, aux, c } = operands;
         let pipeline = self
             .pipelines
             .iter()

@@ -8,10 +8,10 @@ mod matmul;
 mod reduce;
 mod step;
 
-pub use adam::{Adam, AdamConfig};
+pub use adam::{Adam, AdamBuffers, AdamConfig};
 pub use gather::Gather;
-pub use loss::BceLoss;
-pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind};
+pub use loss::{BceLoss, LossBuffers};
+pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands};
 pub use reduce::ColumnSums;
 pub use step::{StepParams, StepTable};
 

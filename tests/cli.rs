@@ -1,0 +1,180 @@
+//! The real binary: a small run end to end, and bad input that must end in one clear line.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn aeclust(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aeclust"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The command failed with a one-line error and no panic.
+fn assert_clean_failure(out: &Output, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected a failure, stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.starts_with("error:"), "{stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+}
+
+#[test]
+fn trains_another_idx_dataset_and_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny");
+    common::write_idx_dataset(&data, 64, 40, 8, true);
+    let report = dir.path().join("r.json");
+    let out = aeclust(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--layers",
+        "64,16,4,16,64",
+        "--epochs",
+        "2",
+        "--batch",
+        "16",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("epoch 2/2: loss"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["backend"], "gpu");
+    for key in ["name", "backend", "device_type"] {
+        assert!(
+            json["adapter"][key].is_string(),
+            "adapter.{key} missing: {json}"
+        );
+    }
+    let epochs = json["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2);
+    for key in ["epoch", "loss", "val_loss", "seconds", "samples_per_sec"] {
+        assert!(
+            epochs[1][key].is_number(),
+            "epochs[1].{key} missing: {json}"
+        );
+    }
+    assert_eq!(json["final_val_loss"], epochs[1]["val_loss"]);
+    // No temporary file is left beside the report.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+fn tiny_dataset(dir: &Path) -> String {
+    common::write_idx_dataset(dir, 8, 8, 4, false);
+    dir.to_str().unwrap().to_string()
+}
+
+#[test]
+fn missing_data_directory() {
+    let out = aeclust(&["train", "--data", "/nonexistent/mnist"]);
+    assert_clean_failure(&out, "does not exist");
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte")).unwrap();
+    assert_clean_failure(&aeclust(&["train", "--data", &data]), "missing t10k-labels");
+}
+
+#[test]
+fn wrong_magic_truncated_and_mismatched_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let images = dir.path().join("train-images-idx3-ubyte");
+    let labels = dir.path().join("train-labels-idx1-ubyte");
+    let good_images = std::fs::read(&images).unwrap();
+    let good_labels = std::fs::read(&labels).unwrap();
+
+    std::fs::write(&images, &good_labels).unwrap();
+    assert_clean_failure(
+        &aeclust(&["train", "--data", &data]),
+        "not an IDX file of images",
+    );
+    std::fs::write(&images, &good_images[..good_images.len() - 1]).unwrap();
+    assert_clean_failure(&aeclust(&["train", "--data", &data]), "truncated");
+    std::fs::write(&images, &good_images).unwrap();
+    std::fs::write(&labels, &good_labels[..good_labels.len() - 1]).unwrap();
+    assert_clean_failure(&aeclust(&["train", "--data", &data]), "truncated");
+    std::fs::write(&labels, aeclust::data::idx::encode_labels(&[0; 7])).unwrap();
+    assert_clean_failure(
+        &aeclust(&["train", "--data", &data]),
+        "7 labels for 8 images",
+    );
+}
+
+#[test]
+fn model_must_fit_the_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    // The default layers expect 784 pixels; these images have 16.
+    assert_clean_failure(&aeclust(&["train", "--data", &data]), "image size 16");
+    let out = aeclust(&["train", "--data", &data, "--layers", "16,x,16"]);
+    assert_clean_failure(&out, "not a positive layer width");
+}
+
+#[test]
+fn nonsense_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let run = |flag: &str, value: &str| {
+        aeclust(&["train", "--data", &data, "--layers", "16,4,16", flag, value])
+    };
+    assert_clean_failure(&run("--batch", "0"), "--batch");
+    assert_clean_failure(&run("--lr", "0"), "--lr");
+    assert_clean_failure(&run("--lr", "NaN"), "--lr");
+    assert_clean_failure(&run("--limit", "0"), "--limit");
+}
+
+#[test]
+fn unwritable_report_fails_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let out = aeclust(&[
+        "train",
+        "--data",
+        &data,
+        "--layers",
+        "16,4,16",
+        "--report",
+        "/nonexistent/r.json",
+    ]);
+    assert_clean_failure(&out, "cannot write /nonexistent/r.json");
+    assert!(!text(&out.stdout).contains("epoch"), "it trained first");
+}
+
+#[test]
+fn unknown_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let out = aeclust(&[
+        "train",
+        "--data",
+        &data,
+        "--layers",
+        "16,4,16",
+        "--adapter",
+        "no-such-gpu",
+    ]);
+    assert_clean_failure(&out, "no adapter name contains");
+}
