@@ -17,17 +17,18 @@ override TRANS_B: bool = false;
 override EPILOGUE: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 // The bias (one row of N) or the ReLU mask (M x N, the forward activation), per EPILOGUE.
 @group(0) @binding(3) var<storage, read> aux: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> c: array<vec4<f32>>;
 
 fn load_a(row: u32, kk: u32) -> f32 {
+    var i = row * dims.k + kk;
     if TRANS_A {
-        return a[kk * dims.m + row];
+        i = kk * dims.m + row;
     }
-    return a[row * dims.k + kk];
+    return a[i / 4u][i % 4u];
 }
 
 // Four consecutive rows (kk..kk+4) of op(B) at column group `col4` (4 columns).
