@@ -83,6 +83,15 @@ fn tiny_dataset(dir: &Path) -> String {
     dir.to_str().unwrap().to_string()
 }
 
+/// `train` on a fresh 4x4-pixel dataset with a model that fits it, plus `extra` flags.
+fn train_tiny(extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let mut args = vec!["train", "--data", &data, "--layers", "16,4,16"];
+    args.extend_from_slice(extra);
+    aeclust(&args)
+}
+
 #[test]
 fn missing_data_directory() {
     let out = aeclust(&["train", "--data", "/nonexistent/mnist"]);
@@ -135,11 +144,7 @@ fn model_must_fit_the_images() {
 
 #[test]
 fn nonsense_flags() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = tiny_dataset(dir.path());
-    let run = |flag: &str, value: &str| {
-        aeclust(&["train", "--data", &data, "--layers", "16,4,16", flag, value])
-    };
+    let run = |flag: &str, value: &str| train_tiny(&[flag, value]);
     assert_clean_failure(&run("--batch", "0"), "--batch");
     assert_clean_failure(&run("--lr", "0"), "--lr");
     assert_clean_failure(&run("--lr", "NaN"), "--lr");
@@ -148,33 +153,13 @@ fn nonsense_flags() {
 
 #[test]
 fn unwritable_report_fails_before_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = tiny_dataset(dir.path());
-    let out = aeclust(&[
-        "train",
-        "--data",
-        &data,
-        "--layers",
-        "16,4,16",
-        "--report",
-        "/nonexistent/r.json",
-    ]);
+    let out = train_tiny(&["--report", "/nonexistent/r.json"]);
     assert_clean_failure(&out, "cannot write /nonexistent/r.json");
     assert!(!text(&out.stdout).contains("epoch"), "it trained first");
 }
 
 #[test]
 fn unknown_adapter() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = tiny_dataset(dir.path());
-    let out = aeclust(&[
-        "train",
-        "--data",
-        &data,
-        "--layers",
-        "16,4,16",
-        "--adapter",
-        "no-such-gpu",
-    ]);
+    let out = train_tiny(&["--adapter", "no-such-gpu"]);
     assert_clean_failure(&out, "no adapter name contains");
 }

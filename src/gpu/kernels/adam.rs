@@ -1,8 +1,8 @@
 use anyhow::Result;
 
-use super::{step::STEP_BYTES, Dispatch, StepTable};
+use super::{step::STEP_BYTES, Dispatch, Kernel, StepTable};
 use crate::gpu::buffers::uniform;
-use crate::gpu::shader::{bind_group, bind_group_layout, grid, pipeline, Slot};
+use crate::gpu::shader::{grid, Slot};
 use crate::gpu::GpuContext;
 
 const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
@@ -57,15 +57,13 @@ pub struct AdamBuffers<'a> {
 }
 
 /// Adam over flat parameter, gradient and moment buffers, in one dispatch.
-pub struct Adam {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
-}
+pub struct Adam(Kernel);
 
 impl Adam {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let layout = bind_group_layout(
+        Kernel::new(
             ctx,
+            &[STEP, SOURCE],
             "adam",
             &[
                 Slot::StepUniform(STEP_BYTES),
@@ -75,9 +73,8 @@ impl Adam {
                 Slot::ReadWrite,
                 Slot::ReadWrite,
             ],
-        );
-        let pipeline = pipeline(ctx, &[STEP, SOURCE], "adam", &layout, &[])?;
-        Ok(Adam { layout, pipeline })
+        )
+        .map(Adam)
     }
 
     /// Updates `count` floats (a multiple of 4) of `params` and the moments `m`, `v`.
@@ -106,10 +103,8 @@ impl Adam {
                 count4: (count / 4) as u32,
             },
         );
-        let bind_group = bind_group(
+        self.0.dispatch(
             ctx,
-            "adam",
-            &self.layout,
             vec![
                 steps.binding(),
                 consts.as_entire_binding(),
@@ -118,12 +113,7 @@ impl Adam {
                 m.as_entire_binding(),
                 v.as_entire_binding(),
             ],
-        );
-        Dispatch {
-            pipeline: self.pipeline.clone(),
-            bind_group,
-            workgroups: grid(((count / 4) as u32).div_ceil(256), GRID_ROW),
-            per_step: true,
-        }
+            grid(((count / 4) as u32).div_ceil(256), GRID_ROW),
+        )
     }
 }

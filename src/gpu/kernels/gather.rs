@@ -1,30 +1,21 @@
 use anyhow::Result;
 
-use super::{step::STEP_BYTES, Dispatch, StepTable};
-use crate::gpu::buffers::{padded, uniform};
-use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
+use super::{row_shape, step::STEP_BYTES, Dispatch, Kernel, StepTable};
+use crate::gpu::buffers::padded;
+use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
 const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
 const SOURCE: (&str, &str) = ("gather.wgsl", include_str!("../../../shaders/gather.wgsl"));
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GatherShape {
-    width: u32,
-    stride: u32,
-}
-
 /// Builds a padded f32 batch from u8 images picked through a sample-order buffer.
-pub struct Gather {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
-}
+pub struct Gather(Kernel);
 
 impl Gather {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let layout = bind_group_layout(
+        Kernel::new(
             ctx,
+            &[STEP, SOURCE],
             "gather",
             &[
                 Slot::StepUniform(STEP_BYTES),
@@ -33,9 +24,8 @@ impl Gather {
                 Slot::Read,
                 Slot::ReadWrite,
             ],
-        );
-        let pipeline = pipeline(ctx, &[STEP, SOURCE], "gather", &layout, &[])?;
-        Ok(Gather { layout, pipeline })
+        )
+        .map(Gather)
     }
 
     /// `batch` is `rows_pad x padded(width)`; images are `width` bytes each in `pixels`.
@@ -49,18 +39,9 @@ impl Gather {
         rows_pad: usize,
     ) -> Dispatch {
         let stride = padded(width);
-        let shape = uniform(
+        let shape = row_shape(ctx, width);
+        self.0.dispatch(
             ctx,
-            "gather shape",
-            &GatherShape {
-                width: width as u32,
-                stride: stride as u32,
-            },
-        );
-        let bind_group = bind_group(
-            ctx,
-            "gather",
-            &self.layout,
             vec![
                 steps.binding(),
                 shape.as_entire_binding(),
@@ -68,12 +49,7 @@ impl Gather {
                 order.as_entire_binding(),
                 batch.as_entire_binding(),
             ],
-        );
-        Dispatch {
-            pipeline: self.pipeline.clone(),
-            bind_group,
-            workgroups: ((stride as u32).div_ceil(64), rows_pad as u32),
-            per_step: true,
-        }
+            ((stride as u32).div_ceil(64), rows_pad as u32),
+        )
     }
 }

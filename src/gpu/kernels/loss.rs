@@ -1,19 +1,11 @@
 use anyhow::Result;
 
-use super::{step::STEP_BYTES, Dispatch, StepTable};
-use crate::gpu::buffers::{padded, uniform};
-use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
+use super::{row_shape, step::STEP_BYTES, Dispatch, Kernel, StepTable};
+use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
 const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
 const SOURCE: (&str, &str) = ("loss.wgsl", include_str!("../../../shaders/loss.wgsl"));
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct LossShape {
-    width: u32,
-    stride: u32,
-}
 
 /// What the loss kernel reads and writes. `logits`, `targets` and `grad` are
 /// `rows_pad x stride` with `width` valid columns; `losses` takes one value per valid row.
@@ -25,16 +17,14 @@ pub struct LossBuffers<'a> {
 }
 
 /// Fused sigmoid + binary cross-entropy: per-sample losses and dL/dlogits.
-pub struct BceLoss {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
-}
+pub struct BceLoss(Kernel);
 
 impl BceLoss {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let layout = bind_group_layout(
+        Kernel::new(
             ctx,
-            "bce",
+            &[STEP, SOURCE],
+            "bce_sigmoid",
             &[
                 Slot::StepUniform(STEP_BYTES),
                 Slot::Uniform,
@@ -43,9 +33,8 @@ impl BceLoss {
                 Slot::ReadWrite,
                 Slot::ReadWrite,
             ],
-        );
-        let pipeline = pipeline(ctx, &[STEP, SOURCE], "bce_sigmoid", &layout, &[])?;
-        Ok(BceLoss { layout, pipeline })
+        )
+        .map(BceLoss)
     }
 
     pub fn dispatch(
@@ -62,19 +51,9 @@ impl BceLoss {
             grad,
             losses,
         } = buffers;
-        let stride = padded(width);
-        let shape = uniform(
+        let shape = row_shape(ctx, width);
+        self.0.dispatch(
             ctx,
-            "bce shape",
-            &LossShape {
-                width: width as u32,
-                stride: stride as u32,
-            },
-        );
-        let bind_group = bind_group(
-            ctx,
-            "bce",
-            &self.layout,
             vec![
                 steps.binding(),
                 shape.as_entire_binding(),
@@ -83,12 +62,7 @@ impl BceLoss {
                 grad.as_entire_binding(),
                 losses.as_entire_binding(),
             ],
-        );
-        Dispatch {
-            pipeline: self.pipeline.clone(),
-            bind_group,
-            workgroups: (rows_pad as u32, 1),
-            per_step: true,
-        }
+            (rows_pad as u32, 1),
+        )
     }
 }

@@ -17,6 +17,7 @@ pub use step::{StepParams, StepTable};
 
 use anyhow::Result;
 
+use super::shader::{bind_group, bind_group_layout, pipeline, Slot};
 use super::GpuContext;
 
 /// One kernel launch with its resources bound.
@@ -39,6 +40,48 @@ impl Dispatch {
         }
         pass.dispatch_workgroups(self.workgroups.0, self.workgroups.1, 1);
     }
+}
+
+/// One WGSL entry point with its bind group layout: what every single-pipeline family wraps.
+struct Kernel {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+    per_step: bool,
+}
+
+impl Kernel {
+    /// `slots` in binding order; a leading `StepUniform` makes the kernel per-step.
+    fn new(ctx: &GpuContext, parts: &[(&str, &str)], entry: &str, slots: &[Slot]) -> Result<Self> {
+        let layout = bind_group_layout(ctx, entry, slots);
+        let pipeline = pipeline(ctx, parts, entry, &layout, &[])?;
+        let per_step = matches!(slots.first(), Some(Slot::StepUniform(_)));
+        Ok(Kernel {
+            layout,
+            pipeline,
+            per_step,
+        })
+    }
+
+    fn dispatch(
+        &self,
+        ctx: &GpuContext,
+        resources: Vec<wgpu::BindingResource<'_>>,
+        workgroups: (u32, u32),
+    ) -> Dispatch {
+        Dispatch {
+            pipeline: self.pipeline.clone(),
+            bind_group: bind_group(ctx, "kernel", &self.layout, resources),
+            workgroups,
+            per_step: self.per_step,
+        }
+    }
+}
+
+/// A uniform holding a row's valid width and its padded stride, for kernels that walk
+/// padded rows (`GatherShape` and `LossShape` in WGSL).
+fn row_shape(ctx: &GpuContext, width: usize) -> wgpu::Buffer {
+    let shape = [width as u32, crate::gpu::buffers::padded(width) as u32];
+    crate::gpu::buffers::uniform(ctx, "row shape", &shape)
 }
 
 /// Records `dispatches` once, in order, submits and waits.

@@ -1,8 +1,8 @@
 use anyhow::Result;
 
-use super::Dispatch;
+use super::{Dispatch, Kernel};
 use crate::gpu::buffers::uniform;
-use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
+use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
 const SOURCE: (&str, &str) = ("reduce.wgsl", include_str!("../../../shaders/reduce.wgsl"));
@@ -15,20 +15,17 @@ struct ReduceShape {
 }
 
 /// Column sums of a matrix (the bias gradient).
-pub struct ColumnSums {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
-}
+pub struct ColumnSums(Kernel);
 
 impl ColumnSums {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let layout = bind_group_layout(
+        Kernel::new(
             ctx,
-            "column sums",
+            &[SOURCE],
+            "column_sums",
             &[Slot::Uniform, Slot::Read, Slot::ReadWrite],
-        );
-        let pipeline = pipeline(ctx, &[SOURCE], "column_sums", &layout, &[])?;
-        Ok(ColumnSums { layout, pipeline })
+        )
+        .map(ColumnSums)
     }
 
     /// Sums the `rows` x `stride` matrix into `sums` (`stride` floats).
@@ -48,17 +45,10 @@ impl ColumnSums {
                 stride: stride as u32,
             },
         );
-        let bind_group = bind_group(
+        self.0.dispatch(
             ctx,
-            "column sums",
-            &self.layout,
             vec![shape.as_entire_binding(), matrix, sums],
-        );
-        Dispatch {
-            pipeline: self.pipeline.clone(),
-            bind_group,
-            workgroups: ((stride as u32).div_ceil(64), 1),
-            per_step: false,
-        }
+            ((stride as u32).div_ceil(64), 1),
+        )
     }
 }
