@@ -66,6 +66,9 @@ struct TrainArgs {
 }
 
 fn train(args: &TrainArgs) -> Result<()> {
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }

@@ -145,6 +145,7 @@ fn model_must_fit_the_images() {
 #[test]
 fn nonsense_flags() {
     let run = |flag: &str, value: &str| train_tiny(&[flag, value]);
+    assert_clean_failure(&run("--epochs", "0"), "--epochs");
     assert_clean_failure(&run("--batch", "0"), "--batch");
     assert_clean_failure(&run("--lr", "0"), "--lr");
     assert_clean_failure(&run("--lr", "NaN"), "--lr");
