@@ -3,7 +3,9 @@
 //! Data flows one way: [`data`] -> [`model`] / [`train`] -> [`report`].
 //! [`reference`] is the CPU twin of every kernel: the oracle of the shader tests.
 
+pub mod bench;
 pub mod data;
+pub mod device;
 pub mod gpu;
 pub mod model;
 pub mod output;

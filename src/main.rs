@@ -1,16 +1,18 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 
+use aeclust::bench::{bench_run, BenchReport};
 use aeclust::data::{load_dir, Split};
-use aeclust::gpu::kernels::{AdamConfig, Kernels};
+use aeclust::device::{BackendChoice, Device};
+use aeclust::gpu::kernels::AdamConfig;
 use aeclust::gpu::{list_adapters, GpuContext};
 use aeclust::model::{ModelSpec, Params};
 use aeclust::output::{check_writable, write_json};
 use aeclust::report::TrainReport;
-use aeclust::train::{fit, GpuTrainer, TrainConfig};
+use aeclust::train::{fit, TrainConfig};
 
 /// Train an MNIST autoencoder and cluster its codes, in WGSL compute shaders.
 #[derive(Parser)]
@@ -23,15 +25,30 @@ struct Cli {
 const EXAMPLES: &str = "Examples:
   aeclust train                                  the blog's recipe on the bundled MNIST
   aeclust train --epochs 1 --limit 5000          a quick run
+  aeclust train --backend cpu                    the CPU reference trainer
   aeclust train --data my-idx-dir --report r.json
+  aeclust bench --batch 32,256 --json bench.json GPU vs CPU reference throughput
   aeclust info                                   the adapters wgpu sees";
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the autoencoder on the GPU and print one line per epoch.
+    /// Train the autoencoder and print one line per epoch.
     Train(TrainArgs),
+    /// Time the same training steps on the GPU and on the CPU reference.
+    Bench(BenchArgs),
     /// List every adapter wgpu sees, and the one that would be used.
     Info,
+}
+
+/// Where to run: shared by every command that computes.
+#[derive(Args)]
+struct DeviceArgs {
+    /// auto: a GPU adapter when wgpu finds one (lavapipe counts), else the CPU reference.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Use the adapter whose name contains this text (see `aeclust info`).
+    #[arg(long)]
+    adapter: Option<String>,
 }
 
 #[derive(Args)]
@@ -60,9 +77,45 @@ struct TrainArgs {
     /// Write a JSON report of the run here.
     #[arg(long)]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Directory with MNIST's four IDX files.
+    #[arg(long, default_value = "data/mnist")]
+    data: PathBuf,
+    /// Batch sizes to time, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "32,256,1024")]
+    batch: Vec<usize>,
+    /// Training samples per timed run.
+    #[arg(long, default_value_t = 8192)]
+    samples: usize,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Time only the CPU reference.
+    #[arg(long)]
+    cpu_only: bool,
     /// Use the adapter whose name contains this text (see `aeclust info`).
     #[arg(long)]
     adapter: Option<String>,
+}
+
+fn open_device(args: &DeviceArgs) -> Result<Device> {
+    let (device, notice) = Device::open(args.backend, args.adapter.as_deref())?;
+    if let Some(notice) = notice {
+        eprintln!("notice: {notice}");
+    }
+    Ok(device)
+}
+
+fn check_output(path: Option<&Path>) -> Result<()> {
+    match path {
+        Some(path) => check_writable(path),
+        None => Ok(()),
+    }
 }
 
 fn train(args: &TrainArgs) -> Result<()> {
@@ -78,9 +131,7 @@ fn train(args: &TrainArgs) -> Result<()> {
     if args.limit == Some(0) {
         bail!("--limit must be at least 1");
     }
-    if let Some(path) = &args.report {
-        check_writable(path)?;
-    }
+    check_output(args.report.as_deref())?;
     let mut train_set = load_dir(&args.data, Split::Train)?;
     if let Some(n) = args.limit {
         train_set = train_set.truncated(n);
@@ -97,11 +148,15 @@ fn train(args: &TrainArgs) -> Result<()> {
         seed: args.seed,
     };
 
-    let ctx = GpuContext::new(args.adapter.as_deref())?;
-    let kernels = Kernels::new(&ctx)?;
+    let device = open_device(&args.device)?;
+    let adapter = device.adapter();
     println!(
-        "adapter: {} ({}, {}), matmul kernel: {}",
-        ctx.adapter.name, ctx.adapter.backend, ctx.adapter.device_type, kernels.matmul.variant
+        "backend: {}, adapter: {} ({}, {}), matmul kernel: {}",
+        device.backend_name(),
+        adapter.name,
+        adapter.backend,
+        adapter.device_type,
+        device.matmul_kernel()
     );
     println!(
         "data: {} train, {} validation images of {}x{}; model {:?}, {} parameters",
@@ -113,29 +168,92 @@ fn train(args: &TrainArgs) -> Result<()> {
         spec.parameter_count()
     );
     let init = Params::glorot(&spec, config.seed);
-    let mut trainer = GpuTrainer::new(&ctx, &kernels, &spec, &init, &train_set, &val_set, &config)?;
-    let epochs = fit(&mut trainer, &config, train_set.count, |e| {
+    let mut trainer = device.trainer(&spec, &init, &train_set, &val_set, &config)?;
+    let epochs = fit(trainer.as_mut(), &config, train_set.count, |e| {
         println!(
             "epoch {}/{}: loss {:.4}, val_loss {:.4}, {:.1} s, {:.0} samples/s",
             e.epoch, config.epochs, e.loss, e.val_loss, e.seconds, e.samples_per_sec
         );
     })?;
     if let Some(path) = &args.report {
-        let last = epochs.last();
+        let last = epochs.last().expect("at least one epoch");
         let report = TrainReport {
-            backend: "gpu".into(),
-            adapter: ctx.adapter.clone(),
-            matmul_kernel: kernels.matmul.variant.into(),
+            backend: device.backend_name().into(),
+            adapter,
+            matmul_kernel: device.matmul_kernel().into(),
             layers: spec.widths.clone(),
-            config,
             train_samples: train_set.count,
             val_samples: val_set.count,
-            final_loss: last.map_or(f64::NAN, |e| e.loss),
-            final_val_loss: last.map_or(f64::NAN, |e| e.val_loss),
+            final_loss: last.loss,
+            final_val_loss: last.val_loss,
+            config,
             epochs,
         };
         write_json(path, &report)?;
         println!("report: {}", path.display());
+    }
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    if args.batch.contains(&0) || args.samples == 0 {
+        bail!("--batch sizes and --samples must be at least 1");
+    }
+    check_output(args.json.as_deref())?;
+    let train_set = load_dir(&args.data, Split::Train)?.truncated(args.samples);
+    let val_set = load_dir(&args.data, Split::Test)?.truncated(1024);
+    let spec = ModelSpec::blog();
+    spec.check(train_set.image_size())?;
+    let mut devices = Vec::new();
+    if !args.cpu_only {
+        let (gpu, _) = Device::open(BackendChoice::Gpu, args.adapter.as_deref())?;
+        devices.push(gpu);
+    }
+    devices.push(Device::Cpu);
+
+    println!(
+        "{} training samples per run; GFLOP/s = 6 x {} parameters x samples/s",
+        train_set.count,
+        spec.parameter_count()
+    );
+    println!(
+        "{:<8} {:<34} {:>6} {:>12} {:>9} {:>12} {:>9}",
+        "backend", "adapter", "batch", "samples/s", "GFLOP/s", "first step", "GPU/CPU"
+    );
+    let mut runs = Vec::new();
+    for &batch in &args.batch {
+        let mut row_runs = Vec::new();
+        for device in &devices {
+            row_runs.push(bench_run(device, &spec, &train_set, &val_set, batch)?);
+        }
+        let cpu_rate = row_runs.last().map_or(f64::NAN, |r| r.samples_per_sec);
+        for r in &row_runs {
+            let ratio = if r.backend == "gpu" {
+                format!("{:.2}x", r.samples_per_sec / cpu_rate)
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<8} {:<34.34} {:>6} {:>12.0} {:>9.1} {:>10.3} s {:>9}",
+                r.backend,
+                r.adapter,
+                r.batch,
+                r.samples_per_sec,
+                r.gflops,
+                r.first_step_seconds,
+                ratio
+            );
+        }
+        runs.extend(row_runs);
+    }
+    if let Some(path) = &args.json {
+        let report = BenchReport {
+            model: spec.widths.clone(),
+            flops_per_sample: 6 * spec.parameter_count(),
+            runs,
+        };
+        write_json(path, &report)?;
+        println!("json: {}", path.display());
     }
     Ok(())
 }
@@ -168,6 +286,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(args) => train(args),
+        Command::Bench(args) => bench(args),
         Command::Info => info(),
     };
     match result {

@@ -10,13 +10,25 @@ pub fn gemm(
     trans_b: bool,
     a: &[f32],
     b: &[f32],
-    m: usize,
-    n: usize,
-    k: usize,
+    (m, n, k): (usize, usize, usize),
 ) -> Vec<f32> {
+    let mut c = vec![0.0f32; m * n];
+    gemm_into(trans_a, trans_b, a, b, (m, n, k), &mut c);
+    c
+}
+
+/// `gemm` writing into `c` (m x n), which is overwritten.
+pub fn gemm_into(
+    trans_a: bool,
+    trans_b: bool,
+    a: &[f32],
+    b: &[f32],
+    (m, n, k): (usize, usize, usize),
+    c: &mut [f32],
+) {
     assert_eq!(a.len(), m * k, "gemm: A has the wrong size");
     assert_eq!(b.len(), k * n, "gemm: B has the wrong size");
-    let mut c = vec![0.0f32; m * n];
+    assert_eq!(c.len(), m * n, "gemm: C has the wrong size");
     let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
     let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
     // SAFETY: the strides describe exactly the slices checked above, and c is m x n.
@@ -38,7 +50,6 @@ pub fn gemm(
             1,
         );
     }
-    c
 }
 
 /// Adds `bias` (n) to every row of `c`.

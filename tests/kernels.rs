@@ -33,7 +33,7 @@ fn expected(
     aux: &[f32],
     (m, n, k): (usize, usize, usize),
 ) -> Vec<f32> {
-    let mut c = reference::gemm(kind.trans_a, kind.trans_b, a, b, m, n, k);
+    let mut c = reference::gemm(kind.trans_a, kind.trans_b, a, b, (m, n, k));
     match kind.epilogue {
         Epilogue::None => {}
         Epilogue::Bias => reference::add_bias(&mut c, aux),

@@ -1,8 +1,10 @@
 //! Training: the loop shared by every backend, and the backends.
 
+mod cpu;
 mod gpu;
 mod layout;
 
+pub use cpu::CpuTrainer;
 pub use gpu::GpuTrainer;
 pub use layout::ParamLayout;
 
@@ -50,8 +52,8 @@ pub struct EpochStats {
 pub trait Backend {
     /// "gpu" or "cpu", as the report names it.
     fn name(&self) -> &'static str;
-    /// One pass over the training samples in `order`, in batches; returns every sample's loss
-    /// (in `order`'s order) as it was before its batch's update.
+    /// One pass over the training samples listed in `order` (at most the training set's size),
+    /// in batches; returns every listed sample's loss as it was before its batch's update.
     fn train_epoch(&mut self, order: &[u32]) -> Result<Vec<f32>>;
     /// Every validation sample's loss with the current parameters.
     fn validate(&mut self) -> Result<Vec<f32>>;

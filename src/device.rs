@@ -1,0 +1,107 @@
+//! Where training runs: a GPU adapter through wgpu, or the CPU reference.
+
+use anyhow::Result;
+
+use crate::data::Dataset;
+use crate::gpu::kernels::Kernels;
+use crate::gpu::{AdapterSummary, GpuContext};
+use crate::model::{ModelSpec, Params};
+use crate::train::{Backend, CpuTrainer, GpuTrainer, TrainConfig};
+
+/// What the user asked for with `--backend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// A GPU adapter when wgpu finds one (a software one such as lavapipe counts), else the CPU.
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+/// A GPU context and its compiled kernels.
+pub struct Gpu {
+    pub ctx: GpuContext,
+    pub kernels: Kernels,
+}
+
+/// An opened device with its kernels compiled, ready to build trainers.
+pub enum Device {
+    Gpu(Box<Gpu>),
+    Cpu,
+}
+
+impl Device {
+    /// Opens the device; with `Auto` and no adapter, returns the CPU and the reason as a notice.
+    pub fn open(choice: BackendChoice, adapter: Option<&str>) -> Result<(Device, Option<String>)> {
+        let open_gpu = || -> Result<Device> {
+            let ctx = GpuContext::new(adapter)?;
+            let kernels = Kernels::new(&ctx)?;
+            Ok(Device::Gpu(Box::new(Gpu { ctx, kernels })))
+        };
+        match choice {
+            BackendChoice::Cpu => Ok((Device::Cpu, None)),
+            BackendChoice::Gpu => Ok((open_gpu()?, None)),
+            // A named adapter is a demand for that adapter, not a preference.
+            BackendChoice::Auto if adapter.is_some() => Ok((open_gpu()?, None)),
+            BackendChoice::Auto => match open_gpu() {
+                Ok(device) => Ok((device, None)),
+                Err(e) => Ok((
+                    Device::Cpu,
+                    Some(format!("{e:#}; training on the CPU reference instead")),
+                )),
+            },
+        }
+    }
+
+    /// "gpu" or "cpu".
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Device::Gpu(_) => "gpu",
+            Device::Cpu => "cpu",
+        }
+    }
+
+    pub fn adapter(&self) -> AdapterSummary {
+        match self {
+            Device::Gpu(gpu) => gpu.ctx.adapter.clone(),
+            Device::Cpu => AdapterSummary {
+                name: format!(
+                    "CPU reference ({} threads)",
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                ),
+                backend: "cpu".into(),
+                device_type: "Cpu".into(),
+                driver: "matrixmultiply sgemm".into(),
+            },
+        }
+    }
+
+    /// The matmul implementation in use.
+    pub fn matmul_kernel(&self) -> &'static str {
+        match self {
+            Device::Gpu(gpu) => gpu.kernels.matmul.variant,
+            Device::Cpu => "sgemm",
+        }
+    }
+
+    pub fn trainer<'a>(
+        &'a self,
+        spec: &ModelSpec,
+        init: &Params,
+        train: &'a Dataset,
+        val: &'a Dataset,
+        config: &TrainConfig,
+    ) -> Result<Box<dyn Backend + 'a>> {
+        Ok(match self {
+            Device::Gpu(gpu) => Box::new(GpuTrainer::new(
+                &gpu.ctx,
+                &gpu.kernels,
+                spec,
+                init,
+                train,
+                val,
+                config,
+            )?),
+            Device::Cpu => Box::new(CpuTrainer::new(spec, init, train, val, config)?),
+        })
+    }
+}
