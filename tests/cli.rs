@@ -78,6 +78,55 @@ fn trains_another_idx_dataset_and_writes_the_report() {
     assert_eq!(names.len(), 2, "{names:?}");
 }
 
+#[test]
+fn cpu_backend_trains_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let out = train_tiny(&["--backend", "cpu", "--report", report.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("backend: cpu"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["backend"], "cpu");
+    assert!(json["final_val_loss"].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn bench_times_both_backends_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mnist-like");
+    common::write_idx_dataset(&data, 64, 16, 28, false);
+    let json_path = dir.path().join("bench.json");
+    let out = aeclust(&[
+        "bench",
+        "--data",
+        data.to_str().unwrap(),
+        "--batch",
+        "16,64",
+        "--samples",
+        "64",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("GPU/CPU"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for (run, (backend, batch)) in
+        runs.iter()
+            .zip([("gpu", 16), ("cpu", 16), ("gpu", 64), ("cpu", 64)])
+    {
+        assert_eq!(run["backend"], backend);
+        assert_eq!(run["batch"], batch);
+        assert!(run["samples_per_sec"].as_f64().unwrap() > 0.0);
+        assert!(run["gflops"].as_f64().unwrap() > 0.0);
+        assert!(run["adapter"].is_string());
+    }
+}
+
 fn tiny_dataset(dir: &Path) -> String {
     common::write_idx_dataset(dir, 8, 8, 4, false);
     dir.to_str().unwrap().to_string()
