@@ -95,6 +95,18 @@ pub struct Params {
 }
 
 impl Params {
+    /// Every weight, then every bias.
+    pub fn tensors(&self) -> impl Iterator<Item = &[f32]> {
+        self.weights.iter().chain(&self.biases).map(Vec::as_slice)
+    }
+
+    pub fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        self.weights
+            .iter_mut()
+            .chain(&mut self.biases)
+            .map(Vec::as_mut_slice)
+    }
+
     /// Keras defaults: Glorot-uniform weights (limit sqrt(6 / (fan_in + fan_out))), zero biases.
     pub fn glorot(spec: &ModelSpec, seed: u64) -> Params {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -107,24 +107,32 @@ pub fn gather(pixels: &[u8], width: usize, order: &[u32], first: usize, rows: us
 /// Keras's clipping of predictions for the loss value.
 pub const BCE_EPSILON: f32 = 1e-7;
 
-/// Sigmoid + binary cross-entropy over a rows x width batch. Returns dL/dlogits of the mean
-/// loss and each row's mean loss.
-pub fn bce_sigmoid(logits: &[f32], targets: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
-    let rows = logits.len() / width;
-    let scale = 1.0 / (rows as f32 * width as f32);
-    let mut grad = vec![0.0f32; logits.len()];
-    let mut losses = Vec::with_capacity(rows);
-    for r in 0..rows {
-        let mut sum = 0.0f64;
-        for c in r * width..(r + 1) * width {
-            let (t, p) = (targets[c], sigmoid(logits[c]));
-            grad[c] = (p - t) * scale;
-            let q = p.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
-            sum -= f64::from(t * q.ln() + (1.0 - t) * (1.0 - q).ln());
-        }
-        losses.push((sum / width as f64) as f32);
-    }
-    (grad, losses)
+/// Sigmoid + binary cross-entropy of rows x `width` logits. Writes dL/dlogits of the mean
+/// loss over a batch of `batch_rows` rows (this block may be a part of that batch) into
+/// `grad` and returns each row's mean loss.
+pub fn bce_sigmoid(
+    logits: &[f32],
+    targets: &[f32],
+    width: usize,
+    batch_rows: usize,
+    grad: &mut [f32],
+) -> Vec<f32> {
+    let scale = 1.0 / (batch_rows as f32 * width as f32);
+    logits
+        .chunks(width)
+        .zip(targets.chunks(width))
+        .zip(grad.chunks_mut(width))
+        .map(|((z_row, t_row), g_row)| {
+            let mut sum = 0.0f32;
+            for ((&z, &t), g) in z_row.iter().zip(t_row).zip(g_row) {
+                let p = sigmoid(z);
+                *g = (p - t) * scale;
+                let q = p.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
+                sum -= t * q.ln() + (1.0 - t) * (1.0 - q).ln();
+            }
+            sum / width as f32
+        })
+        .collect()
 }
 
 /// One Adam step (Keras formula) with the bias-corrected rate `lr_t`.
@@ -136,10 +144,10 @@ pub fn adam(
     config: &AdamConfig,
     lr_t: f32,
 ) {
-    for i in 0..params.len() {
-        let g = grads[i];
-        m[i] += (g - m[i]) * (1.0 - config.beta1);
-        v[i] += (g * g - v[i]) * (1.0 - config.beta2);
-        params[i] -= lr_t * m[i] / (v[i].sqrt() + config.epsilon);
+    let moments = m.iter_mut().zip(v.iter_mut());
+    for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
+        *m += (g - *m) * (1.0 - config.beta1);
+        *v += (g * g - *v) * (1.0 - config.beta2);
+        *p -= lr_t * *m / (v.sqrt() + config.epsilon);
     }
 }

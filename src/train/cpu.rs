@@ -1,4 +1,5 @@
 use anyhow::{ensure, Result};
+use rayon::prelude::*;
 
 use super::{Backend, TrainConfig};
 use crate::data::Dataset;
@@ -6,29 +7,111 @@ use crate::gpu::kernels::AdamConfig;
 use crate::model::{Activation, ModelSpec, Params};
 use crate::reference::{self, gemm_into};
 
-/// Rows per validation batch (the same as the GPU trainer's, so sums group alike).
+/// Rows per validation batch (as on the GPU).
 const EVAL_ROWS: usize = 1024;
+/// A batch is split over the cores only in parts of at least this many rows.
+const MIN_PART_ROWS: usize = 8;
+/// Parameters per Adam task.
+const ADAM_CHUNK: usize = 16 * 1024;
 
-/// Activations (`acts[0]` is the input batch, `acts[l + 1]` the output of layer `l`) and their
-/// gradients for up to `rows` samples.
-struct Scratch {
+/// One core's share of a batch: its activations (`acts[0]` is the input, `acts[l + 1]` the
+/// output of layer `l`), their gradients, and the weight gradients of its rows.
+struct Worker {
     acts: Vec<Vec<f32>>,
     deltas: Vec<Vec<f32>>,
+    grads: Params,
 }
 
-impl Scratch {
-    fn new(spec: &ModelSpec, rows: usize) -> Self {
+fn zeros_like(p: &Params) -> Params {
+    Params {
+        weights: p.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
+        biases: p.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
+    }
+}
+
+impl Worker {
+    fn new(spec: &ModelSpec, params: &Params, rows: usize) -> Self {
         let sized = || spec.widths.iter().map(|&w| vec![0.0; rows * w]).collect();
-        Scratch {
+        Worker {
             acts: sized(),
             deltas: sized(),
+            grads: zeros_like(params),
+        }
+    }
+
+    /// Loads images `order[range]` of `data` as the input rows.
+    fn gather(&mut self, data: &Dataset, order: &[u32], range: std::ops::Range<usize>) {
+        let width = data.image_size();
+        let rows = range.len();
+        let batch = reference::gather(&data.pixels, width, order, range.start, rows);
+        self.acts[0][..rows * width].copy_from_slice(&batch);
+    }
+
+    /// Every layer on `rows` input rows; the last stops at its logits (the loss applies the
+    /// sigmoid), exactly as on the GPU.
+    fn forward(&mut self, spec: &ModelSpec, params: &Params, rows: usize) {
+        let last = spec.layer_count() - 1;
+        for l in 0..=last {
+            let (fan_in, fan_out) = spec.layer_shape(l);
+            let (before, after) = self.acts.split_at_mut(l + 1);
+            let out = &mut after[0][..rows * fan_out];
+            let input = &before[l][..rows * fan_in];
+            gemm_into(
+                false,
+                false,
+                input,
+                &params.weights[l],
+                (rows, fan_out, fan_in),
+                out,
+            );
+            reference::add_bias(out, &params.biases[l]);
+            if l != last && spec.activation(l) == Activation::Relu {
+                reference::relu(out);
+            }
+        }
+    }
+
+    /// Per-sample losses, and dL/dlogits of the mean over `batch_rows` into the last delta.
+    fn loss(&mut self, spec: &ModelSpec, rows: usize, batch_rows: usize) -> Vec<f32> {
+        let layers = spec.layer_count();
+        let width = spec.widths[layers];
+        reference::bce_sigmoid(
+            &self.acts[layers][..rows * width],
+            &self.acts[0][..rows * width],
+            width,
+            batch_rows,
+            &mut self.deltas[layers][..rows * width],
+        )
+    }
+
+    /// This worker's share of every weight and bias gradient, from the output layer down.
+    fn backward(&mut self, spec: &ModelSpec, params: &Params, rows: usize) {
+        for l in (0..spec.layer_count()).rev() {
+            let (fan_in, fan_out) = spec.layer_shape(l);
+            let delta = &self.deltas[l + 1][..rows * fan_out];
+            let input = &self.acts[l][..rows * fan_in];
+            let dw = &mut self.grads.weights[l];
+            gemm_into(true, false, input, delta, (fan_in, fan_out, rows), dw);
+            self.grads.biases[l] = reference::column_sums(delta, fan_out);
+            if l > 0 {
+                let (below, above) = self.deltas.split_at_mut(l + 1);
+                let input_grad = &mut below[l][..rows * fan_in];
+                let delta = &above[0][..rows * fan_out];
+                let shape = (rows, fan_in, fan_out);
+                gemm_into(false, true, delta, &params.weights[l], shape, input_grad);
+                if spec.activation(l - 1) == Activation::Relu {
+                    reference::relu_mask(input_grad, &self.acts[l][..rows * fan_in]);
+                }
+            }
         }
     }
 }
 
 /// The CPU reference trainer: the same math as the GPU trainer, kernel for kernel, through the
-/// functions of `reference` (the oracle of the shader tests), with sgemm from `matrixmultiply`
-/// on every core.
+/// functions of `reference` (the oracle of the shader tests). A batch is split into one part
+/// per core; each part runs forward and backward with single-threaded sgemm, and the parts'
+/// gradients are summed before Adam (so sums group differently from the GPU: see the
+/// parity test's tolerance).
 pub struct CpuTrainer<'a> {
     spec: ModelSpec,
     batch: usize,
@@ -40,14 +123,17 @@ pub struct CpuTrainer<'a> {
     grads: Params,
     train: &'a Dataset,
     val: &'a Dataset,
-    work: Scratch,
+    workers: Vec<Worker>,
 }
 
-fn zeros_like(p: &Params) -> Params {
-    Params {
-        weights: p.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
-        biases: p.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
-    }
+/// Splits `rows` into at most `parts` contiguous ranges of at least `MIN_PART_ROWS` rows.
+fn split_rows(start: usize, rows: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = parts.min(rows.div_ceil(MIN_PART_ROWS)).max(1);
+    let size = rows.div_ceil(parts);
+    (0..parts)
+        .map(|i| start + i * size..start + ((i + 1) * size).min(rows))
+        .filter(|r| !r.is_empty())
+        .collect()
 }
 
 impl<'a> CpuTrainer<'a> {
@@ -61,6 +147,8 @@ impl<'a> CpuTrainer<'a> {
         ensure!(config.batch > 0, "the batch size must be positive");
         spec.check(train.image_size())?;
         spec.check(val.image_size())?;
+        let cores = rayon::current_num_threads();
+        let part_rows = config.batch.max(EVAL_ROWS).div_ceil(cores);
         Ok(CpuTrainer {
             spec: spec.clone(),
             batch: config.batch,
@@ -72,103 +160,83 @@ impl<'a> CpuTrainer<'a> {
             grads: zeros_like(init),
             train,
             val,
-            work: Scratch::new(spec, config.batch.max(EVAL_ROWS)),
+            workers: (0..cores)
+                .map(|_| Worker::new(spec, init, part_rows))
+                .collect(),
         })
     }
 
-    /// Forward pass of the first `rows` rows of `work.acts[0]`; the last layer stops at its
-    /// logits (the loss applies the sigmoid), exactly as on the GPU.
-    fn forward(&mut self, rows: usize) {
-        let last = self.spec.layer_count() - 1;
-        for l in 0..=last {
-            let (fan_in, fan_out) = self.spec.layer_shape(l);
-            let (before, after) = self.work.acts.split_at_mut(l + 1);
-            let out = &mut after[0][..rows * fan_out];
-            gemm_into(
-                false,
-                false,
-                &before[l][..rows * fan_in],
-                &self.params.weights[l],
-                (rows, fan_out, fan_in),
-                out,
-            );
-            reference::add_bias(out, &self.params.biases[l]);
-            if l != last && self.spec.activation(l) == Activation::Relu {
-                reference::relu(out);
-            }
-        }
-    }
-
-    /// Per-sample losses of the batch in `work.acts[0]`, and dL/dlogits in the last delta.
-    fn loss(&mut self, rows: usize) -> Vec<f32> {
-        let width = *self.spec.widths.last().expect("a model has layers");
-        let last = self.spec.layer_count();
-        let (grad, losses) = reference::bce_sigmoid(
-            &self.work.acts[last][..rows * width],
-            &self.work.acts[0][..rows * width],
-            width,
-        );
-        self.work.deltas[last][..rows * width].copy_from_slice(&grad);
-        losses
-    }
-
-    /// Gradients of every weight and bias, from the output layer down.
-    fn backward(&mut self, rows: usize) {
-        for l in (0..self.spec.layer_count()).rev() {
-            let (fan_in, fan_out) = self.spec.layer_shape(l);
-            let delta = &self.work.deltas[l + 1][..rows * fan_out];
-            gemm_into(
-                true,
-                false,
-                &self.work.acts[l][..rows * fan_in],
-                delta,
-                (fan_in, fan_out, rows),
-                &mut self.grads.weights[l],
-            );
-            self.grads.biases[l] = reference::column_sums(delta, fan_out);
-            if l > 0 {
-                let (below, above) = self.work.deltas.split_at_mut(l + 1);
-                let input_grad = &mut below[l][..rows * fan_in];
-                gemm_into(
-                    false,
-                    true,
-                    &above[0][..rows * fan_out],
-                    &self.params.weights[l],
-                    (rows, fan_in, fan_out),
-                    input_grad,
-                );
-                if self.spec.activation(l - 1) == Activation::Relu {
-                    reference::relu_mask(input_grad, &self.work.acts[l][..rows * fan_in]);
+    /// Forward (and with `learn`, backward) of samples `order[first..first + rows]`, the parts
+    /// in parallel; returns the per-sample losses.
+    fn run_batch(
+        &mut self,
+        data: &Dataset,
+        order: &[u32],
+        first: usize,
+        rows: usize,
+        learn: bool,
+    ) -> Vec<f32> {
+        let ranges = split_rows(first, rows, self.workers.len());
+        let used = ranges.len();
+        let (spec, params) = (&self.spec, &self.params);
+        let losses: Vec<Vec<f32>> = self.workers[..used]
+            .par_iter_mut()
+            .zip(ranges)
+            .map(|(w, range)| {
+                let part = range.len();
+                w.gather(data, order, range);
+                w.forward(spec, params, part);
+                let losses = w.loss(spec, part, rows);
+                if learn {
+                    w.backward(spec, params, part);
                 }
-            }
+                losses
+            })
+            .collect();
+        if learn {
+            self.sum_gradients(used);
+        }
+        losses.concat()
+    }
+
+    /// The batch's gradients: the sum of the first `parts` workers' shares.
+    fn sum_gradients(&mut self, parts: usize) {
+        let shares: Vec<Vec<&[f32]>> = self.workers[..parts]
+            .iter()
+            .map(|w| w.grads.tensors().collect())
+            .collect();
+        for (i, out) in self.grads.tensors_mut().enumerate() {
+            out.par_chunks_mut(ADAM_CHUNK)
+                .enumerate()
+                .for_each(|(c, chunk)| {
+                    let at = c * ADAM_CHUNK..c * ADAM_CHUNK + chunk.len();
+                    chunk.copy_from_slice(&shares[0][i][at.clone()]);
+                    for share in &shares[1..] {
+                        for (o, g) in chunk.iter_mut().zip(&share[i][at.clone()]) {
+                            *o += g;
+                        }
+                    }
+                });
         }
     }
 
+    /// One Adam step over every tensor, in parallel chunks.
     fn update(&mut self) {
         self.t += 1;
-        let lr_t = self.adam.lr_t(self.t);
-        let tensors = self
+        let (adam, lr_t) = (self.adam, self.adam.lr_t(self.t));
+        let moments = self.m.tensors_mut().zip(self.v.tensors_mut());
+        for ((p, g), (m, v)) in self
             .params
-            .weights
-            .iter_mut()
-            .chain(self.params.biases.iter_mut());
-        let moments = self
-            .m
-            .weights
-            .iter_mut()
-            .chain(self.m.biases.iter_mut())
-            .zip(self.v.weights.iter_mut().chain(self.v.biases.iter_mut()));
-        let grads = self.grads.weights.iter().chain(self.grads.biases.iter());
-        for ((p, (m, v)), g) in tensors.zip(moments).zip(grads) {
-            reference::adam(p, g, m, v, &self.adam, lr_t);
+            .tensors_mut()
+            .zip(self.grads.tensors())
+            .zip(moments)
+        {
+            p.par_chunks_mut(ADAM_CHUNK)
+                .zip(g.par_chunks(ADAM_CHUNK))
+                .zip(m.par_chunks_mut(ADAM_CHUNK))
+                .zip(v.par_chunks_mut(ADAM_CHUNK))
+                .for_each(|(((p, g), m), v)| reference::adam(p, g, m, v, &adam, lr_t));
         }
-    }
-
-    /// Loads `rows` images `order[first..]` of `data` as the input batch.
-    fn gather(&mut self, data: &Dataset, order: &[u32], first: usize, rows: usize) {
-        let width = data.image_size();
-        let batch = reference::gather(&data.pixels, width, order, first, rows);
-        self.work.acts[0][..rows * width].copy_from_slice(&batch);
     }
 }
 
@@ -181,10 +249,7 @@ impl Backend for CpuTrainer<'_> {
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(self.batch) {
             let rows = self.batch.min(order.len() - first);
-            self.gather(self.train, order, first, rows);
-            self.forward(rows);
-            losses.extend(self.loss(rows));
-            self.backward(rows);
+            losses.extend(self.run_batch(self.train, order, first, rows, true));
             self.update();
         }
         Ok(losses)
@@ -195,9 +260,7 @@ impl Backend for CpuTrainer<'_> {
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(EVAL_ROWS) {
             let rows = EVAL_ROWS.min(order.len() - first);
-            self.gather(self.val, &order, first, rows);
-            self.forward(rows);
-            losses.extend(self.loss(rows));
+            losses.extend(self.run_batch(self.val, &order, first, rows, false));
         }
         Ok(losses)
     }
