@@ -283,6 +283,11 @@ fn info() -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan drivers print a spurious "error: XDG_RUNTIME_DIR is invalid" line when it
+    // is unset (as in containers and CI); none of them needs it for compute.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(args) => train(args),

@@ -7,7 +7,7 @@ use aeclust::gpu::buffers::{
 };
 use aeclust::gpu::kernels::{
     run, AdamBuffers, AdamConfig, Epilogue, Kernels, LossBuffers, Matmul, MatmulDims, MatmulKind,
-    MatmulOperands, StepParams, StepTable,
+    MatmulOperands, MatmulVariant, StepParams, StepTable,
 };
 use aeclust::gpu::GpuContext;
 use aeclust::reference;
@@ -115,18 +115,25 @@ fn check_matmul_variant(ctx: &GpuContext, matmul: &Matmul) {
 }
 
 #[test]
-fn matmul_portable_matches_cpu() {
+fn matmul_blocked_matches_cpu() {
     let ctx = gpu();
-    let matmul = Matmul::with_variant(&ctx, false).unwrap();
-    assert_eq!(matmul.variant, "blocked");
+    let matmul = Matmul::with_variant(&ctx, MatmulVariant::Blocked).unwrap();
+    check_matmul_variant(&ctx, &matmul);
+}
+
+#[test]
+fn matmul_tiled_matches_cpu() {
+    let ctx = gpu();
+    let matmul = Matmul::with_variant(&ctx, MatmulVariant::Tiled).unwrap();
     check_matmul_variant(&ctx, &matmul);
 }
 
 #[test]
 fn matmul_default_variant_matches_cpu() {
     let ctx = gpu();
-    // The subgroup variant on adapters with 8-wide subgroups (lavapipe), else the portable one.
+    // The subgroup variant on adapters with 8-wide subgroups (lavapipe).
     let matmul = Matmul::new(&ctx).unwrap();
+    assert_eq!(matmul.variant, MatmulVariant::for_adapter(&ctx).name());
     check_matmul_variant(&ctx, &matmul);
 }
 

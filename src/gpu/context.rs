@@ -32,6 +32,8 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// Subgroups are supported and exactly 8 wide (the lavapipe-tuned matmul applies).
     pub subgroup8: bool,
+    /// A software adapter (runs on the CPU, like lavapipe).
+    pub software: bool,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -131,6 +133,7 @@ impl GpuContext {
             adapter: summary,
             limits,
             subgroup8,
+            software: info.device_type == wgpu::DeviceType::Cpu,
             errors,
         })
     }

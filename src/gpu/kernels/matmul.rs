@@ -13,6 +13,10 @@ const SUBGROUP: (&str, &str) = (
     "matmul_subgroup.wgsl",
     include_str!("../../../shaders/matmul_subgroup.wgsl"),
 );
+const TILED: (&str, &str) = (
+    "matmul_tiled.wgsl",
+    include_str!("../../../shaders/matmul_tiled.wgsl"),
+);
 const BLOCKED: (&str, &str) = (
     "matmul_blocked.wgsl",
     include_str!("../../../shaders/matmul_blocked.wgsl"),
@@ -113,23 +117,55 @@ pub struct MatmulOperands<'a> {
     pub c: wgpu::BindingResource<'a>,
 }
 
-/// The matmul family: the subgroup kernel where subgroups are 8 wide, else the portable one.
+/// The three matmul kernels; each suits one class of adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulVariant {
+    /// 8-wide subgroups, no shared memory (lavapipe and other 8-lane CPU adapters).
+    Subgroup8,
+    /// Shared-memory tiles (hardware GPUs).
+    Tiled,
+    /// Register blocks straight from memory (software adapters without 8-wide subgroups).
+    Blocked,
+}
+
+impl MatmulVariant {
+    /// The variant for this adapter.
+    pub fn for_adapter(ctx: &GpuContext) -> Self {
+        if ctx.subgroup8 {
+            MatmulVariant::Subgroup8
+        } else if ctx.software {
+            MatmulVariant::Blocked
+        } else {
+            MatmulVariant::Tiled
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MatmulVariant::Subgroup8 => "subgroup8",
+            MatmulVariant::Tiled => "tiled",
+            MatmulVariant::Blocked => "blocked",
+        }
+    }
+}
+
+/// The matmul family, in the variant that suits the adapter.
 pub struct Matmul {
     layout: wgpu::BindGroupLayout,
     pipelines: Vec<(MatmulKind, wgpu::ComputePipeline)>,
-    /// C rows per workgroup (the N tile is 32 columns in both variants).
+    /// C rows per workgroup (the N tile is 32 columns in every variant).
     rows_per_group: u32,
     pub variant: &'static str,
 }
 
 impl Matmul {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        Self::with_variant(ctx, ctx.subgroup8)
+        Self::with_variant(ctx, MatmulVariant::for_adapter(ctx))
     }
 
-    /// Builds the subgroup variant when `subgroup` (the adapter must support it), else the
-    /// portable one. Tests build both on adapters that can run both.
-    pub fn with_variant(ctx: &GpuContext, subgroup: bool) -> Result<Self> {
+    /// Builds one variant; `Subgroup8` needs an adapter with 8-wide subgroups. Tests build
+    /// every variant the adapter can run.
+    pub fn with_variant(ctx: &GpuContext, variant: MatmulVariant) -> Result<Self> {
         let layout = bind_group_layout(
             ctx,
             "matmul",
@@ -141,10 +177,10 @@ impl Matmul {
                 Slot::ReadWrite,
             ],
         );
-        let (body, rows_per_group, variant) = if subgroup {
-            (SUBGROUP, 16, "subgroup8")
-        } else {
-            (BLOCKED, 32, "blocked")
+        let (body, rows_per_group) = match variant {
+            MatmulVariant::Subgroup8 => (SUBGROUP, 16),
+            MatmulVariant::Tiled => (TILED, 32),
+            MatmulVariant::Blocked => (BLOCKED, 32),
         };
         let pipelines = MatmulKind::ALL
             .iter()
@@ -161,7 +197,7 @@ impl Matmul {
             layout,
             pipelines,
             rows_per_group,
-            variant,
+            variant: variant.name(),
         })
     }
 

@@ -11,7 +11,7 @@ mod step;
 pub use adam::{Adam, AdamBuffers, AdamConfig};
 pub use gather::Gather;
 pub use loss::{BceLoss, LossBuffers};
-pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands};
+pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
 pub use step::{StepParams, StepTable};
 
