@@ -25,21 +25,33 @@ pub struct BenchRun {
     pub gflops: f64,
 }
 
+/// Device time of one kernel family in one training step.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KernelTime {
+    pub backend: String,
+    pub adapter: String,
+    pub batch: usize,
+    pub kernel: String,
+    pub microseconds: f64,
+}
+
 #[derive(Debug, serde::Serialize)]
 pub struct BenchReport {
     pub model: Vec<usize>,
     pub flops_per_sample: usize,
     pub runs: Vec<BenchRun>,
+    pub kernels: Vec<KernelTime>,
 }
 
-/// Trains `train` once through with `device` at `batch` (after one warm-up batch) and times it.
+/// Trains `train` once through with `device` at `batch` (after one warm-up batch) and times
+/// it; then times one step per kernel family where the device has timestamps.
 pub fn bench_run(
     device: &Device,
     spec: &ModelSpec,
     train: &Dataset,
     val: &Dataset,
     batch: usize,
-) -> Result<BenchRun> {
+) -> Result<(BenchRun, Vec<KernelTime>)> {
     let config = TrainConfig {
         batch,
         ..TrainConfig::default()
@@ -54,14 +66,27 @@ pub fn bench_run(
     trainer.train_epoch(&order)?;
     let seconds = start.elapsed().as_secs_f64();
     let samples_per_sec = train.count as f64 / seconds;
-    Ok(BenchRun {
+    let adapter = device.adapter().name;
+    let kernels = trainer
+        .kernel_times()?
+        .into_iter()
+        .map(|(kernel, seconds)| KernelTime {
+            backend: device.backend_name().into(),
+            adapter: adapter.clone(),
+            batch,
+            kernel: kernel.into(),
+            microseconds: seconds * 1e6,
+        })
+        .collect();
+    let run = BenchRun {
         backend: device.backend_name().into(),
-        adapter: device.adapter().name,
+        adapter,
         batch,
         samples: train.count,
         first_step_seconds,
         seconds,
         samples_per_sec,
         gflops: 6.0 * spec.parameter_count() as f64 * samples_per_sec / 1e9,
-    })
+    };
+    Ok((run, kernels))
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 
-use aeclust::bench::{bench_run, BenchReport};
+use aeclust::bench::{bench_run, BenchReport, KernelTime};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::gpu::kernels::AdamConfig;
@@ -221,10 +221,13 @@ fn bench(args: &BenchArgs) -> Result<()> {
         "backend", "adapter", "batch", "samples/s", "GFLOP/s", "first step", "GPU/CPU"
     );
     let mut runs = Vec::new();
+    let mut kernels = Vec::new();
     for &batch in &args.batch {
         let mut row_runs = Vec::new();
         for device in &devices {
-            row_runs.push(bench_run(device, &spec, &train_set, &val_set, batch)?);
+            let (run, times) = bench_run(device, &spec, &train_set, &val_set, batch)?;
+            row_runs.push(run);
+            kernels.extend(times);
         }
         let cpu_rate = row_runs.last().map_or(f64::NAN, |r| r.samples_per_sec);
         for r in &row_runs {
@@ -246,16 +249,53 @@ fn bench(args: &BenchArgs) -> Result<()> {
         }
         runs.extend(row_runs);
     }
+    print_kernel_times(&kernels);
     if let Some(path) = &args.json {
         let report = BenchReport {
             model: spec.widths.clone(),
             flops_per_sample: 6 * spec.parameter_count(),
             runs,
+            kernels,
         };
         write_json(path, &report)?;
         println!("json: {}", path.display());
     }
     Ok(())
+}
+
+/// One row per kernel family, one column per batch size: GPU microseconds per training step.
+fn print_kernel_times(times: &[KernelTime]) {
+    let mut batches: Vec<usize> = times.iter().map(|t| t.batch).collect();
+    batches.dedup();
+    let mut families: Vec<&str> = Vec::new();
+    for t in times {
+        if !families.contains(&t.kernel.as_str()) {
+            families.push(&t.kernel);
+        }
+    }
+    if families.is_empty() {
+        return;
+    }
+    print!(
+        "\nGPU time per training step (timestamp queries), microseconds\n{:<16}",
+        "kernel"
+    );
+    for b in &batches {
+        print!(" {:>12}", format!("batch {b}"));
+    }
+    println!();
+    for family in families.iter().copied().chain(["total"]) {
+        print!("{family:<16}");
+        for &b in &batches {
+            let us: f64 = times
+                .iter()
+                .filter(|t| t.batch == b && (family == "total" || t.kernel == family))
+                .map(|t| t.microseconds)
+                .sum();
+            print!(" {us:>12.0}");
+        }
+        println!();
+    }
 }
 
 fn info() -> Result<()> {

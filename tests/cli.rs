@@ -115,6 +115,11 @@ fn bench_times_both_backends_and_writes_json() {
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 4);
+    // Per-kernel GPU times where the adapter has timestamp queries (lavapipe has).
+    for kernel in json["kernels"].as_array().unwrap() {
+        assert!(kernel["microseconds"].as_f64().unwrap() >= 0.0, "{kernel}");
+        assert!(kernel["kernel"].is_string());
+    }
     for (run, (backend, batch)) in
         runs.iter()
             .zip([("gpu", 16), ("cpu", 16), ("gpu", 64), ("cpu", 64)])

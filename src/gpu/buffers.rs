@@ -99,7 +99,18 @@ pub fn read_f32(
     offset: usize,
     floats: usize,
 ) -> Result<Vec<f32>> {
-    let bytes = (floats * 4) as u64;
+    let bytes = read_bytes(ctx, buffer, offset * 4, floats * 4)?;
+    Ok(bytemuck::pod_collect_to_vec(&bytes))
+}
+
+/// Copies `len` bytes from byte `offset` of `buffer` back to the host (waits for the GPU).
+pub fn read_bytes(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    offset: usize,
+    len: usize,
+) -> Result<Vec<u8>> {
+    let bytes = len as u64;
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
         size: bytes.max(4),
@@ -107,7 +118,7 @@ pub fn read_f32(
         mapped_at_creation: false,
     });
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    encoder.copy_buffer_to_buffer(buffer, (offset * 4) as u64, &staging, 0, bytes);
+    encoder.copy_buffer_to_buffer(buffer, offset as u64, &staging, 0, bytes);
     ctx.queue.submit([encoder.finish()]);
     let (sender, receiver) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
@@ -121,7 +132,7 @@ pub fn read_f32(
     let view = staging
         .get_mapped_range(..)
         .map_err(|e| anyhow!("GPU readback failed: {e}"))?;
-    let out = bytemuck::cast_slice::<u8, f32>(&view)[..floats].to_vec();
+    let out = view[..len].to_vec();
     drop(view);
     staging.unmap();
     Ok(out)

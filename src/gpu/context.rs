@@ -34,6 +34,8 @@ pub struct GpuContext {
     pub subgroup8: bool,
     /// A software adapter (runs on the CPU, like lavapipe).
     pub software: bool,
+    /// Compute passes can write GPU timestamps (for per-kernel timings).
+    pub timestamps: bool,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -99,11 +101,13 @@ impl GpuContext {
         let subgroup8 = adapter.features().contains(wgpu::Features::SUBGROUP)
             && info.subgroup_min_size == 8
             && info.subgroup_max_size == 8;
-        let required_features = if subgroup8 {
-            wgpu::Features::SUBGROUP
-        } else {
-            wgpu::Features::empty()
-        };
+        let wanted = wgpu::Features::TIMESTAMP_QUERY
+            | if subgroup8 {
+                wgpu::Features::SUBGROUP
+            } else {
+                wgpu::Features::empty()
+            };
+        let required_features = adapter.features() & wanted;
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("aeclust"),
@@ -134,6 +138,7 @@ impl GpuContext {
             limits,
             subgroup8,
             software: info.device_type == wgpu::DeviceType::Cpu,
+            timestamps: required_features.contains(wgpu::Features::TIMESTAMP_QUERY),
             errors,
         })
     }

@@ -4,8 +4,8 @@ use super::{Backend, ParamLayout, TrainConfig};
 use crate::data::Dataset;
 use crate::gpu::buffers::{padded, read_f32, slice, storage, storage_bytes, storage_init};
 use crate::gpu::kernels::{
-    AdamBuffers, AdamConfig, Dispatch, Epilogue, Kernels, LossBuffers, MatmulDims, MatmulKind,
-    MatmulOperands, StepParams, StepTable,
+    time_dispatches, AdamBuffers, AdamConfig, Dispatch, Epilogue, Kernels, LossBuffers, MatmulDims,
+    MatmulKind, MatmulOperands, StepParams, StepTable,
 };
 use crate::gpu::GpuContext;
 use crate::model::{Activation, ModelSpec, Params};
@@ -208,6 +208,14 @@ impl Backend for GpuTrainer<'_> {
         let first = self.train.count.div_ceil(self.batch);
         self.run_steps(&self.val_step, first..self.steps.capacity());
         read_f32(self.ctx, &self.val.losses, 0, self.val.count)
+    }
+
+    fn kernel_times(&mut self) -> Result<Vec<(&'static str, f64)>> {
+        if !self.ctx.timestamps {
+            return Ok(Vec::new());
+        }
+        // Slot 0 holds the first step of the last epoch (or of the warm-up).
+        time_dispatches(self.ctx, &self.train_step, self.steps.offset(0))
     }
 
     fn params(&self) -> Result<Params> {

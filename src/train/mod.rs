@@ -59,6 +59,11 @@ pub trait Backend {
     fn validate(&mut self) -> Result<Vec<f32>>;
     /// The current parameters.
     fn params(&self) -> Result<Params>;
+    /// Device time of one training step per kernel family, in seconds, where the device can
+    /// measure it (GPU timestamps); empty otherwise. Runs (and applies) one more step.
+    fn kernel_times(&mut self) -> Result<Vec<(&'static str, f64)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// The per-epoch sample orders: a seeded shuffle, the same for every backend.

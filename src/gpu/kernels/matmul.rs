@@ -69,6 +69,16 @@ impl MatmulKind {
         }
     }
 
+    /// The kernel family name in timings.
+    pub fn label(self) -> &'static str {
+        match (self.trans_a, self.trans_b) {
+            (false, false) => "matmul X W",
+            (true, false) => "matmul X^T dZ",
+            (false, true) => "matmul dZ W^T",
+            (true, true) => "matmul A^T B^T",
+        }
+    }
+
     /// Every kind the trainer and the encoder use; one pipeline each.
     pub const ALL: [MatmulKind; 7] = [
         Self::forward(Epilogue::None),
@@ -224,6 +234,7 @@ impl Matmul {
             vec![dims_buffer.as_entire_binding(), a, b, aux, c],
         );
         Dispatch {
+            label: kind.label(),
             pipeline,
             bind_group,
             workgroups: (dims.n / 32, dims.m / self.rows_per_group),

@@ -18,10 +18,12 @@ pub use step::{StepParams, StepTable};
 use anyhow::Result;
 
 use super::shader::{bind_group, bind_group_layout, pipeline, Slot};
-use super::GpuContext;
+use super::{buffers, GpuContext};
 
 /// One kernel launch with its resources bound.
 pub struct Dispatch {
+    /// The kernel family, for per-kernel timings.
+    pub label: &'static str,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: (u32, u32),
@@ -44,6 +46,7 @@ impl Dispatch {
 
 /// One WGSL entry point with its bind group layout: what every single-pipeline family wraps.
 struct Kernel {
+    entry: &'static str,
     layout: wgpu::BindGroupLayout,
     pipeline: wgpu::ComputePipeline,
     per_step: bool,
@@ -51,11 +54,17 @@ struct Kernel {
 
 impl Kernel {
     /// `slots` in binding order; a leading `StepUniform` makes the kernel per-step.
-    fn new(ctx: &GpuContext, parts: &[(&str, &str)], entry: &str, slots: &[Slot]) -> Result<Self> {
+    fn new(
+        ctx: &GpuContext,
+        parts: &[(&str, &str)],
+        entry: &'static str,
+        slots: &[Slot],
+    ) -> Result<Self> {
         let layout = bind_group_layout(ctx, entry, slots);
         let pipeline = pipeline(ctx, parts, entry, &layout, &[])?;
         let per_step = matches!(slots.first(), Some(Slot::StepUniform(_)));
         Ok(Kernel {
+            entry,
             layout,
             pipeline,
             per_step,
@@ -69,6 +78,7 @@ impl Kernel {
         workgroups: (u32, u32),
     ) -> Dispatch {
         Dispatch {
+            label: self.entry,
             pipeline: self.pipeline.clone(),
             bind_group: bind_group(ctx, "kernel", &self.layout, resources),
             workgroups,
@@ -82,6 +92,54 @@ impl Kernel {
 fn row_shape(ctx: &GpuContext, width: usize) -> wgpu::Buffer {
     let shape = [width as u32, crate::gpu::buffers::padded(width) as u32];
     crate::gpu::buffers::uniform(ctx, "row shape", &shape)
+}
+
+/// GPU time of each dispatch of `dispatches` (recorded once, each in a pass of its own
+/// between two timestamps), summed per label in order of first appearance, in seconds.
+/// Needs `ctx.timestamps`.
+pub fn time_dispatches(
+    ctx: &GpuContext,
+    dispatches: &[Dispatch],
+    step_offset: u32,
+) -> Result<Vec<(&'static str, f64)>> {
+    let count = (dispatches.len() * 2) as u32;
+    let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+        label: Some("kernel timings"),
+        ty: wgpu::QueryType::Timestamp,
+        count,
+    });
+    let resolved = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("kernel timings"),
+        size: u64::from(count) * 8,
+        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    for (i, d) in dispatches.iter().enumerate() {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(d.label),
+            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                query_set: &queries,
+                beginning_of_pass_write_index: Some(2 * i as u32),
+                end_of_pass_write_index: Some(2 * i as u32 + 1),
+            }),
+        });
+        d.record(&mut pass, step_offset);
+    }
+    encoder.resolve_query_set(&queries, 0..count, &resolved, 0);
+    ctx.queue.submit([encoder.finish()]);
+    let ticks: Vec<u64> =
+        bytemuck::pod_collect_to_vec(&buffers::read_bytes(ctx, &resolved, 0, count as usize * 8)?);
+    let tick_seconds = f64::from(ctx.queue.get_timestamp_period()) * 1e-9;
+    let mut totals: Vec<(&'static str, f64)> = Vec::new();
+    for (d, pair) in dispatches.iter().zip(ticks.chunks(2)) {
+        let seconds = pair[1].saturating_sub(pair[0]) as f64 * tick_seconds;
+        match totals.iter_mut().find(|(label, _)| *label == d.label) {
+            Some((_, total)) => *total += seconds,
+            None => totals.push((d.label, seconds)),
+        }
+    }
+    Ok(totals)
 }
 
 /// Records `dispatches` once, in order, submits and waits.
