@@ -1,8 +1,9 @@
 // Matmul for adapters with 8-wide subgroups (tuned on lavapipe, where a workgroup's lanes are
 // SIMD lanes of one CPU thread and every per-lane load is a scalar loop, so loads are what
-// costs). One workgroup is one subgroup and computes a 16 x 32 tile of C; each lane owns a
-// 16 x 4 block. Each lane loads a quarter of the A tile as four vec4s and the lanes trade
-// them by broadcast. No shared memory and no barriers, which are slow there.
+// costs). One workgroup is one subgroup and computes a 32 x 32 tile of C; each lane owns a
+// 32 x 4 block (32 accumulators: spills are cheap there, loads are not). Each lane loads an
+// eighth of the A tile as eight vec4s and the lanes trade them by broadcast. No shared
+// memory and no barriers, which are slow there.
 // (`enable subgroups;` is omitted on purpose: naga 30 rejects it; the feature is requested.)
 
 // op(A)[row, k0..k0+4] and op(A)[row, k0+4..k0+8].
@@ -41,42 +42,70 @@ fn transposed_rows(t: vec4<f32>) -> array<Pair, 4> {
     );
 }
 
-// The 16 x 8 tile of op(A) at rows r.., columns k0.. as 16 row pairs, 4 vec4 loads per lane.
-fn a_tile(r: u32, k0: u32, lane: u32) -> array<Pair, 16> {
+// The 32 x 8 tile of op(A) at rows r.., columns k0.. as 32 row pairs, 8 vec4 loads per lane.
+fn a_tile(r: u32, k0: u32, lane: u32) -> array<Pair, 32> {
     if TRANS_A {
-        // Lane j loads stored row k0 + j, columns r..r+16.
+        // Lane j loads stored row k0 + j, columns r..r+32.
         let at = ((k0 + lane) * dims.m + r) / 4u;
-        let q0 = transposed_rows(a[at]);
+        let q0 = transposed_rows(a[at + 0u]);
         let q1 = transposed_rows(a[at + 1u]);
         let q2 = transposed_rows(a[at + 2u]);
         let q3 = transposed_rows(a[at + 3u]);
-        return array<Pair, 16>(
-            q0[0], q0[1], q0[2], q0[3], q1[0], q1[1], q1[2], q1[3],
-            q2[0], q2[1], q2[2], q2[3], q3[0], q3[1], q3[2], q3[3],
+        let q4 = transposed_rows(a[at + 4u]);
+        let q5 = transposed_rows(a[at + 5u]);
+        let q6 = transposed_rows(a[at + 6u]);
+        let q7 = transposed_rows(a[at + 7u]);
+        return array<Pair, 32>(
+            q0[0], q0[1], q0[2], q0[3],
+            q1[0], q1[1], q1[2], q1[3],
+            q2[0], q2[1], q2[2], q2[3],
+            q3[0], q3[1], q3[2], q3[3],
+            q4[0], q4[1], q4[2], q4[3],
+            q5[0], q5[1], q5[2], q5[3],
+            q6[0], q6[1], q6[2], q6[3],
+            q7[0], q7[1], q7[2], q7[3],
         );
     }
-    // Lane j loads rows r + 2j and r + 2j + 1 at k0..k0+8.
-    let at = ((r + 2u * lane) * dims.k + k0) / 4u;
+    // Lane j loads rows r + 4j .. r + 4j + 3 at k0..k0+8.
     let row = dims.k / 4u;
-    let e = Pair(a[at], a[at + 1u]);
-    let o = Pair(a[at + row], a[at + row + 1u]);
-    return array<Pair, 16>(
-        Pair(subgroupBroadcast(e.lo, 0u), subgroupBroadcast(e.hi, 0u)),
-        Pair(subgroupBroadcast(o.lo, 0u), subgroupBroadcast(o.hi, 0u)),
-        Pair(subgroupBroadcast(e.lo, 1u), subgroupBroadcast(e.hi, 1u)),
-        Pair(subgroupBroadcast(o.lo, 1u), subgroupBroadcast(o.hi, 1u)),
-        Pair(subgroupBroadcast(e.lo, 2u), subgroupBroadcast(e.hi, 2u)),
-        Pair(subgroupBroadcast(o.lo, 2u), subgroupBroadcast(o.hi, 2u)),
-        Pair(subgroupBroadcast(e.lo, 3u), subgroupBroadcast(e.hi, 3u)),
-        Pair(subgroupBroadcast(o.lo, 3u), subgroupBroadcast(o.hi, 3u)),
-        Pair(subgroupBroadcast(e.lo, 4u), subgroupBroadcast(e.hi, 4u)),
-        Pair(subgroupBroadcast(o.lo, 4u), subgroupBroadcast(o.hi, 4u)),
-        Pair(subgroupBroadcast(e.lo, 5u), subgroupBroadcast(e.hi, 5u)),
-        Pair(subgroupBroadcast(o.lo, 5u), subgroupBroadcast(o.hi, 5u)),
-        Pair(subgroupBroadcast(e.lo, 6u), subgroupBroadcast(e.hi, 6u)),
-        Pair(subgroupBroadcast(o.lo, 6u), subgroupBroadcast(o.hi, 6u)),
-        Pair(subgroupBroadcast(e.lo, 7u), subgroupBroadcast(e.hi, 7u)),
-        Pair(subgroupBroadcast(o.lo, 7u), subgroupBroadcast(o.hi, 7u)),
+    let at = ((r + 4u * lane) * dims.k + k0) / 4u;
+    let x0 = Pair(a[at], a[at + 1u]);
+    let x1 = Pair(a[at + row], a[at + row + 1u]);
+    let x2 = Pair(a[at + 2u * row], a[at + 2u * row + 1u]);
+    let x3 = Pair(a[at + 3u * row], a[at + 3u * row + 1u]);
+    return array<Pair, 32>(
+        Pair(subgroupBroadcast(x0.lo, 0u), subgroupBroadcast(x0.hi, 0u)),
+        Pair(subgroupBroadcast(x1.lo, 0u), subgroupBroadcast(x1.hi, 0u)),
+        Pair(subgroupBroadcast(x2.lo, 0u), subgroupBroadcast(x2.hi, 0u)),
+        Pair(subgroupBroadcast(x3.lo, 0u), subgroupBroadcast(x3.hi, 0u)),
+        Pair(subgroupBroadcast(x0.lo, 1u), subgroupBroadcast(x0.hi, 1u)),
+        Pair(subgroupBroadcast(x1.lo, 1u), subgroupBroadcast(x1.hi, 1u)),
+        Pair(subgroupBroadcast(x2.lo, 1u), subgroupBroadcast(x2.hi, 1u)),
+        Pair(subgroupBroadcast(x3.lo, 1u), subgroupBroadcast(x3.hi, 1u)),
+        Pair(subgroupBroadcast(x0.lo, 2u), subgroupBroadcast(x0.hi, 2u)),
+        Pair(subgroupBroadcast(x1.lo, 2u), subgroupBroadcast(x1.hi, 2u)),
+        Pair(subgroupBroadcast(x2.lo, 2u), subgroupBroadcast(x2.hi, 2u)),
+        Pair(subgroupBroadcast(x3.lo, 2u), subgroupBroadcast(x3.hi, 2u)),
+        Pair(subgroupBroadcast(x0.lo, 3u), subgroupBroadcast(x0.hi, 3u)),
+        Pair(subgroupBroadcast(x1.lo, 3u), subgroupBroadcast(x1.hi, 3u)),
+        Pair(subgroupBroadcast(x2.lo, 3u), subgroupBroadcast(x2.hi, 3u)),
+        Pair(subgroupBroadcast(x3.lo, 3u), subgroupBroadcast(x3.hi, 3u)),
+        Pair(subgroupBroadcast(x0.lo, 4u), subgroupBroadcast(x0.hi, 4u)),
+        Pair(subgroupBroadcast(x1.lo, 4u), subgroupBroadcast(x1.hi, 4u)),
+        Pair(subgroupBroadcast(x2.lo, 4u), subgroupBroadcast(x2.hi, 4u)),
+        Pair(subgroupBroadcast(x3.lo, 4u), subgroupBroadcast(x3.hi, 4u)),
+        Pair(subgroupBroadcast(x0.lo, 5u), subgroupBroadcast(x0.hi, 5u)),
+        Pair(subgroupBroadcast(x1.lo, 5u), subgroupBroadcast(x1.hi, 5u)),
+        Pair(subgroupBroadcast(x2.lo, 5u), subgroupBroadcast(x2.hi, 5u)),
+        Pair(subgroupBroadcast(x3.lo, 5u), subgroupBroadcast(x3.hi, 5u)),
+        Pair(subgroupBroadcast(x0.lo, 6u), subgroupBroadcast(x0.hi, 6u)),
+        Pair(subgroupBroadcast(x1.lo, 6u), subgroupBroadcast(x1.hi, 6u)),
+        Pair(subgroupBroadcast(x2.lo, 6u), subgroupBroadcast(x2.hi, 6u)),
+        Pair(subgroupBroadcast(x3.lo, 6u), subgroupBroadcast(x3.hi, 6u)),
+        Pair(subgroupBroadcast(x0.lo, 7u), subgroupBroadcast(x0.hi, 7u)),
+        Pair(subgroupBroadcast(x1.lo, 7u), subgroupBroadcast(x1.hi, 7u)),
+        Pair(subgroupBroadcast(x2.lo, 7u), subgroupBroadcast(x2.hi, 7u)),
+        Pair(subgroupBroadcast(x3.lo, 7u), subgroupBroadcast(x3.hi, 7u)),
     );
 }
 
@@ -86,38 +115,59 @@ fn matmul(
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
     let col4 = wg.x * 8u + lane;
-    let r = wg.y * 16u;
-    var c0 = vec4(0.0); var c1 = vec4(0.0); var c2 = vec4(0.0); var c3 = vec4(0.0);
-    var c4 = vec4(0.0); var c5 = vec4(0.0); var c6 = vec4(0.0); var c7 = vec4(0.0);
-    var c8 = vec4(0.0); var c9 = vec4(0.0); var c10 = vec4(0.0); var c11 = vec4(0.0);
-    var c12 = vec4(0.0); var c13 = vec4(0.0); var c14 = vec4(0.0); var c15 = vec4(0.0);
+    let r = wg.y * 32u;
+    var c: array<vec4<f32>, 32>;
     for (var k0 = 0u; k0 < dims.k; k0 += 8u) {
         let lo = load_b4(k0, col4);
         let hi = load_b4(k0 + 4u, col4);
         let x = a_tile(r, k0, lane);
-        c0 = row_update(c0, x[0], lo, hi);
-        c1 = row_update(c1, x[1], lo, hi);
-        c2 = row_update(c2, x[2], lo, hi);
-        c3 = row_update(c3, x[3], lo, hi);
-        c4 = row_update(c4, x[4], lo, hi);
-        c5 = row_update(c5, x[5], lo, hi);
-        c6 = row_update(c6, x[6], lo, hi);
-        c7 = row_update(c7, x[7], lo, hi);
-        c8 = row_update(c8, x[8], lo, hi);
-        c9 = row_update(c9, x[9], lo, hi);
-        c10 = row_update(c10, x[10], lo, hi);
-        c11 = row_update(c11, x[11], lo, hi);
-        c12 = row_update(c12, x[12], lo, hi);
-        c13 = row_update(c13, x[13], lo, hi);
-        c14 = row_update(c14, x[14], lo, hi);
-        c15 = row_update(c15, x[15], lo, hi);
+        c[0] = row_update(c[0], x[0], lo, hi);
+        c[1] = row_update(c[1], x[1], lo, hi);
+        c[2] = row_update(c[2], x[2], lo, hi);
+        c[3] = row_update(c[3], x[3], lo, hi);
+        c[4] = row_update(c[4], x[4], lo, hi);
+        c[5] = row_update(c[5], x[5], lo, hi);
+        c[6] = row_update(c[6], x[6], lo, hi);
+        c[7] = row_update(c[7], x[7], lo, hi);
+        c[8] = row_update(c[8], x[8], lo, hi);
+        c[9] = row_update(c[9], x[9], lo, hi);
+        c[10] = row_update(c[10], x[10], lo, hi);
+        c[11] = row_update(c[11], x[11], lo, hi);
+        c[12] = row_update(c[12], x[12], lo, hi);
+        c[13] = row_update(c[13], x[13], lo, hi);
+        c[14] = row_update(c[14], x[14], lo, hi);
+        c[15] = row_update(c[15], x[15], lo, hi);
+        c[16] = row_update(c[16], x[16], lo, hi);
+        c[17] = row_update(c[17], x[17], lo, hi);
+        c[18] = row_update(c[18], x[18], lo, hi);
+        c[19] = row_update(c[19], x[19], lo, hi);
+        c[20] = row_update(c[20], x[20], lo, hi);
+        c[21] = row_update(c[21], x[21], lo, hi);
+        c[22] = row_update(c[22], x[22], lo, hi);
+        c[23] = row_update(c[23], x[23], lo, hi);
+        c[24] = row_update(c[24], x[24], lo, hi);
+        c[25] = row_update(c[25], x[25], lo, hi);
+        c[26] = row_update(c[26], x[26], lo, hi);
+        c[27] = row_update(c[27], x[27], lo, hi);
+        c[28] = row_update(c[28], x[28], lo, hi);
+        c[29] = row_update(c[29], x[29], lo, hi);
+        c[30] = row_update(c[30], x[30], lo, hi);
+        c[31] = row_update(c[31], x[31], lo, hi);
     }
-    store_c(r, col4, c0); store_c(r + 1u, col4, c1);
-    store_c(r + 2u, col4, c2); store_c(r + 3u, col4, c3);
-    store_c(r + 4u, col4, c4); store_c(r + 5u, col4, c5);
-    store_c(r + 6u, col4, c6); store_c(r + 7u, col4, c7);
-    store_c(r + 8u, col4, c8); store_c(r + 9u, col4, c9);
-    store_c(r + 10u, col4, c10); store_c(r + 11u, col4, c11);
-    store_c(r + 12u, col4, c12); store_c(r + 13u, col4, c13);
-    store_c(r + 14u, col4, c14); store_c(r + 15u, col4, c15);
+    store_c(r + 0u, col4, c[0]); store_c(r + 1u, col4, c[1]);
+    store_c(r + 2u, col4, c[2]); store_c(r + 3u, col4, c[3]);
+    store_c(r + 4u, col4, c[4]); store_c(r + 5u, col4, c[5]);
+    store_c(r + 6u, col4, c[6]); store_c(r + 7u, col4, c[7]);
+    store_c(r + 8u, col4, c[8]); store_c(r + 9u, col4, c[9]);
+    store_c(r + 10u, col4, c[10]); store_c(r + 11u, col4, c[11]);
+    store_c(r + 12u, col4, c[12]); store_c(r + 13u, col4, c[13]);
+    store_c(r + 14u, col4, c[14]); store_c(r + 15u, col4, c[15]);
+    store_c(r + 16u, col4, c[16]); store_c(r + 17u, col4, c[17]);
+    store_c(r + 18u, col4, c[18]); store_c(r + 19u, col4, c[19]);
+    store_c(r + 20u, col4, c[20]); store_c(r + 21u, col4, c[21]);
+    store_c(r + 22u, col4, c[22]); store_c(r + 23u, col4, c[23]);
+    store_c(r + 24u, col4, c[24]); store_c(r + 25u, col4, c[25]);
+    store_c(r + 26u, col4, c[26]); store_c(r + 27u, col4, c[27]);
+    store_c(r + 28u, col4, c[28]); store_c(r + 29u, col4, c[29]);
+    store_c(r + 30u, col4, c[30]); store_c(r + 31u, col4, c[31]);
 }

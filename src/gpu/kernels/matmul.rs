@@ -188,7 +188,7 @@ impl Matmul {
             ],
         );
         let (body, rows_per_group) = match variant {
-            MatmulVariant::Subgroup8 => (SUBGROUP, 16),
+            MatmulVariant::Subgroup8 => (SUBGROUP, 32),
             MatmulVariant::Tiled => (TILED, 32),
             MatmulVariant::Blocked => (BLOCKED, 32),
         };
