@@ -6,8 +6,11 @@
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod encode;
 pub mod gpu;
 pub mod model;
+pub mod model_file;
+pub mod npy;
 pub mod output;
 pub mod reference;
 pub mod report;

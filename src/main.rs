@@ -13,6 +13,7 @@ use aeclust::model::{ModelSpec, Params};
 use aeclust::output::{check_writable, write_json};
 use aeclust::report::TrainReport;
 use aeclust::train::{fit, TrainConfig};
+use aeclust::{model_file, npy};
 
 /// Train an MNIST autoencoder and cluster its codes, in WGSL compute shaders.
 #[derive(Parser)]
@@ -27,6 +28,8 @@ const EXAMPLES: &str = "Examples:
   aeclust train --epochs 1 --limit 5000          a quick run
   aeclust train --backend cpu                    the CPU reference trainer
   aeclust train --data my-idx-dir --report r.json
+  aeclust train --model-out model.safetensors    then:
+  aeclust encode --model model.safetensors --out codes.npy
   aeclust bench --batch 32,256 --json bench.json GPU vs CPU reference throughput
   aeclust info                                   the adapters wgpu sees";
 
@@ -34,6 +37,8 @@ const EXAMPLES: &str = "Examples:
 enum Command {
     /// Train the autoencoder and print one line per epoch.
     Train(TrainArgs),
+    /// Encode images to their codes with a trained model.
+    Encode(EncodeArgs),
     /// Time the same training steps on the GPU and on the CPU reference.
     Bench(BenchArgs),
     /// List every adapter wgpu sees, and the one that would be used.
@@ -77,6 +82,33 @@ struct TrainArgs {
     /// Write a JSON report of the run here.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Save the trained model here (safetensors, PyTorch layout).
+    #[arg(long)]
+    model_out: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SplitArg {
+    Train,
+    Test,
+}
+
+#[derive(Args)]
+struct EncodeArgs {
+    /// A model saved by `train --model-out`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Directory with MNIST's four IDX files.
+    #[arg(long, default_value = "data/mnist")]
+    data: PathBuf,
+    /// Which images to encode.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    split: SplitArg,
+    /// Write the codes here as a float32 .npy (images x code width).
+    #[arg(long)]
+    out: PathBuf,
     #[command(flatten)]
     device: DeviceArgs,
 }
@@ -132,6 +164,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         bail!("--limit must be at least 1");
     }
     check_output(args.report.as_deref())?;
+    check_output(args.model_out.as_deref())?;
     let mut train_set = load_dir(&args.data, Split::Train)?;
     if let Some(n) = args.limit {
         train_set = train_set.truncated(n);
@@ -175,6 +208,10 @@ fn train(args: &TrainArgs) -> Result<()> {
             e.epoch, config.epochs, e.loss, e.val_loss, e.seconds, e.samples_per_sec
         );
     })?;
+    if let Some(path) = &args.model_out {
+        model_file::save(path, &spec, &trainer.params()?)?;
+        println!("model: {}", path.display());
+    }
     if let Some(path) = &args.report {
         let last = epochs.last().expect("at least one epoch");
         let report = TrainReport {
@@ -192,6 +229,31 @@ fn train(args: &TrainArgs) -> Result<()> {
         write_json(path, &report)?;
         println!("report: {}", path.display());
     }
+    Ok(())
+}
+
+fn encode(args: &EncodeArgs) -> Result<()> {
+    check_output(Some(&args.out))?;
+    let (spec, params) = model_file::load(&args.model)?;
+    let split = match args.split {
+        SplitArg::Train => Split::Train,
+        SplitArg::Test => Split::Test,
+    };
+    let data = load_dir(&args.data, split)?;
+    spec.check(data.image_size())?;
+    let device = open_device(&args.device)?;
+    let start = std::time::Instant::now();
+    let codes = aeclust::encode::encode(&device, &spec, &params, &data)?;
+    let width = codes.len() / data.count;
+    npy::write_matrix(&args.out, &codes, data.count, width)?;
+    println!(
+        "encoded {} images to {width}-d codes on {} ({}) in {:.2} s: {}",
+        data.count,
+        device.backend_name(),
+        device.adapter().name,
+        start.elapsed().as_secs_f64(),
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -331,6 +393,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(args) => train(args),
+        Command::Encode(args) => encode(args),
         Command::Bench(args) => bench(args),
         Command::Info => info(),
     };

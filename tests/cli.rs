@@ -132,6 +132,70 @@ fn bench_times_both_backends_and_writes_json() {
     }
 }
 
+#[test]
+fn train_saves_a_model_that_encode_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny");
+    common::write_idx_dataset(&data, 40, 24, 4, false);
+    let data = data.to_str().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let model = model.to_str().unwrap();
+    let out = aeclust(&[
+        "train",
+        "--data",
+        data,
+        "--layers",
+        "16,6,3,6,16",
+        "--epochs",
+        "1",
+        "--model-out",
+        model,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for backend in ["gpu", "cpu"] {
+        let codes = dir.path().join(format!("codes-{backend}.npy"));
+        let out = aeclust(&[
+            "encode",
+            "--model",
+            model,
+            "--data",
+            data,
+            "--split",
+            "train",
+            "--backend",
+            backend,
+            "--out",
+            codes.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let (values, rows, cols) = aeclust::npy::read_matrix(&codes).unwrap();
+        assert_eq!((rows, cols, values.len()), (40, 3, 120));
+    }
+    // A model whose input does not fit the images.
+    let other = dir.path().join("other");
+    common::write_idx_dataset(&other, 8, 8, 5, false);
+    let out = aeclust(&[
+        "encode",
+        "--model",
+        model,
+        "--data",
+        other.to_str().unwrap(),
+        "--out",
+        "/tmp/x.npy",
+    ]);
+    assert_clean_failure(&out, "image size 25");
+    let out = aeclust(&[
+        "encode",
+        "--model",
+        data,
+        "--data",
+        data,
+        "--out",
+        "/tmp/x.npy",
+    ]);
+    assert_clean_failure(&out, "cannot read model");
+}
+
 fn tiny_dataset(dir: &Path) -> String {
     common::write_idx_dataset(dir, 8, 8, 4, false);
     dir.to_str().unwrap().to_string()

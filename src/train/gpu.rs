@@ -1,64 +1,16 @@
 use anyhow::{ensure, Result};
 
+use super::network::{batch_steps, DeviceSplit, Network, Workspace, EVAL_ROWS};
 use super::{Backend, ParamLayout, TrainConfig};
 use crate::data::Dataset;
-use crate::gpu::buffers::{padded, read_f32, slice, storage, storage_bytes, storage_init};
-use crate::gpu::kernels::{
-    time_dispatches, AdamBuffers, AdamConfig, Dispatch, Epilogue, Kernels, LossBuffers, MatmulDims,
-    MatmulKind, MatmulOperands, StepParams, StepTable,
-};
+use crate::gpu::buffers::{read_f32, storage, storage_init};
+use crate::gpu::kernels::{time_dispatches, AdamBuffers, AdamConfig, Dispatch, Kernels, StepTable};
 use crate::gpu::GpuContext;
-use crate::model::{Activation, ModelSpec, Params};
+use crate::model::{ModelSpec, Params};
 
 /// Steps recorded into one command buffer: large enough that submits are rare, small enough
 /// that a command buffer stays a few MB.
 const STEPS_PER_SUBMIT: usize = 256;
-/// Rows per validation batch.
-const EVAL_ROWS: usize = 1024;
-
-/// The activations (`acts[0]` is the input batch, `acts[l + 1]` the output of layer `l`) and
-/// their gradients for one padded batch size.
-struct Workspace {
-    rows_pad: usize,
-    acts: Vec<wgpu::Buffer>,
-    deltas: Vec<wgpu::Buffer>,
-}
-
-impl Workspace {
-    fn new(ctx: &GpuContext, spec: &ModelSpec, rows: usize) -> Self {
-        let rows_pad = padded(rows);
-        let sizes: Vec<usize> = spec.widths.iter().map(|&w| rows_pad * padded(w)).collect();
-        Workspace {
-            rows_pad,
-            acts: sizes
-                .iter()
-                .map(|&n| storage(ctx, "activation", n))
-                .collect(),
-            deltas: sizes.iter().map(|&n| storage(ctx, "gradient", n)).collect(),
-        }
-    }
-}
-
-/// A dataset split on the GPU as packed u8 images.
-struct DeviceSplit {
-    count: usize,
-    pixels: wgpu::Buffer,
-    order: wgpu::Buffer,
-    losses: wgpu::Buffer,
-}
-
-impl DeviceSplit {
-    fn new(ctx: &GpuContext, data: &Dataset, what: &str) -> Result<Self> {
-        let identity: Vec<u32> = (0..data.count as u32).collect();
-        Ok(DeviceSplit {
-            count: data.count,
-            pixels: storage_bytes(ctx, what, &data.pixels)?,
-            order: storage_init(ctx, "sample order", &identity),
-            losses: storage(ctx, "sample losses", data.count),
-        })
-    }
-}
-
 /// Trains the autoencoder entirely on the GPU: every step of an epoch is recorded up front,
 /// per-step values come from a uniform table at dynamic offsets, and the only readback is
 /// the per-sample losses once per epoch.
@@ -170,19 +122,6 @@ impl<'a> GpuTrainer<'a> {
     }
 }
 
-/// Step slots covering `count` samples in batches of `batch`; losses land at each sample's
-/// position in the order.
-fn batch_steps(count: usize, batch: usize, lr_t: impl Fn(usize) -> f32) -> Vec<StepParams> {
-    (0..count.div_ceil(batch))
-        .map(|s| StepParams {
-            first: (s * batch) as u32,
-            rows: (batch.min(count - s * batch)) as u32,
-            loss_offset: (s * batch) as u32,
-            lr_t: lr_t(s),
-        })
-        .collect()
-}
-
 impl Backend for GpuTrainer<'_> {
     fn name(&self) -> &'static str {
         "gpu"
@@ -221,107 +160,5 @@ impl Backend for GpuTrainer<'_> {
     fn params(&self) -> Result<Params> {
         let flat = read_f32(self.ctx, &self.params, 0, self.layout.total)?;
         Ok(self.layout.unpack(&flat))
-    }
-}
-
-/// Builds the dispatch lists of one step from the model and its buffers.
-struct Network<'n> {
-    ctx: &'n GpuContext,
-    kernels: &'n Kernels,
-    spec: &'n ModelSpec,
-    layout: &'n ParamLayout,
-    params: &'n wgpu::Buffer,
-    steps: &'n StepTable,
-}
-
-impl Network<'_> {
-    /// Gather the batch, run every layer, and score the output with the BCE loss (which
-    /// applies the final sigmoid itself, so the last layer stops at its logits).
-    fn forward_loss(&self, work: &Workspace, split: &DeviceSplit) -> Vec<Dispatch> {
-        let (ctx, k) = (self.ctx, self.kernels);
-        let width = self.spec.widths[0];
-        let mut list = vec![k.gather.dispatch(
-            ctx,
-            self.steps,
-            (&split.pixels, &split.order),
-            &work.acts[0],
-            width,
-            work.rows_pad,
-        )];
-        let last = self.layout.layers.len() - 1;
-        for (l, slots) in self.layout.layers.iter().enumerate() {
-            let epilogue = match self.spec.activation(l) {
-                _ if l == last => Epilogue::Bias,
-                Activation::Relu => Epilogue::BiasRelu,
-                Activation::Linear => Epilogue::Bias,
-                Activation::Sigmoid => Epilogue::BiasSigmoid,
-            };
-            list.push(k.matmul.dispatch(
-                ctx,
-                MatmulKind::forward(epilogue),
-                MatmulDims::new(work.rows_pad, slots.out_pad(), slots.in_pad()),
-                MatmulOperands {
-                    a: work.acts[l].as_entire_binding(),
-                    b: slice(self.params, slots.weight, slots.weight_len()),
-                    aux: slice(self.params, slots.bias, slots.out_pad()),
-                    c: work.acts[l + 1].as_entire_binding(),
-                },
-            ));
-        }
-        let out = self.spec.widths[last + 1];
-        list.push(k.loss.dispatch(
-            ctx,
-            self.steps,
-            LossBuffers {
-                logits: &work.acts[last + 1],
-                targets: &work.acts[0],
-                grad: &work.deltas[last + 1],
-                losses: &split.losses,
-            },
-            out,
-            work.rows_pad,
-        ));
-        list
-    }
-
-    /// Gradients of every weight and bias into `grads`, from the output layer down.
-    fn backward(&self, work: &Workspace, grads: &wgpu::Buffer) -> Vec<Dispatch> {
-        let (ctx, k) = (self.ctx, self.kernels);
-        let mut list = Vec::new();
-        for (l, slots) in self.layout.layers.iter().enumerate().rev() {
-            list.push(k.matmul.dispatch(
-                ctx,
-                MatmulKind::WEIGHT_GRAD,
-                MatmulDims::new(slots.in_pad(), slots.out_pad(), work.rows_pad),
-                MatmulOperands {
-                    a: work.acts[l].as_entire_binding(),
-                    b: work.deltas[l + 1].as_entire_binding(),
-                    aux: work.acts[l].as_entire_binding(),
-                    c: slice(grads, slots.weight, slots.weight_len()),
-                },
-            ));
-            list.push(k.column_sums.dispatch(
-                ctx,
-                work.deltas[l + 1].as_entire_binding(),
-                slice(grads, slots.bias, slots.out_pad()),
-                work.rows_pad,
-                slots.out_pad(),
-            ));
-            if l > 0 {
-                let relu = self.spec.activation(l - 1) == Activation::Relu;
-                list.push(k.matmul.dispatch(
-                    ctx,
-                    MatmulKind::input_grad(relu),
-                    MatmulDims::new(work.rows_pad, slots.in_pad(), slots.out_pad()),
-                    MatmulOperands {
-                        a: work.deltas[l + 1].as_entire_binding(),
-                        b: slice(self.params, slots.weight, slots.weight_len()),
-                        aux: work.acts[l].as_entire_binding(),
-                        c: work.deltas[l].as_entire_binding(),
-                    },
-                ));
-            }
-        }
-        list
     }
 }

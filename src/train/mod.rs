@@ -3,6 +3,7 @@
 mod cpu;
 mod gpu;
 mod layout;
+pub(crate) mod network;
 
 pub use cpu::CpuTrainer;
 pub use gpu::GpuTrainer;

@@ -1,0 +1,189 @@
+//! The model on the GPU: activation workspaces, dataset splits, and the dispatch lists of a
+//! forward pass, a loss and a backward pass. Used by the trainer and the encoder.
+
+use anyhow::Result;
+
+use super::ParamLayout;
+use crate::data::Dataset;
+use crate::gpu::buffers::{padded, slice, storage, storage_bytes, storage_init};
+use crate::gpu::kernels::{
+    Dispatch, Epilogue, Kernels, LossBuffers, MatmulDims, MatmulKind, MatmulOperands, StepParams,
+    StepTable,
+};
+use crate::gpu::GpuContext;
+use crate::model::{Activation, ModelSpec};
+
+/// Rows per validation batch.
+pub const EVAL_ROWS: usize = 1024;
+
+/// The activations (`acts[0]` is the input batch, `acts[l + 1]` the output of layer `l`) and
+/// their gradients for one padded batch size.
+pub struct Workspace {
+    pub rows_pad: usize,
+    pub acts: Vec<wgpu::Buffer>,
+    pub deltas: Vec<wgpu::Buffer>,
+}
+
+impl Workspace {
+    pub fn new(ctx: &GpuContext, spec: &ModelSpec, rows: usize) -> Self {
+        let rows_pad = padded(rows);
+        let sizes: Vec<usize> = spec.widths.iter().map(|&w| rows_pad * padded(w)).collect();
+        Workspace {
+            rows_pad,
+            acts: sizes
+                .iter()
+                .map(|&n| storage(ctx, "activation", n))
+                .collect(),
+            deltas: sizes.iter().map(|&n| storage(ctx, "gradient", n)).collect(),
+        }
+    }
+}
+
+/// A dataset split on the GPU as packed u8 images.
+pub struct DeviceSplit {
+    pub count: usize,
+    pub pixels: wgpu::Buffer,
+    pub order: wgpu::Buffer,
+    pub losses: wgpu::Buffer,
+}
+
+impl DeviceSplit {
+    pub fn new(ctx: &GpuContext, data: &Dataset, what: &str) -> Result<Self> {
+        let identity: Vec<u32> = (0..data.count as u32).collect();
+        Ok(DeviceSplit {
+            count: data.count,
+            pixels: storage_bytes(ctx, what, &data.pixels)?,
+            order: storage_init(ctx, "sample order", &identity),
+            losses: storage(ctx, "sample losses", data.count),
+        })
+    }
+}
+
+/// Step slots covering `count` samples in batches of `batch`; losses land at each sample's
+/// position in the order.
+pub fn batch_steps(count: usize, batch: usize, lr_t: impl Fn(usize) -> f32) -> Vec<StepParams> {
+    (0..count.div_ceil(batch))
+        .map(|s| StepParams {
+            first: (s * batch) as u32,
+            rows: (batch.min(count - s * batch)) as u32,
+            loss_offset: (s * batch) as u32,
+            lr_t: lr_t(s),
+        })
+        .collect()
+}
+
+/// Builds the dispatch lists of one step from the model and its buffers.
+pub struct Network<'n> {
+    pub ctx: &'n GpuContext,
+    pub kernels: &'n Kernels,
+    pub spec: &'n ModelSpec,
+    pub layout: &'n ParamLayout,
+    pub params: &'n wgpu::Buffer,
+    pub steps: &'n StepTable,
+}
+
+impl Network<'_> {
+    /// Gather the batch, run every layer, and score the output with the BCE loss (which
+    /// applies the final sigmoid itself, so the last layer stops at its logits).
+    pub fn forward_loss(&self, work: &Workspace, split: &DeviceSplit) -> Vec<Dispatch> {
+        let layers = self.layout.layers.len();
+        let mut list = self.forward(work, split, layers, true);
+        let last = layers - 1;
+        let out = self.spec.widths[layers];
+        list.push(self.kernels.loss.dispatch(
+            self.ctx,
+            self.steps,
+            LossBuffers {
+                logits: &work.acts[layers],
+                targets: &work.acts[0],
+                grad: &work.deltas[last + 1],
+                losses: &split.losses,
+            },
+            out,
+            work.rows_pad,
+        ));
+        list
+    }
+
+    /// Gather the batch and run the first `layers` layers, the last of them stopping at its
+    /// logits when `logits_last`.
+    pub fn forward(
+        &self,
+        work: &Workspace,
+        split: &DeviceSplit,
+        layers: usize,
+        logits_last: bool,
+    ) -> Vec<Dispatch> {
+        let (ctx, k) = (self.ctx, self.kernels);
+        let width = self.spec.widths[0];
+        let mut list = vec![k.gather.dispatch(
+            ctx,
+            self.steps,
+            (&split.pixels, &split.order),
+            &work.acts[0],
+            width,
+            work.rows_pad,
+        )];
+        for (l, slots) in self.layout.layers[..layers].iter().enumerate() {
+            let epilogue = match self.spec.activation(l) {
+                _ if logits_last && l + 1 == layers => Epilogue::Bias,
+                Activation::Relu => Epilogue::BiasRelu,
+                Activation::Linear => Epilogue::Bias,
+                Activation::Sigmoid => Epilogue::BiasSigmoid,
+            };
+            list.push(k.matmul.dispatch(
+                ctx,
+                MatmulKind::forward(epilogue),
+                MatmulDims::new(work.rows_pad, slots.out_pad(), slots.in_pad()),
+                MatmulOperands {
+                    a: work.acts[l].as_entire_binding(),
+                    b: slice(self.params, slots.weight, slots.weight_len()),
+                    aux: slice(self.params, slots.bias, slots.out_pad()),
+                    c: work.acts[l + 1].as_entire_binding(),
+                },
+            ));
+        }
+        list
+    }
+
+    /// Gradients of every weight and bias into `grads`, from the output layer down.
+    pub fn backward(&self, work: &Workspace, grads: &wgpu::Buffer) -> Vec<Dispatch> {
+        let (ctx, k) = (self.ctx, self.kernels);
+        let mut list = Vec::new();
+        for (l, slots) in self.layout.layers.iter().enumerate().rev() {
+            list.push(k.matmul.dispatch(
+                ctx,
+                MatmulKind::WEIGHT_GRAD,
+                MatmulDims::new(slots.in_pad(), slots.out_pad(), work.rows_pad),
+                MatmulOperands {
+                    a: work.acts[l].as_entire_binding(),
+                    b: work.deltas[l + 1].as_entire_binding(),
+                    aux: work.acts[l].as_entire_binding(),
+                    c: slice(grads, slots.weight, slots.weight_len()),
+                },
+            ));
+            list.push(k.column_sums.dispatch(
+                ctx,
+                work.deltas[l + 1].as_entire_binding(),
+                slice(grads, slots.bias, slots.out_pad()),
+                work.rows_pad,
+                slots.out_pad(),
+            ));
+            if l > 0 {
+                let relu = self.spec.activation(l - 1) == Activation::Relu;
+                list.push(k.matmul.dispatch(
+                    ctx,
+                    MatmulKind::input_grad(relu),
+                    MatmulDims::new(work.rows_pad, slots.in_pad(), slots.out_pad()),
+                    MatmulOperands {
+                        a: work.deltas[l + 1].as_entire_binding(),
+                        b: slice(self.params, slots.weight, slots.weight_len()),
+                        aux: work.acts[l].as_entire_binding(),
+                        c: work.deltas[l].as_entire_binding(),
+                    },
+                ));
+            }
+        }
+        list
+    }
+}

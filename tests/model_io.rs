@@ -1,0 +1,146 @@
+//! Model files, .npy files and the encoder.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aeclust::data::{load_dir, Split};
+use aeclust::device::{BackendChoice, Device};
+use aeclust::encode::encode;
+use aeclust::model::{ModelSpec, Params};
+use aeclust::{model_file, npy};
+use npyz::WriterBuilder;
+use safetensors::tensor::TensorView;
+use safetensors::Dtype;
+
+#[test]
+fn model_files_round_trip_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let spec = ModelSpec::parse("16,8,3,8,16", 16).unwrap();
+    let mut params = Params::glorot(&spec, 4);
+    params.biases[1] = vec![0.5, -0.25, 1.0];
+    model_file::save(&path, &spec, &params).unwrap();
+    let (spec2, params2) = model_file::load(&path).unwrap();
+    assert_eq!(spec2, spec);
+    assert_eq!(params2, params);
+}
+
+/// Writes a safetensors file with the given tensors and layer metadata.
+fn write_raw(path: &Path, tensors: &[(&str, Vec<usize>, Vec<f32>)], layers: Option<&str>) {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, v)| bytemuck::cast_slice(v).to_vec())
+        .collect();
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| {
+            (
+                name.to_string(),
+                TensorView::new(Dtype::F32, shape.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    let meta = layers.map(|l| HashMap::from([("aeclust.layers".to_string(), l.to_string())]));
+    std::fs::write(path, safetensors::serialize(views, meta).unwrap()).unwrap();
+}
+
+fn load_error(path: &Path) -> String {
+    match model_file::load(path) {
+        Ok(_) => panic!("a broken model file was accepted"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn broken_model_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    std::fs::write(&path, b"not a model at all").unwrap();
+    assert!(load_error(&path).contains("is not a safetensors model file"));
+
+    let good = [
+        ("encoder.0.weight", vec![2, 4], vec![0.0; 8]),
+        ("encoder.0.bias", vec![2], vec![0.0; 2]),
+        ("decoder.0.weight", vec![4, 2], vec![0.0; 8]),
+        ("decoder.0.bias", vec![4], vec![0.0; 4]),
+    ];
+    write_raw(&path, &good, Some("4,2,4"));
+    assert!(model_file::load(&path).is_ok());
+    write_raw(&path, &good, None);
+    assert!(load_error(&path).contains("not an aeclust model"));
+    write_raw(&path, &good[1..], Some("4,2,4"));
+    assert!(load_error(&path).contains("encoder.0.weight is missing"));
+    let mut wrong = good.clone();
+    wrong[2].1 = vec![2, 4];
+    write_raw(&path, &wrong, Some("4,2,4"));
+    assert!(load_error(&path).contains("decoder.0.weight has shape [2, 4]"));
+    write_raw(&path, &good, Some("4,2,5"));
+    assert!(load_error(&path).contains("not an autoencoder"));
+    let mut nan = good.clone();
+    nan[1].2[0] = f32::NAN;
+    write_raw(&path, &nan, Some("4,2,4"));
+    assert!(load_error(&path).contains("NaN"));
+}
+
+#[test]
+fn npy_round_trip_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.npy");
+    let data: Vec<f32> = (0..21).map(|i| i as f32 * 0.5).collect();
+    npy::write_matrix(&path, &data, 7, 3).unwrap();
+    assert_eq!(npy::read_matrix(&path).unwrap(), (data, 7, 3));
+
+    let err = |path: &Path| format!("{:#}", npy::read_matrix(path).unwrap_err());
+    let mut bytes = Vec::new();
+    let mut w = npyz::WriteOptions::<f64>::new()
+        .default_dtype()
+        .shape(&[2, 2])
+        .writer(&mut bytes)
+        .begin_nd()
+        .unwrap();
+    w.extend([1.0, 2.0, 3.0, 4.0]).unwrap();
+    w.finish().unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(err(&path).contains("expected float32"), "{}", err(&path));
+    let mut bytes = Vec::new();
+    let mut w = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[4])
+        .writer(&mut bytes)
+        .begin_nd()
+        .unwrap();
+    w.extend([1.0, 2.0, 3.0, 4.0]).unwrap();
+    w.finish().unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(
+        err(&path).contains("expected a 2-D matrix"),
+        "{}",
+        err(&path)
+    );
+    std::fs::write(&path, b"\x93NUMPY garbage").unwrap();
+    assert!(err(&path).contains("not a .npy file"), "{}", err(&path));
+    npy::write_matrix(&path, &[1.0; 6], 2, 3).unwrap();
+    let full = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &full[..full.len() - 4]).unwrap();
+    assert!(err(&path).contains("truncated"), "{}", err(&path));
+}
+
+#[test]
+fn gpu_and_cpu_encoders_agree() {
+    let _ = common::gpu();
+    let data = load_dir(Path::new("data/mnist"), Split::Test)
+        .unwrap()
+        .truncated(1500);
+    let spec = ModelSpec::blog();
+    let params = Params::glorot(&spec, 2);
+    let (gpu, _) = Device::open(BackendChoice::Gpu, None).unwrap();
+    let g = encode(&gpu, &spec, &params, &data).unwrap();
+    let c = encode(&Device::Cpu, &spec, &params, &data).unwrap();
+    assert_eq!(g.len(), 1500 * 32);
+    common::assert_close("codes", &g, &c, 1e-5, 1e-5);
+    assert!(c.iter().all(|&v| v >= 0.0), "ReLU codes are never negative");
+    assert!(c.iter().any(|&v| v > 0.0));
+}
