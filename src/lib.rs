@@ -4,6 +4,7 @@
 //! [`reference`] is the CPU twin of every kernel: the oracle of the shader tests.
 
 pub mod bench;
+pub mod cluster;
 pub mod data;
 pub mod device;
 pub mod encode;

@@ -3,6 +3,7 @@
 
 mod adam;
 mod gather;
+mod kmeans;
 mod loss;
 mod matmul;
 mod reduce;
@@ -10,6 +11,7 @@ mod step;
 
 pub use adam::{Adam, AdamBuffers, AdamConfig};
 pub use gather::Gather;
+pub use kmeans::{Kmeans, KmeansBuffers, KmeansShape, KMEANS_CHUNK, KMEANS_MAX_K};
 pub use loss::{BceLoss, LossBuffers};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
@@ -162,6 +164,7 @@ pub struct Kernels {
     pub loss: BceLoss,
     pub column_sums: ColumnSums,
     pub adam: Adam,
+    pub kmeans: Kmeans,
 }
 
 impl Kernels {
@@ -172,6 +175,7 @@ impl Kernels {
             loss: BceLoss::new(ctx)?,
             column_sums: ColumnSums::new(ctx)?,
             adam: Adam::new(ctx)?,
+            kmeans: Kmeans::new(ctx)?,
         })
     }
 }

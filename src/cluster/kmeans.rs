@@ -1,0 +1,207 @@
+use anyhow::{bail, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::engine::{CpuEngine, Engine, GpuEngine};
+use crate::device::Device;
+use crate::gpu::kernels::KMEANS_MAX_K;
+
+/// How the first centroids are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// k distinct points drawn uniformly.
+    Random,
+    /// scikit-learn's greedy k-means++ (2 + ln k candidates per centroid).
+    #[value(name = "kmeans++")]
+    #[serde(rename = "kmeans++")]
+    KmeansPlusPlus,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KmeansConfig {
+    pub k: usize,
+    pub init: Init,
+    /// Restarts from different initial centroids; the lowest inertia wins.
+    pub n_init: usize,
+    pub max_iter: usize,
+    /// Stop when the squared centroid shift is at most `tol` x the mean per-feature variance
+    /// (scikit-learn's rule).
+    pub tol: f64,
+    pub seed: u64,
+}
+
+impl Default for KmeansConfig {
+    fn default() -> Self {
+        KmeansConfig {
+            k: 10,
+            init: Init::KmeansPlusPlus,
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct KmeansResult {
+    pub labels: Vec<u32>,
+    pub centroids: Vec<f32>,
+    /// Sum of squared distances of the points to their centroids.
+    pub inertia: f64,
+    /// Lloyd iterations of the winning restart.
+    pub iterations: usize,
+}
+
+/// k-means of the n x d row-major `points` on `device`. The initial centroids are drawn on
+/// the CPU from `config.seed`, so the GPU and the CPU start every restart from the same ones.
+pub fn kmeans(
+    device: &Device,
+    points: &[f32],
+    n: usize,
+    d: usize,
+    config: &KmeansConfig,
+) -> Result<KmeansResult> {
+    let k = config.k;
+    if k == 0 || k > n {
+        bail!("k must be between 1 and the number of points ({n}), got {k}");
+    }
+    if k > KMEANS_MAX_K {
+        bail!("k is at most {KMEANS_MAX_K}, got {k}");
+    }
+    if config.n_init == 0 || config.max_iter == 0 {
+        bail!("--n-init and --max-iter must be at least 1");
+    }
+    if config.tol.is_nan() || config.tol < 0.0 {
+        bail!("--tol must be a non-negative number");
+    }
+    if points.iter().any(|v| !v.is_finite()) {
+        bail!("the features hold NaN or infinite values");
+    }
+    let tol = config.tol * mean_variance(points, n, d);
+    let mut engine: Box<dyn Engine + '_> = match device {
+        Device::Gpu(gpu) => Box::new(GpuEngine::new(&gpu.ctx, &gpu.kernels, points, (n, d, k))?),
+        Device::Cpu => Box::new(CpuEngine { points, d, k }),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut best: Option<KmeansResult> = None;
+    for _ in 0..config.n_init {
+        let init = match config.init {
+            Init::Random => random_init(points, n, d, k, &mut rng),
+            Init::KmeansPlusPlus => kmeans_plus_plus(points, n, d, k, &mut rng),
+        };
+        let result = lloyd(engine.as_mut(), init, config.max_iter, tol)?;
+        if best.as_ref().is_none_or(|b| result.inertia < b.inertia) {
+            best = Some(result);
+        }
+    }
+    Ok(best.expect("n_init >= 1"))
+}
+
+/// Lloyd's iterations from `centroids` until the shift is at most `tol`, then a final
+/// assignment to the final centroids.
+pub(super) fn lloyd(
+    engine: &mut dyn Engine,
+    mut centroids: Vec<f32>,
+    max_iter: usize,
+    tol: f64,
+) -> Result<KmeansResult> {
+    let mut iterations = 0;
+    while iterations < max_iter {
+        let updated = engine.step(&centroids)?;
+        let shift: f64 = updated
+            .iter()
+            .zip(&centroids)
+            .map(|(&a, &b)| f64::from(a - b).powi(2))
+            .sum();
+        centroids = updated;
+        iterations += 1;
+        if shift <= tol {
+            break;
+        }
+    }
+    let (labels, distances) = engine.assign(&centroids)?;
+    Ok(KmeansResult {
+        labels,
+        centroids,
+        inertia: distances.iter().map(|&d| f64::from(d)).sum(),
+        iterations,
+    })
+}
+
+fn mean_variance(points: &[f32], n: usize, d: usize) -> f64 {
+    let mut total = 0.0;
+    for j in 0..d {
+        let column = points.iter().skip(j).step_by(d).map(|&v| f64::from(v));
+        let mean = column.clone().sum::<f64>() / n as f64;
+        total += column.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    }
+    total / d as f64
+}
+
+fn row(points: &[f32], d: usize, i: usize) -> &[f32] {
+    &points[i * d..(i + 1) * d]
+}
+
+fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x - y).powi(2))
+        .sum()
+}
+
+fn random_init(points: &[f32], n: usize, d: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    rand::seq::index::sample(rng, n, k)
+        .iter()
+        .flat_map(|i| row(points, d, i).to_vec())
+        .collect()
+}
+
+/// scikit-learn's greedy k-means++: each new centroid is the best of 2 + ln k candidates drawn
+/// with probability proportional to the squared distance to the nearest chosen centroid.
+fn kmeans_plus_plus(
+    points: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f32> {
+    let trials = 2 + (k as f64).ln() as usize;
+    let first = rng.random_range(0..n);
+    let mut centroids = row(points, d, first).to_vec();
+    let mut closest: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|i| squared_distance(row(points, d, i), row(points, d, first)))
+        .collect();
+    let mut potential: f64 = closest.iter().sum();
+    for _ in 1..k {
+        let mut cumulative = closest.clone();
+        for i in 1..n {
+            cumulative[i] += cumulative[i - 1];
+        }
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| {
+                let target = rng.random::<f64>() * potential;
+                cumulative.partition_point(|&c| c < target).min(n - 1)
+            })
+            .collect();
+        let (best, best_closest, best_potential) = candidates
+            .iter()
+            .map(|&c| {
+                let updated: Vec<f64> = (0..n)
+                    .into_par_iter()
+                    .map(|i| closest[i].min(squared_distance(row(points, d, i), row(points, d, c))))
+                    .collect();
+                let total = updated.iter().sum::<f64>();
+                (c, updated, total)
+            })
+            .min_by(|a, b| a.2.total_cmp(&b.2))
+            .expect("at least two candidates");
+        centroids.extend_from_slice(row(points, d, best));
+        closest = best_closest;
+        potential = best_potential;
+    }
+    centroids
+}

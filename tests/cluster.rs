@@ -1,0 +1,164 @@
+//! k-means on the GPU against its CPU twin, and the clustering scores against scikit-learn.
+
+mod common;
+
+use aeclust::cluster::metrics::{accuracy, ari, contingency, nmi};
+use aeclust::cluster::{kmeans, Init, KmeansConfig};
+use aeclust::device::{BackendChoice, Device};
+use rand::Rng;
+
+/// `k` Gaussian-ish blobs of `n` points in `d` dimensions.
+fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
+    let mut rng = common::rng(seed);
+    let centers: Vec<f32> = (0..k * d).map(|_| rng.random_range(-5.0..5.0)).collect();
+    (0..n)
+        .flat_map(|i| {
+            let c = i % k;
+            (0..d)
+                .map(|j| centers[c * d + j] + rng.random_range(-1.0..1.0))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn gpu() -> Device {
+    let _ = common::gpu();
+    Device::open(BackendChoice::Gpu, None).unwrap().0
+}
+
+#[test]
+fn gpu_kmeans_matches_the_cpu_twin_exactly() {
+    let gpu = gpu();
+    for (n, d, k, init) in [
+        (1001, 7, 5, Init::KmeansPlusPlus),
+        (300, 785, 3, Init::Random),
+        (31, 1, 4, Init::KmeansPlusPlus),
+        (600, 32, 10, Init::Random),
+    ] {
+        let points = blobs(n, d, k, n as u64);
+        let config = KmeansConfig {
+            k,
+            init,
+            n_init: 2,
+            seed: 3,
+            ..KmeansConfig::default()
+        };
+        let g = kmeans(&gpu, &points, n, d, &config).unwrap();
+        let c = kmeans(&Device::Cpu, &points, n, d, &config).unwrap();
+        let what = format!("n {n} d {d} k {k}");
+        assert_eq!(g.labels, c.labels, "{what}: labels differ");
+        assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
+        // Distances use fma on both sides, but a driver may split it into a multiply and an
+        // add (lavapipe's differ from the CPU's in the last bit), so the inertia matches to
+        // rounding; the labels and centroids, which decide everything else, match exactly.
+        assert!(
+            (g.inertia - c.inertia).abs() <= 1e-6 * c.inertia,
+            "{what}: {} vs {}",
+            g.inertia,
+            c.inertia
+        );
+        assert_eq!(g.iterations, c.iterations, "{what}");
+        assert!(g.iterations >= 1 && g.inertia.is_finite());
+    }
+}
+
+#[test]
+fn kmeans_finds_separated_blobs() {
+    let (n, d, k) = (500, 4, 5);
+    let points = blobs(n, d, k, 9);
+    let truth: Vec<u8> = (0..n).map(|i| (i % k) as u8).collect();
+    let config = KmeansConfig {
+        k,
+        ..KmeansConfig::default()
+    };
+    let result = kmeans(&gpu(), &points, n, d, &config).unwrap();
+    assert_eq!(accuracy(&result.labels, &truth), 1.0);
+    // Each point is within the blob's noise of its centroid: inertia <= n * d * 1.
+    assert!(
+        result.inertia < (n * d) as f64 * 1.0 / 3.0 * 1.2,
+        "{}",
+        result.inertia
+    );
+}
+
+#[test]
+fn an_empty_cluster_keeps_its_centroid() {
+    // Two distinct values only: any three initial centroids repeat one, and the repeat
+    // (the higher index, as ties go low) never gets a member.
+    let points: Vec<f32> = (0..40)
+        .map(|i| if i % 2 == 0 { 0.0 } else { 10.0 })
+        .collect();
+    let config = KmeansConfig {
+        k: 3,
+        init: Init::Random,
+        n_init: 3,
+        ..KmeansConfig::default()
+    };
+    for device in [gpu(), Device::Cpu] {
+        let r = kmeans(&device, &points, 40, 1, &config).unwrap();
+        assert!(
+            r.centroids.iter().all(|c| c.is_finite()),
+            "{:?}",
+            r.centroids
+        );
+        assert_eq!(r.inertia, 0.0);
+        let used: std::collections::BTreeSet<u32> = r.labels.iter().copied().collect();
+        assert_eq!(used.len(), 2);
+    }
+}
+
+#[test]
+fn bad_kmeans_input_is_refused() {
+    let points = vec![0.0f32; 10];
+    let err = |config: KmeansConfig, pts: &[f32]| {
+        kmeans(&Device::Cpu, pts, 10, 1, &config)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(
+        KmeansConfig {
+            k: 0,
+            ..Default::default()
+        },
+        &points
+    )
+    .contains("k must be between 1"));
+    assert!(err(
+        KmeansConfig {
+            k: 11,
+            ..Default::default()
+        },
+        &points
+    )
+    .contains("k must be between 1"));
+    let mut nan = points.clone();
+    nan[3] = f32::NAN;
+    assert!(err(
+        KmeansConfig {
+            k: 2,
+            ..Default::default()
+        },
+        &nan
+    )
+    .contains("NaN"));
+}
+
+#[test]
+fn scores_match_scikit_learn() {
+    // Cluster ids and labels made up by formula; the expected values are what scikit-learn
+    // 1.9.1 gives for the same vectors (normalized_mutual_info_score, adjusted_rand_score,
+    // and scipy's linear_sum_assignment on the contingency table for the accuracy).
+    let clusters: Vec<u32> = (0..50u32).map(|i| (i * 7 + i / 3) % 4).collect();
+    let labels: Vec<u8> = (0..50u32).map(|i| ((i * 5 + i / 4) % 3) as u8).collect();
+    assert!((accuracy(&clusters, &labels) - 0.36).abs() < 1e-12);
+    assert!((nmi(&clusters, &labels) - 0.10626970357485956).abs() < 1e-12);
+    assert!((ari(&clusters, &labels) - 6.137416761285175e-05).abs() < 1e-12);
+    assert_eq!(contingency(&clusters, &labels).len(), 4);
+
+    // A perfect clustering under other names scores 1 everywhere.
+    let truth: Vec<u8> = (0..30).map(|i| (i % 3) as u8).collect();
+    let renamed: Vec<u32> = truth.iter().map(|&l| [2, 0, 1][l as usize]).collect();
+    assert_eq!(accuracy(&renamed, &truth), 1.0);
+    assert!((nmi(&renamed, &truth) - 1.0).abs() < 1e-12);
+    assert!((ari(&renamed, &truth) - 1.0).abs() < 1e-12);
+}
