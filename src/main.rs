@@ -1,17 +1,18 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use aeclust::bench::{bench_run, BenchReport, KernelTime};
+use aeclust::cluster::{cluster_features, metrics, ClusterRun, Init, KmeansConfig};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::gpu::kernels::AdamConfig;
 use aeclust::gpu::{list_adapters, GpuContext};
 use aeclust::model::{ModelSpec, Params};
 use aeclust::output::{check_writable, write_json};
-use aeclust::report::TrainReport;
+use aeclust::report::{self, ClusterReport, TrainReport};
 use aeclust::train::{fit, TrainConfig};
 use aeclust::{model_file, npy};
 
@@ -39,6 +40,8 @@ enum Command {
     Train(TrainArgs),
     /// Encode images to their codes with a trained model.
     Encode(EncodeArgs),
+    /// Cluster codes (or a model's codes of the images) with k-means, and score the clusters.
+    Cluster(ClusterArgs),
     /// Time the same training steps on the GPU and on the CPU reference.
     Bench(BenchArgs),
     /// List every adapter wgpu sees, and the one that would be used.
@@ -111,6 +114,75 @@ struct EncodeArgs {
     out: PathBuf,
     #[command(flatten)]
     device: DeviceArgs,
+}
+
+#[derive(Args)]
+struct ClusterArgs {
+    /// Features to cluster: a float32 .npy (samples x features), such as `encode` writes.
+    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    codes: Option<PathBuf>,
+    /// Or a model: encode the images of --data/--split with it, then cluster the codes.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Directory with MNIST's four IDX files: labels for the scores, images for --pixels and
+    /// --pictures, and the images to encode with --model.
+    #[arg(long, default_value = "data/mnist")]
+    data: PathBuf,
+    /// Which images the codes belong to.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    split: SplitArg,
+    #[command(flatten)]
+    kmeans: KmeansArgs,
+    /// Also cluster the raw pixels the same way, side by side.
+    #[arg(long)]
+    pixels: bool,
+    /// Write a JSON report of the runs here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Write the cluster id of every sample here, one per line.
+    #[arg(long)]
+    assignments: Option<PathBuf>,
+    /// Write one PNG per cluster (its first 64 members) into this directory.
+    #[arg(long)]
+    pictures: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+/// k-means settings, shared by `cluster` and `run`.
+#[derive(Args)]
+struct KmeansArgs {
+    /// Number of clusters.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// How the first centroids are chosen.
+    #[arg(long, value_enum, default_value_t = Init::KmeansPlusPlus)]
+    init: Init,
+    /// Restarts; the lowest inertia wins.
+    #[arg(long, default_value_t = 10)]
+    n_init: usize,
+    /// Most Lloyd iterations per restart.
+    #[arg(long, default_value_t = 300)]
+    max_iter: usize,
+    /// Stop when the squared centroid shift is at most this times the mean feature variance.
+    #[arg(long, default_value_t = 1e-4)]
+    tol: f64,
+    /// Seed of the initial centroids.
+    #[arg(long = "kmeans-seed", default_value_t = 0)]
+    seed: u64,
+}
+
+impl KmeansArgs {
+    fn config(&self) -> KmeansConfig {
+        KmeansConfig {
+            k: self.k,
+            init: self.init,
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -235,11 +307,7 @@ fn train(args: &TrainArgs) -> Result<()> {
 fn encode(args: &EncodeArgs) -> Result<()> {
     check_output(Some(&args.out))?;
     let (spec, params) = model_file::load(&args.model)?;
-    let split = match args.split {
-        SplitArg::Train => Split::Train,
-        SplitArg::Test => Split::Test,
-    };
-    let data = load_dir(&args.data, split)?;
+    let data = load_dir(&args.data, args.split.split())?;
     spec.check(data.image_size())?;
     let device = open_device(&args.device)?;
     let start = std::time::Instant::now();
@@ -254,6 +322,105 @@ fn encode(args: &EncodeArgs) -> Result<()> {
         start.elapsed().as_secs_f64(),
         args.out.display()
     );
+    Ok(())
+}
+
+impl SplitArg {
+    fn split(self) -> Split {
+        match self {
+            SplitArg::Train => Split::Train,
+            SplitArg::Test => Split::Test,
+        }
+    }
+}
+
+fn print_run(run: &ClusterRun) {
+    let score = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "{:<7} {:>6} x {:<4} k {:<3} inertia {:<14.6e} {:>3} iterations {:>7.2} s   acc {}  nmi {}  ari {}",
+        run.features,
+        run.samples,
+        run.dims,
+        run.k,
+        run.inertia,
+        run.iterations,
+        run.seconds,
+        score(run.acc),
+        score(run.nmi),
+        score(run.ari)
+    );
+}
+
+fn cluster(args: &ClusterArgs) -> Result<()> {
+    for path in [&args.report, &args.assignments].into_iter().flatten() {
+        check_writable(path)?;
+    }
+    let config = args.kmeans.config();
+    let device = open_device(&args.device)?;
+    let data = load_dir(&args.data, args.split.split());
+    let (codes, n, d, data) = match (&args.codes, &args.model) {
+        (Some(path), _) => {
+            let (codes, n, d) = npy::read_matrix(path)?;
+            // Labels and images only belong to these codes when the counts agree.
+            let data = data.ok().filter(|data| data.count == n);
+            if data.is_none() {
+                eprintln!(
+                    "notice: no {} images of {} to score against",
+                    n,
+                    args.data.display()
+                );
+            }
+            (codes, n, d, data)
+        }
+        (None, Some(model)) => {
+            let (spec, params) = model_file::load(model)?;
+            let data = data?;
+            let codes = aeclust::encode::encode(&device, &spec, &params, &data)?;
+            let d = codes.len() / data.count;
+            (codes, data.count, d, Some(data))
+        }
+        (None, None) => bail!("give --codes or --model"),
+    };
+    if (args.pixels || args.pictures.is_some()) && data.is_none() {
+        bail!("--pixels and --pictures need the images of the codes (--data, --split)");
+    }
+    let labels = data.as_ref().map(|d| d.labels.as_slice());
+    let (run, result) = cluster_features(&device, "codes", &codes, (n, d), labels, &config)?;
+    print_run(&run);
+    let mut runs = vec![run];
+    if let Some(labels) = labels {
+        print!(
+            "{}",
+            report::contingency_table(&metrics::contingency(&result.labels, labels))
+        );
+    }
+    if args.pixels {
+        let data = data.as_ref().expect("checked above");
+        let pixels: Vec<f32> = data.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        let shape = (data.count, data.image_size());
+        let (run, _) = cluster_features(&device, "pixels", &pixels, shape, labels, &config)?;
+        print_run(&run);
+        runs.push(run);
+    }
+    if let Some(path) = &args.assignments {
+        let text: String = result.labels.iter().map(|c| format!("{c}\n")).collect();
+        aeclust::output::write_atomic(path, text.as_bytes())?;
+    }
+    if let (Some(dir), Some(data)) = (&args.pictures, &data) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let written = report::cluster_pictures(dir, data, &result.labels, config.k, 64)?;
+        println!("pictures: {} files in {}", written.len(), dir.display());
+    }
+    if let Some(path) = &args.report {
+        write_json(
+            path,
+            &ClusterReport {
+                kmeans: config,
+                runs,
+            },
+        )?;
+        println!("report: {}", path.display());
+    }
     Ok(())
 }
 
@@ -394,6 +561,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Train(args) => train(args),
         Command::Encode(args) => encode(args),
+        Command::Cluster(args) => cluster(args),
         Command::Bench(args) => bench(args),
         Command::Info => info(),
     };

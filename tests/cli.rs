@@ -196,6 +196,95 @@ fn train_saves_a_model_that_encode_reads() {
     assert_clean_failure(&out, "cannot read model");
 }
 
+#[test]
+fn cluster_scores_codes_and_pixels_and_writes_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny");
+    common::write_idx_dataset(&data, 60, 50, 4, false);
+    let data = data.to_str().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let model = model.to_str().unwrap();
+    let out = aeclust(&[
+        "train",
+        "--data",
+        data,
+        "--layers",
+        "16,6,3,6,16",
+        "--epochs",
+        "1",
+        "--model-out",
+        model,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let out = aeclust(&[
+        "cluster",
+        "--model",
+        model,
+        "--data",
+        data,
+        "--k",
+        "4",
+        "--n-init",
+        "2",
+        "--pixels",
+        "--report",
+        &path("c.json"),
+        "--assignments",
+        &path("a.txt"),
+        "--pictures",
+        &path("pics"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("codes") && stdout.contains("pixels") && stdout.contains("cluster"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("c.json")).unwrap()).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, features) in runs.iter().zip(["codes", "pixels"]) {
+        assert_eq!(run["features"], features);
+        assert_eq!(run["k"], 4);
+        for key in ["inertia", "iterations", "seconds", "acc", "nmi", "ari"] {
+            assert!(run[key].is_number(), "{key} missing: {run}");
+        }
+    }
+    let assignments = std::fs::read_to_string(path("a.txt")).unwrap();
+    assert_eq!(assignments.lines().count(), 50);
+    assert!(assignments.lines().all(|l| l.parse::<u32>().unwrap() < 4));
+    for c in 0..4 {
+        let png = std::fs::read(dir.path().join(format!("pics/cluster-{c}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+    }
+
+    // The codes from `encode` cluster the same way as from the model.
+    let codes = path("codes.npy");
+    let out = aeclust(&["encode", "--model", model, "--data", data, "--out", &codes]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = aeclust(&[
+        "cluster",
+        "--codes",
+        &codes,
+        "--data",
+        data,
+        "--k",
+        "4",
+        "--n-init",
+        "2",
+        "--assignments",
+        &path("b.txt"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(path("b.txt")).unwrap(), assignments);
+
+    let out = aeclust(&["cluster", "--codes", &codes, "--data", data, "--k", "51"]);
+    assert_clean_failure(&out, "k must be between 1");
+    assert_clean_failure(&aeclust(&["cluster", "--codes", model]), "not a .npy file");
+}
+
 fn tiny_dataset(dir: &Path) -> String {
     common::write_idx_dataset(dir, 8, 8, 4, false);
     dir.to_str().unwrap().to_string()

@@ -3,5 +3,7 @@
 mod engine;
 mod kmeans;
 pub mod metrics;
+mod run;
 
 pub use kmeans::{kmeans, Init, KmeansConfig, KmeansResult};
+pub use run::{cluster_features, ClusterRun};
