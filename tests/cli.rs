@@ -285,6 +285,56 @@ fn cluster_scores_codes_and_pixels_and_writes_everything() {
     assert_clean_failure(&aeclust(&["cluster", "--codes", model]), "not a .npy file");
 }
 
+#[test]
+fn run_leaves_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny");
+    common::write_idx_dataset(&data, 48, 40, 4, true);
+    let out_dir = dir.path().join("out");
+    let out = aeclust(&[
+        "run",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--layers",
+        "16,6,3,6,16",
+        "--epochs",
+        "1",
+        "--k",
+        "3",
+        "--n-init",
+        "1",
+        "--pixels",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("summary"), "{stdout}");
+    for file in [
+        "model.safetensors",
+        "train.json",
+        "codes.npy",
+        "clusters.json",
+        "assignments.txt",
+    ] {
+        assert!(out_dir.join(file).is_file(), "{file} missing");
+    }
+    let clusters: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("clusters.json")).unwrap())
+            .unwrap();
+    assert_eq!(clusters["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        aeclust::npy::read_matrix(&out_dir.join("codes.npy"))
+            .unwrap()
+            .1,
+        40
+    );
+    assert_eq!(
+        std::fs::read_dir(out_dir.join("clusters")).unwrap().count(),
+        3
+    );
+}
+
 fn tiny_dataset(dir: &Path) -> String {
     common::write_idx_dataset(dir, 8, 8, 4, false);
     dir.to_str().unwrap().to_string()

@@ -1,0 +1,142 @@
+//! Flags shared by several commands, and the helpers they share.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use aeclust::cluster::{Init, KmeansConfig};
+use aeclust::data::Split;
+use aeclust::device::{BackendChoice, Device};
+use aeclust::gpu::kernels::AdamConfig;
+use aeclust::output::check_writable;
+use aeclust::train::TrainConfig;
+
+#[derive(Args)]
+pub struct DeviceArgs {
+    /// auto: a GPU adapter when wgpu finds one (lavapipe counts), else the CPU reference.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Use the adapter whose name contains this text (see `aeclust info`).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+/// The training recipe, shared by `train` and `run`.
+#[derive(Args)]
+pub struct RecipeArgs {
+    /// Directory with MNIST's four IDX files (train-/t10k-, images/labels, .gz or raw).
+    #[arg(long, default_value = "data/mnist")]
+    pub data: PathBuf,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Samples per Adam step.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Seed of the initial weights and of the shuffle.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Layer widths from input to reconstruction (ReLU inside, sigmoid last).
+    #[arg(long, default_value = "784,128,32,128,784")]
+    pub layers: String,
+    /// Train on the first N training samples only.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+impl RecipeArgs {
+    /// The recipe, after checking the flags that can be checked without data.
+    pub fn config(&self) -> Result<TrainConfig> {
+        if self.epochs == 0 {
+            bail!("--epochs must be at least 1");
+        }
+        if self.batch == 0 {
+            bail!("--batch must be at least 1");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("--lr must be a positive number, got {}", self.lr);
+        }
+        if self.limit == Some(0) {
+            bail!("--limit must be at least 1");
+        }
+        Ok(TrainConfig {
+            epochs: self.epochs,
+            batch: self.batch,
+            adam: AdamConfig {
+                lr: self.lr,
+                ..AdamConfig::default()
+            },
+            seed: self.seed,
+        })
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SplitArg {
+    Train,
+    Test,
+}
+
+impl SplitArg {
+    pub fn split(self) -> Split {
+        match self {
+            SplitArg::Train => Split::Train,
+            SplitArg::Test => Split::Test,
+        }
+    }
+}
+
+/// k-means settings, shared by `cluster` and `run`.
+#[derive(Args)]
+pub struct KmeansArgs {
+    /// Number of clusters.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// How the first centroids are chosen.
+    #[arg(long, value_enum, default_value_t = Init::KmeansPlusPlus)]
+    pub init: Init,
+    /// Restarts; the lowest inertia wins.
+    #[arg(long, default_value_t = 10)]
+    pub n_init: usize,
+    /// Most Lloyd iterations per restart.
+    #[arg(long, default_value_t = 300)]
+    pub max_iter: usize,
+    /// Stop when the squared centroid shift is at most this times the mean feature variance.
+    #[arg(long, default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Seed of the initial centroids.
+    #[arg(long = "kmeans-seed", default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl KmeansArgs {
+    pub fn config(&self) -> KmeansConfig {
+        KmeansConfig {
+            k: self.k,
+            init: self.init,
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+        }
+    }
+}
+
+pub fn open_device(args: &DeviceArgs) -> Result<Device> {
+    let (device, notice) = Device::open(args.backend, args.adapter.as_deref())?;
+    if let Some(notice) = notice {
+        eprintln!("notice: {notice}");
+    }
+    Ok(device)
+}
+
+pub fn check_output(path: Option<&Path>) -> Result<()> {
+    match path {
+        Some(path) => check_writable(path),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,138 @@
+//! `aeclust bench`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use super::args::check_output;
+use aeclust::bench::{bench_run, BenchReport, KernelTime};
+use aeclust::data::{load_dir, Split};
+use aeclust::device::{BackendChoice, Device};
+use aeclust::model::ModelSpec;
+use aeclust::output::write_json;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Directory with MNIST's four IDX files.
+    #[arg(long, default_value = "data/mnist")]
+    pub data: PathBuf,
+    /// Batch sizes to time, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "32,256,1024")]
+    pub batch: Vec<usize>,
+    /// Training samples per timed run.
+    #[arg(long, default_value_t = 8192)]
+    pub samples: usize,
+    /// Write the figures as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Time only the CPU reference.
+    #[arg(long)]
+    pub cpu_only: bool,
+    /// Use the adapter whose name contains this text (see `aeclust info`).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    if args.batch.contains(&0) || args.samples == 0 {
+        bail!("--batch sizes and --samples must be at least 1");
+    }
+    check_output(args.json.as_deref())?;
+    let train_set = load_dir(&args.data, Split::Train)?.truncated(args.samples);
+    let val_set = load_dir(&args.data, Split::Test)?.truncated(1024);
+    let spec = ModelSpec::blog();
+    spec.check(train_set.image_size())?;
+    let mut devices = Vec::new();
+    if !args.cpu_only {
+        let (gpu, _) = Device::open(BackendChoice::Gpu, args.adapter.as_deref())?;
+        devices.push(gpu);
+    }
+    devices.push(Device::Cpu);
+
+    println!(
+        "{} training samples per run; GFLOP/s = 6 x {} parameters x samples/s",
+        train_set.count,
+        spec.parameter_count()
+    );
+    println!(
+        "{:<8} {:<34} {:>6} {:>12} {:>9} {:>12} {:>9}",
+        "backend", "adapter", "batch", "samples/s", "GFLOP/s", "first step", "GPU/CPU"
+    );
+    let mut runs = Vec::new();
+    let mut kernels = Vec::new();
+    for &batch in &args.batch {
+        let mut row_runs = Vec::new();
+        for device in &devices {
+            let (run, times) = bench_run(device, &spec, &train_set, &val_set, batch)?;
+            row_runs.push(run);
+            kernels.extend(times);
+        }
+        let cpu_rate = row_runs.last().map_or(f64::NAN, |r| r.samples_per_sec);
+        for r in &row_runs {
+            let ratio = if r.backend == "gpu" {
+                format!("{:.2}x", r.samples_per_sec / cpu_rate)
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<8} {:<34.34} {:>6} {:>12.0} {:>9.1} {:>10.3} s {:>9}",
+                r.backend,
+                r.adapter,
+                r.batch,
+                r.samples_per_sec,
+                r.gflops,
+                r.first_step_seconds,
+                ratio
+            );
+        }
+        runs.extend(row_runs);
+    }
+    print_kernel_times(&kernels);
+    if let Some(path) = &args.json {
+        let report = BenchReport {
+            model: spec.widths.clone(),
+            flops_per_sample: 6 * spec.parameter_count(),
+            runs,
+            kernels,
+        };
+        write_json(path, &report)?;
+        println!("json: {}", path.display());
+    }
+    Ok(())
+}
+
+/// One row per kernel family, one column per batch size: GPU microseconds per training step.
+fn print_kernel_times(times: &[KernelTime]) {
+    let mut batches: Vec<usize> = times.iter().map(|t| t.batch).collect();
+    batches.dedup();
+    let mut families: Vec<&str> = Vec::new();
+    for t in times {
+        if !families.contains(&t.kernel.as_str()) {
+            families.push(&t.kernel);
+        }
+    }
+    if families.is_empty() {
+        return;
+    }
+    print!(
+        "\nGPU time per training step (timestamp queries), microseconds\n{:<16}",
+        "kernel"
+    );
+    for b in &batches {
+        print!(" {:>12}", format!("batch {b}"));
+    }
+    println!();
+    for family in families.iter().copied().chain(["total"]) {
+        print!("{family:<16}");
+        for &b in &batches {
+            let us: f64 = times
+                .iter()
+                .filter(|t| t.batch == b && (family == "total" || t.kernel == family))
+                .map(|t| t.microseconds)
+                .sum();
+            print!(" {us:>12.0}");
+        }
+        println!();
+    }
+}

@@ -1,0 +1,165 @@
+//! `aeclust cluster`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use super::args::{open_device, DeviceArgs, KmeansArgs, SplitArg};
+use aeclust::cluster::{cluster_features, metrics, ClusterRun, KmeansConfig};
+use aeclust::data::{load_dir, Dataset};
+use aeclust::device::Device;
+use aeclust::encode::encode;
+use aeclust::output::{check_writable, write_atomic, write_json};
+use aeclust::report::{self, ClusterReport};
+use aeclust::{model_file, npy};
+
+#[derive(Args)]
+pub struct ClusterArgs {
+    /// Features to cluster: a float32 .npy (samples x features), such as `encode` writes.
+    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    pub codes: Option<PathBuf>,
+    /// Or a model: encode the images of --data/--split with it, then cluster the codes.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Directory with MNIST's four IDX files: labels for the scores, images for --pixels and
+    /// --pictures, and the images to encode with --model.
+    #[arg(long, default_value = "data/mnist")]
+    pub data: PathBuf,
+    /// Which images the codes belong to.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    #[command(flatten)]
+    pub kmeans: KmeansArgs,
+    /// Also cluster the raw pixels the same way, side by side.
+    #[arg(long)]
+    pub pixels: bool,
+    /// Write a JSON report of the runs here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Write the cluster id of every sample here, one per line.
+    #[arg(long)]
+    pub assignments: Option<PathBuf>,
+    /// Write one PNG per cluster (its first 64 members) into this directory.
+    #[arg(long)]
+    pub pictures: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+pub fn print_run(run: &ClusterRun) {
+    let score = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "{:<7} {:>6} x {:<4} k {:<3} inertia {:<14.6e} {:>3} iterations {:>7.2} s   acc {}  nmi {}  ari {}",
+        run.features,
+        run.samples,
+        run.dims,
+        run.k,
+        run.inertia,
+        run.iterations,
+        run.seconds,
+        score(run.acc),
+        score(run.nmi),
+        score(run.ari)
+    );
+}
+
+/// Where the results of a clustering go (each optional).
+pub struct ClusterOutputs<'a> {
+    pub report: Option<&'a Path>,
+    pub assignments: Option<&'a Path>,
+    pub pictures: Option<&'a Path>,
+}
+
+/// Clusters `codes` (n x d) and, with `pixels`, the images' pixels; scores them against the
+/// labels of `data` when there is data; prints and writes the results.
+pub fn cluster_and_write(
+    device: &Device,
+    (codes, n, d): (&[f32], usize, usize),
+    data: Option<&Dataset>,
+    config: &KmeansConfig,
+    pixels: bool,
+    outputs: &ClusterOutputs,
+) -> Result<Vec<ClusterRun>> {
+    if (pixels || outputs.pictures.is_some()) && data.is_none() {
+        bail!("--pixels and --pictures need the images of the codes (--data, --split)");
+    }
+    let labels = data.map(|d| d.labels.as_slice());
+    let (run, result) = cluster_features(device, "codes", codes, (n, d), labels, config)?;
+    print_run(&run);
+    let mut runs = vec![run];
+    if let Some(labels) = labels {
+        let counts = metrics::contingency(&result.labels, labels);
+        print!("{}", report::contingency_table(&counts));
+    }
+    if let (true, Some(data)) = (pixels, data) {
+        let values: Vec<f32> = data.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        let shape = (data.count, data.image_size());
+        let (run, _) = cluster_features(device, "pixels", &values, shape, labels, config)?;
+        print_run(&run);
+        runs.push(run);
+    }
+    if let Some(path) = outputs.assignments {
+        let text: String = result.labels.iter().map(|c| format!("{c}\n")).collect();
+        write_atomic(path, text.as_bytes())?;
+    }
+    if let (Some(dir), Some(data)) = (outputs.pictures, data) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let written = report::cluster_pictures(dir, data, &result.labels, config.k, 64)?;
+        println!("pictures: {} files in {}", written.len(), dir.display());
+    }
+    if let Some(path) = outputs.report {
+        let report = ClusterReport {
+            kmeans: config.clone(),
+            runs: runs.clone(),
+        };
+        write_json(path, &report)?;
+        println!("report: {}", path.display());
+    }
+    Ok(runs)
+}
+
+pub fn cluster(args: &ClusterArgs) -> Result<()> {
+    for path in [&args.report, &args.assignments].into_iter().flatten() {
+        check_writable(path)?;
+    }
+    let config = args.kmeans.config();
+    let device = open_device(&args.device)?;
+    let data = load_dir(&args.data, args.split.split());
+    let (codes, n, d, data) = match (&args.codes, &args.model) {
+        (Some(path), _) => {
+            let (codes, n, d) = npy::read_matrix(path)?;
+            // Labels and images only belong to these codes when the counts agree.
+            let data = data.ok().filter(|data| data.count == n);
+            if data.is_none() {
+                eprintln!(
+                    "notice: no {n} images in {} to score against",
+                    args.data.display()
+                );
+            }
+            (codes, n, d, data)
+        }
+        (None, Some(model)) => {
+            let (spec, params) = model_file::load(model)?;
+            let data = data?;
+            let codes = encode(&device, &spec, &params, &data)?;
+            let d = codes.len() / data.count;
+            (codes, data.count, d, Some(data))
+        }
+        (None, None) => bail!("give --codes or --model"),
+    };
+    let outputs = ClusterOutputs {
+        report: args.report.as_deref(),
+        assignments: args.assignments.as_deref(),
+        pictures: args.pictures.as_deref(),
+    };
+    cluster_and_write(
+        &device,
+        (&codes, n, d),
+        data.as_ref(),
+        &config,
+        args.pixels,
+        &outputs,
+    )?;
+    Ok(())
+}

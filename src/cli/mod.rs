@@ -1,0 +1,9 @@
+//! The commands of the `aeclust` binary: flags and printing only; the work is in the library.
+
+pub mod args;
+pub mod bench;
+pub mod cluster;
+pub mod encode;
+pub mod info;
+pub mod run;
+pub mod train;

@@ -1,0 +1,107 @@
+//! `aeclust run` (and `aeclust` alone): the post's whole pipeline into one directory.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser};
+
+use super::args::{open_device, DeviceArgs, KmeansArgs, RecipeArgs};
+use super::cluster::{cluster_and_write, ClusterOutputs};
+use super::train::run_training;
+use aeclust::data::{load_dir, Split};
+use aeclust::encode::encode;
+use aeclust::output::write_json;
+use aeclust::{model_file, npy};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Directory for everything the run writes (created if missing).
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
+    #[command(flatten)]
+    pub kmeans: KmeansArgs,
+    /// Also cluster the raw test pixels, side by side with the codes.
+    #[arg(long)]
+    pub pixels: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// Parses `RunArgs` from nothing: every default.
+#[derive(Parser)]
+struct Defaults {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+impl RunArgs {
+    pub fn default_args() -> RunArgs {
+        Defaults::parse_from(["aeclust"]).run
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    args.recipe.config()?;
+    let out = &args.out;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    aeclust::output::check_writable(&out.join("train.json"))?;
+    let device = open_device(&args.device)?;
+
+    let trained = run_training(&args.recipe, &device)?;
+    model_file::save(
+        &out.join("model.safetensors"),
+        &trained.spec,
+        &trained.params,
+    )?;
+    write_json(&out.join("train.json"), &trained.report)?;
+
+    let test = load_dir(&args.recipe.data, Split::Test)?;
+    let codes = encode(&device, &trained.spec, &trained.params, &test)?;
+    let d = codes.len() / test.count;
+    npy::write_matrix(&out.join("codes.npy"), &codes, test.count, d)?;
+    println!("encoded the {} test images to {d}-d codes", test.count);
+
+    let report = out.join("clusters.json");
+    let assignments = out.join("assignments.txt");
+    let pictures = out.join("clusters");
+    let outputs = ClusterOutputs {
+        report: Some(&report),
+        assignments: Some(&assignments),
+        pictures: Some(&pictures),
+    };
+    let config = args.kmeans.config();
+    let runs = cluster_and_write(
+        &device,
+        (&codes, test.count, d),
+        Some(&test),
+        &config,
+        args.pixels,
+        &outputs,
+    )?;
+
+    println!(
+        "\nsummary ({} on {})",
+        device.backend_name(),
+        device.adapter().name
+    );
+    println!(
+        "  final loss {:.4}, val_loss {:.4}",
+        trained.report.final_loss, trained.report.final_val_loss
+    );
+    for run in &runs {
+        println!(
+            "  k-means on {}: acc {:.4}, nmi {:.4}, ari {:.4}",
+            run.features,
+            run.acc.unwrap_or(f64::NAN),
+            run.nmi.unwrap_or(f64::NAN),
+            run.ari.unwrap_or(f64::NAN)
+        );
+    }
+    println!(
+        "  files in {}: model.safetensors train.json codes.npy clusters.json assignments.txt clusters/",
+        out.display()
+    );
+    Ok(())
+}
