@@ -109,7 +109,7 @@ pub struct KmeansArgs {
     #[arg(long, default_value_t = 1e-4)]
     pub tol: f64,
     /// Seed of the initial centroids.
-    #[arg(long = "kmeans-seed", default_value_t = 0)]
+    #[arg(long = "kmeans-seed", id = "kmeans_seed", default_value_t = 0)]
     pub seed: u64,
 }
 
