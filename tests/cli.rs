@@ -132,26 +132,31 @@ fn bench_times_both_backends_and_writes_json() {
     }
 }
 
-#[test]
-fn train_saves_a_model_that_encode_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("tiny");
-    common::write_idx_dataset(&data, 40, 24, 4, false);
-    let data = data.to_str().unwrap();
-    let model = dir.path().join("m.safetensors");
-    let model = model.to_str().unwrap();
-    let out = aeclust(&[
-        "train",
-        "--data",
-        data,
+/// Trains a 16,6,3,6,16 model for one epoch on a fresh 4x4-pixel dataset in `dir`; returns
+/// the data directory and the model file.
+fn train_tiny_model(dir: &Path, train: usize, test: usize) -> (String, String) {
+    let data = dir.join("tiny");
+    common::write_idx_dataset(&data, train, test, 4, false);
+    let data = data.to_str().unwrap().to_string();
+    let model = dir.join("m.safetensors").to_str().unwrap().to_string();
+    let flags = [
         "--layers",
         "16,6,3,6,16",
         "--epochs",
         "1",
         "--model-out",
-        model,
-    ]);
+        &model,
+    ];
+    let out = aeclust(&[&["train", "--data", &data], &flags[..]].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));
+    (data, model)
+}
+
+#[test]
+fn train_saves_a_model_that_encode_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = train_tiny_model(dir.path(), 40, 24);
+    let (data, model) = (data.as_str(), model.as_str());
     for backend in ["gpu", "cpu"] {
         let codes = dir.path().join(format!("codes-{backend}.npy"));
         let out = aeclust(&[
@@ -199,23 +204,8 @@ fn train_saves_a_model_that_encode_reads() {
 #[test]
 fn cluster_scores_codes_and_pixels_and_writes_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("tiny");
-    common::write_idx_dataset(&data, 60, 50, 4, false);
-    let data = data.to_str().unwrap();
-    let model = dir.path().join("m.safetensors");
-    let model = model.to_str().unwrap();
-    let out = aeclust(&[
-        "train",
-        "--data",
-        data,
-        "--layers",
-        "16,6,3,6,16",
-        "--epochs",
-        "1",
-        "--model-out",
-        model,
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (data, model) = train_tiny_model(dir.path(), 60, 50);
+    let (data, model) = (data.as_str(), model.as_str());
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let out = aeclust(&[
         "cluster",

@@ -85,6 +85,21 @@ fn broken_model_files_give_clear_errors() {
     assert!(load_error(&path).contains("NaN"));
 }
 
+/// A .npy of `shape` holding 1, 2, 3, ... as `T`.
+fn npy_bytes<T: npyz::AutoSerialize + From<u8>>(shape: &[u64]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut w = npyz::WriteOptions::<T>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(&mut bytes)
+        .begin_nd()
+        .unwrap();
+    w.extend((1..=shape.iter().product::<u64>() as u8).map(T::from))
+        .unwrap();
+    w.finish().unwrap();
+    bytes
+}
+
 #[test]
 fn npy_round_trip_and_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,27 +109,9 @@ fn npy_round_trip_and_errors() {
     assert_eq!(npy::read_matrix(&path).unwrap(), (data, 7, 3));
 
     let err = |path: &Path| format!("{:#}", npy::read_matrix(path).unwrap_err());
-    let mut bytes = Vec::new();
-    let mut w = npyz::WriteOptions::<f64>::new()
-        .default_dtype()
-        .shape(&[2, 2])
-        .writer(&mut bytes)
-        .begin_nd()
-        .unwrap();
-    w.extend([1.0, 2.0, 3.0, 4.0]).unwrap();
-    w.finish().unwrap();
-    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(&path, npy_bytes::<f64>(&[2, 2])).unwrap();
     assert!(err(&path).contains("expected float32"), "{}", err(&path));
-    let mut bytes = Vec::new();
-    let mut w = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(&[4])
-        .writer(&mut bytes)
-        .begin_nd()
-        .unwrap();
-    w.extend([1.0, 2.0, 3.0, 4.0]).unwrap();
-    w.finish().unwrap();
-    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(&path, npy_bytes::<f32>(&[4])).unwrap();
     assert!(
         err(&path).contains("expected a 2-D matrix"),
         "{}",
