@@ -108,20 +108,18 @@ pub struct KmeansArgs {
     /// Stop when the squared centroid shift is at most this times the mean feature variance.
     #[arg(long, default_value_t = 1e-4)]
     pub tol: f64,
-    /// Seed of the initial centroids.
-    #[arg(long = "kmeans-seed", id = "kmeans_seed", default_value_t = 0)]
-    pub seed: u64,
 }
 
 impl KmeansArgs {
-    pub fn config(&self) -> KmeansConfig {
+    /// The k-means settings, with initial centroids drawn from `seed`.
+    pub fn config(&self, seed: u64) -> KmeansConfig {
         KmeansConfig {
             k: self.k,
             init: self.init,
             n_init: self.n_init,
             max_iter: self.max_iter,
             tol: self.tol,
-            seed: self.seed,
+            seed,
         }
     }
 }

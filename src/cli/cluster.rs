@@ -31,6 +31,9 @@ pub struct ClusterArgs {
     pub split: SplitArg,
     #[command(flatten)]
     pub kmeans: KmeansArgs,
+    /// Seed of the initial centroids.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Also cluster the raw pixels the same way, side by side.
     #[arg(long)]
     pub pixels: bool,
@@ -123,7 +126,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     for path in [&args.report, &args.assignments].into_iter().flatten() {
         check_writable(path)?;
     }
-    let config = args.kmeans.config();
+    let config = args.kmeans.config(args.seed);
     let device = open_device(&args.device)?;
     let data = load_dir(&args.data, args.split.split());
     let (codes, n, d, data) = match (&args.codes, &args.model) {

@@ -71,7 +71,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         assignments: Some(&assignments),
         pictures: Some(&pictures),
     };
-    let config = args.kmeans.config();
+    // One seed for the whole pipeline: the weights, the shuffle and the initial centroids.
+    let config = args.kmeans.config(args.recipe.seed);
     let runs = cluster_and_write(
         &device,
         (&codes, test.count, d),
