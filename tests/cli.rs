@@ -13,6 +13,10 @@ fn aeclust(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+fn read_json(path: impl AsRef<Path>) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -52,8 +56,7 @@ fn trains_another_idx_dataset_and_writes_the_report() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("epoch 2/2: loss"), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let json = read_json(&report);
     assert_eq!(json["backend"], "gpu");
     for key in ["name", "backend", "device_type"] {
         assert!(
@@ -85,8 +88,7 @@ fn cpu_backend_trains_and_says_so() {
     let out = train_tiny(&["--backend", "cpu", "--report", report.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("backend: cpu"));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let json = read_json(&report);
     assert_eq!(json["backend"], "cpu");
     assert!(json["final_val_loss"].as_f64().unwrap().is_finite());
 }
@@ -111,8 +113,7 @@ fn bench_times_both_backends_and_writes_json() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("GPU/CPU"), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let json = read_json(&json_path);
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 4);
     // Per-kernel GPU times where the adapter has timestamp queries (lavapipe has).
@@ -231,8 +232,7 @@ fn cluster_scores_codes_and_pixels_and_writes_everything() {
         stdout.contains("codes") && stdout.contains("pixels") && stdout.contains("cluster"),
         "{stdout}"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path("c.json")).unwrap()).unwrap();
+    let json = read_json(path("c.json"));
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
     for (run, features) in runs.iter().zip(["codes", "pixels"]) {
