@@ -309,9 +309,7 @@ fn run_leaves_every_file() {
     ] {
         assert!(out_dir.join(file).is_file(), "{file} missing");
     }
-    let clusters: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("clusters.json")).unwrap())
-            .unwrap();
+    let clusters = read_json(out_dir.join("clusters.json"));
     assert_eq!(clusters["runs"].as_array().unwrap().len(), 2);
     assert_eq!(
         aeclust::npy::read_matrix(&out_dir.join("codes.npy"))
