@@ -1,4 +1,5 @@
-//! The encoder half of a trained model: images to codes, on the GPU or on the CPU reference.
+//! A trained model applied to images: their codes (the encoder half) or their
+//! reconstructions (the whole model), on the GPU or on the CPU reference.
 
 use anyhow::Result;
 use rayon::prelude::*;
@@ -20,21 +21,44 @@ pub fn encode(
     params: &Params,
     data: &Dataset,
 ) -> Result<Vec<f32>> {
+    forward(device, spec, params, data, spec.code_layer() + 1)
+}
+
+/// The reconstruction (sigmoid output) of every image of `data`: `data.count` rows of the
+/// image size.
+pub fn reconstruct(
+    device: &Device,
+    spec: &ModelSpec,
+    params: &Params,
+    data: &Dataset,
+) -> Result<Vec<f32>> {
+    forward(device, spec, params, data, spec.layer_count())
+}
+
+/// The output of the first `layers` layers for every image, with each layer's activation.
+fn forward(
+    device: &Device,
+    spec: &ModelSpec,
+    params: &Params,
+    data: &Dataset,
+    layers: usize,
+) -> Result<Vec<f32>> {
     spec.check(data.image_size())?;
     match device {
-        Device::Gpu(gpu) => encode_gpu(&gpu.ctx, &gpu.kernels, spec, params, data),
-        Device::Cpu => Ok(encode_cpu(spec, params, data)),
+        Device::Gpu(gpu) => forward_gpu(&gpu.ctx, &gpu.kernels, spec, params, data, layers),
+        Device::Cpu => Ok(forward_cpu(spec, params, data, layers)),
     }
 }
 
-/// Forward through the code layer in batches; each batch's codes are copied on the GPU into
-/// one buffer that is read back once.
-fn encode_gpu(
+/// The forward pass in batches; each batch's output is copied on the GPU into one buffer
+/// that is read back once.
+fn forward_gpu(
     ctx: &GpuContext,
     kernels: &Kernels,
     spec: &ModelSpec,
     params: &Params,
     data: &Dataset,
+    layers: usize,
 ) -> Result<Vec<f32>> {
     let layout = ParamLayout::new(spec, ctx.storage_align_floats());
     let param_buffer = storage_init(ctx, "params", &layout.pack(params));
@@ -44,7 +68,6 @@ fn encode_gpu(
     let table = StepTable::new(ctx, steps.len());
     table.write(ctx, 0, &steps);
     let work = Workspace::new(ctx, spec, rows);
-    let layers = spec.code_layer() + 1;
     let net = Network {
         ctx,
         kernels,
@@ -55,10 +78,10 @@ fn encode_gpu(
     };
     let forward = net.forward(&work, &split, layers, false);
 
-    let code_pad = padded(spec.widths[layers]);
-    let batch_floats = work.rows_pad * code_pad;
-    ctx.check_binding_size("the codes", (steps.len() * batch_floats * 4) as u64)?;
-    let codes = crate::gpu::buffers::storage(ctx, "codes", steps.len() * batch_floats);
+    let out_pad = padded(spec.widths[layers]);
+    let batch_floats = work.rows_pad * out_pad;
+    ctx.check_binding_size("the outputs", (steps.len() * batch_floats * 4) as u64)?;
+    let outputs = crate::gpu::buffers::storage(ctx, "outputs", steps.len() * batch_floats);
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     for s in 0..steps.len() {
         {
@@ -68,27 +91,26 @@ fn encode_gpu(
             }
         }
         let bytes = (batch_floats * 4) as u64;
-        encoder.copy_buffer_to_buffer(&work.acts[layers], 0, &codes, s as u64 * bytes, bytes);
+        encoder.copy_buffer_to_buffer(&work.acts[layers], 0, &outputs, s as u64 * bytes, bytes);
     }
     ctx.queue.submit([encoder.finish()]);
-    let padded_codes = read_f32(ctx, &codes, 0, steps.len() * batch_floats)?;
+    let padded_outputs = read_f32(ctx, &outputs, 0, steps.len() * batch_floats)?;
     let width = spec.widths[layers];
     Ok(steps
         .iter()
         .enumerate()
         .flat_map(|(s, step)| {
-            let batch = &padded_codes[s * batch_floats..(s + 1) * batch_floats];
+            let batch = &padded_outputs[s * batch_floats..(s + 1) * batch_floats];
             (0..step.rows as usize)
-                .flat_map(move |r| batch[r * code_pad..r * code_pad + width].iter().copied())
+                .flat_map(move |r| batch[r * out_pad..r * out_pad + width].iter().copied())
         })
         .collect())
 }
 
 /// The same forward pass through `reference`, in parallel batches.
-fn encode_cpu(spec: &ModelSpec, params: &Params, data: &Dataset) -> Vec<f32> {
+fn forward_cpu(spec: &ModelSpec, params: &Params, data: &Dataset, layers: usize) -> Vec<f32> {
     let order: Vec<u32> = (0..data.count as u32).collect();
     let width = data.image_size();
-    let layers = spec.code_layer() + 1;
     let starts: Vec<usize> = (0..data.count).step_by(EVAL_ROWS).collect();
     let parts: Vec<Vec<f32>> = starts
         .par_iter()

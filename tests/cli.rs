@@ -304,6 +304,7 @@ fn run_leaves_every_file() {
         "model.safetensors",
         "train.json",
         "codes.npy",
+        "reconstructions.png",
         "clusters.json",
         "assignments.txt",
     ] {

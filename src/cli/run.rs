@@ -9,8 +9,9 @@ use super::args::{open_device, DeviceArgs, KmeansArgs, RecipeArgs};
 use super::cluster::{cluster_and_write, ClusterOutputs};
 use super::train::run_training;
 use aeclust::data::{load_dir, Split};
-use aeclust::encode::encode;
+use aeclust::encode::{encode, reconstruct};
 use aeclust::output::write_json;
+use aeclust::report::{reconstruction_sheet, write_png};
 use aeclust::{model_file, npy};
 
 #[derive(Args)]
@@ -62,6 +63,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let d = codes.len() / test.count;
     npy::write_matrix(&out.join("codes.npy"), &codes, test.count, d)?;
     println!("encoded the {} test images to {d}-d codes", test.count);
+    write_reconstructions(
+        &out.join("reconstructions.png"),
+        &device,
+        &trained,
+        &test,
+        &codes,
+    )?;
 
     let report = out.join("clusters.json");
     let assignments = out.join("assignments.txt");
@@ -101,8 +109,34 @@ pub fn run(args: &RunArgs) -> Result<()> {
         );
     }
     println!(
-        "  files in {}: model.safetensors train.json codes.npy clusters.json assignments.txt clusters/",
+        "  files in {}: model.safetensors train.json codes.npy reconstructions.png clusters.json \
+         assignments.txt clusters/",
         out.display()
     );
+    Ok(())
+}
+
+/// The first 10 test images, their reconstructions and their codes, as in the post.
+fn write_reconstructions(
+    path: &std::path::Path,
+    device: &aeclust::device::Device,
+    trained: &super::train::Trained,
+    test: &aeclust::data::Dataset,
+    codes: &[f32],
+) -> Result<()> {
+    let shown = test.clone().truncated(10);
+    let size = shown.image_size();
+    let reconstructions = reconstruct(device, &trained.spec, &trained.params, &shown)?;
+    let originals: Vec<&[u8]> = shown.pixels.chunks(size).collect();
+    let code_width = codes.len() / test.count;
+    let sheet = reconstruction_sheet(
+        &originals,
+        &reconstructions,
+        &codes[..shown.count * code_width],
+        (shown.rows, shown.cols),
+        3,
+    );
+    write_png(path, &sheet)?;
+    println!("reconstructions: {}", path.display());
     Ok(())
 }

@@ -57,3 +57,57 @@ pub fn write_png(path: &Path, picture: &Gray) -> Result<()> {
     }
     write_atomic(path, &bytes)
 }
+
+/// Scales values in [0, `max`] to bytes (clamped).
+fn to_bytes(values: &[f32], max: f32) -> Vec<u8> {
+    let scale = if max > 0.0 { 255.0 / max } else { 0.0 };
+    values
+        .iter()
+        .map(|&v| (v * scale).clamp(0.0, 255.0).round() as u8)
+        .collect()
+}
+
+/// Draws a code as a block image 4 values wide (32 values: 8 x 4, as in the post), each value
+/// a 3x3 square, centred on a black `rows` x `cols` canvas.
+fn code_image(code: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+    const PER_ROW: usize = 4;
+    const CELL: usize = 3;
+    let code_rows = code.len().div_ceil(PER_ROW);
+    let (h, w) = (code_rows * CELL, PER_ROW * CELL);
+    let (top, left) = (rows.saturating_sub(h) / 2, cols.saturating_sub(w) / 2);
+    let mut canvas = vec![0u8; rows * cols];
+    for (i, &v) in code.iter().enumerate() {
+        let (r0, c0) = (top + (i / PER_ROW) * CELL, left + (i % PER_ROW) * CELL);
+        for r in r0..(r0 + CELL).min(rows) {
+            for c in c0..(c0 + CELL).min(cols) {
+                canvas[r * cols + c] = v;
+            }
+        }
+    }
+    canvas
+}
+
+/// The post's picture: a row of original images, a row of their reconstructions (values in
+/// [0, 1]) and a row of their codes (scaled by the largest code value shown), `scale` times
+/// enlarged, with 1-pixel gutters.
+pub fn reconstruction_sheet(
+    originals: &[&[u8]],
+    reconstructions: &[f32],
+    codes: &[f32],
+    (rows, cols): (usize, usize),
+    scale: usize,
+) -> Gray {
+    let count = originals.len();
+    let recon = to_bytes(reconstructions, 1.0);
+    let max_code = codes.iter().copied().fold(0.0f32, f32::max);
+    let code_bytes = to_bytes(codes, max_code);
+    let width = codes.len() / count.max(1);
+    let code_images: Vec<Vec<u8>> = code_bytes
+        .chunks(width.max(1))
+        .map(|c| code_image(c, rows, cols))
+        .collect();
+    let mut cells: Vec<&[u8]> = originals.to_vec();
+    cells.extend(recon.chunks(rows * cols));
+    cells.extend(code_images.iter().map(Vec::as_slice));
+    image_grid(&cells, rows, cols, count, scale)
+}

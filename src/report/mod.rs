@@ -28,7 +28,7 @@ pub struct ClusterReport {
 
 mod images;
 
-pub use images::{image_grid, write_png, Gray};
+pub use images::{image_grid, reconstruction_sheet, write_png, Gray};
 
 /// Writes `cluster-<c>.png` into `dir` for every cluster: a grid of its first `members`
 /// images (8 to a row, scaled 2x), like the post's "Items of Cluster 4".
