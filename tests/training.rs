@@ -7,7 +7,7 @@ use std::path::Path;
 use aeclust::data::{load_dir, Dataset, Split};
 use aeclust::gpu::kernels::Kernels;
 use aeclust::model::{ModelSpec, Params};
-use aeclust::train::{fit, Backend, GpuTrainer, TrainConfig};
+use aeclust::train::{fit, Backend, CpuTrainer, GpuTrainer, TrainConfig};
 
 fn mnist(samples: usize, val: usize) -> (Dataset, Dataset) {
     let dir = Path::new("data/mnist");
@@ -36,7 +36,27 @@ fn loss_falls_on_a_few_hundred_mnist_images() {
         .map(|&l| f64::from(l))
         .sum::<f64>()
         / 300.0;
-    let history = fit(&mut trainer, &config, train.count, |_| {}).unwrap();
+    let mut seen = Vec::new();
+    let history = fit(
+        &mut trainer,
+        &config,
+        train.count,
+        |p| seen.push((p.epoch, p.samples)),
+        |_| {},
+    )
+    .unwrap();
+    for epoch in 1..=4 {
+        let last = seen
+            .iter()
+            .filter(|(e, _)| *e == epoch)
+            .map(|(_, s)| *s)
+            .max();
+        assert_eq!(
+            last,
+            Some(500),
+            "progress of epoch {epoch} did not reach every sample"
+        );
+    }
     let losses: Vec<f64> = history.iter().map(|e| e.loss).collect();
     assert!(
         losses.windows(2).all(|w| w[1] < w[0]),
@@ -67,7 +87,7 @@ fn same_seed_gives_identical_runs_and_partial_batches_work() {
         let init = Params::glorot(&spec, config.seed);
         let mut trainer =
             GpuTrainer::new(&ctx, &kernels, &spec, &init, &train, &val, &config).unwrap();
-        let history = fit(&mut trainer, &config, train.count, |_| {}).unwrap();
+        let history = fit(&mut trainer, &config, train.count, |_| {}, |_| {}).unwrap();
         let losses: Vec<(f64, f64)> = history.iter().map(|e| (e.loss, e.val_loss)).collect();
         (losses, trainer.params().unwrap())
     };
@@ -76,4 +96,29 @@ fn same_seed_gives_identical_runs_and_partial_batches_work() {
     assert_eq!(first, second);
     assert_eq!(params_a, params_b);
     assert!(first.iter().all(|(l, v)| l.is_finite() && v.is_finite()));
+}
+
+#[test]
+fn progress_arrives_every_few_hundred_steps_and_matches_the_epoch() {
+    let ctx = common::gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    // 300 steps of one sample: two submits of the GPU trainer, so two progress calls.
+    let (train, val) = mnist(300, 10);
+    let spec = ModelSpec::parse("784,16,4,16,784", 784).unwrap();
+    let config = TrainConfig {
+        batch: 1,
+        ..TrainConfig::default()
+    };
+    let init = Params::glorot(&spec, 1);
+    let mut trainer = GpuTrainer::new(&ctx, &kernels, &spec, &init, &train, &val, &config).unwrap();
+    let order: Vec<u32> = (0..300).rev().collect();
+    let mut parts: Vec<Vec<f32>> = Vec::new();
+    let losses = trainer
+        .train_epoch(&order, &mut |p| parts.push(p.to_vec()))
+        .unwrap();
+    assert_eq!(parts.iter().map(Vec::len).collect::<Vec<_>>(), [256, 44]);
+    assert_eq!(parts.concat(), losses);
+    let mut cpu = CpuTrainer::new(&spec, &init, &train, &val, &config).unwrap();
+    let cpu_losses = cpu.train_epoch(&order, &mut |_| {}).unwrap();
+    common::assert_close("per-sample losses", &losses, &cpu_losses, 2e-5, 1e-4);
 }

@@ -50,7 +50,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     aeclust::output::check_writable(&out.join("train.json"))?;
     let device = open_device(&args.device)?;
 
-    let trained = run_training(&args.recipe, &device)?;
+    let trained = run_training(&args.recipe, &device, false)?;
     model_file::save(
         &out.join("model.safetensors"),
         &trained.spec,

@@ -12,7 +12,8 @@ use aeclust::model::{ModelSpec, Params};
 use aeclust::model_file;
 use aeclust::output::write_json;
 use aeclust::report::TrainReport;
-use aeclust::train::fit;
+use aeclust::train::{fit, EpochProgress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -24,8 +25,55 @@ pub struct TrainArgs {
     /// Save the trained model here (safetensors, PyTorch layout).
     #[arg(long)]
     pub model_out: Option<PathBuf>,
+    /// Print nothing while training (no progress bar, no epoch lines).
+    #[arg(long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+/// A progress bar for the running epoch on stderr, drawn only when stderr is a terminal.
+struct EpochBar {
+    bar: Option<ProgressBar>,
+    epochs: usize,
+}
+
+impl EpochBar {
+    fn new(quiet: bool, epochs: usize) -> Self {
+        let bar = (!quiet).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} samples, {msg} ({eta} left)",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        EpochBar { bar, epochs }
+    }
+
+    fn update(&self, p: &EpochProgress) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(p.total as u64);
+            bar.set_prefix(format!("epoch {}/{}", p.epoch, self.epochs));
+            bar.set_position(p.samples as u64);
+            bar.set_message(format!(
+                "loss {:.4}, {:.0} samples/s",
+                p.running_loss,
+                p.samples as f64 / p.seconds.max(1e-9)
+            ));
+        }
+    }
+
+    /// Clears the bar before the epoch's line is printed.
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+            bar.reset();
+        }
+    }
 }
 
 /// A trained model and the report of its training.
@@ -36,7 +84,7 @@ pub struct Trained {
 }
 
 /// Loads the data, trains on `device` with one line per epoch, and returns the model.
-pub fn run_training(recipe: &RecipeArgs, device: &Device) -> Result<Trained> {
+pub fn run_training(recipe: &RecipeArgs, device: &Device, quiet: bool) -> Result<Trained> {
     let config = recipe.config()?;
     let mut train_set = load_dir(&recipe.data, Split::Train)?;
     if let Some(n) = recipe.limit {
@@ -64,12 +112,22 @@ pub fn run_training(recipe: &RecipeArgs, device: &Device) -> Result<Trained> {
     );
     let init = Params::glorot(&spec, config.seed);
     let mut trainer = device.trainer(&spec, &init, &train_set, &val_set, &config)?;
-    let epochs = fit(trainer.as_mut(), &config, train_set.count, |e| {
-        println!(
-            "epoch {}/{}: loss {:.4}, val_loss {:.4}, {:.1} s, {:.0} samples/s",
-            e.epoch, config.epochs, e.loss, e.val_loss, e.seconds, e.samples_per_sec
-        );
-    })?;
+    let bar = EpochBar::new(quiet, config.epochs);
+    let epochs = fit(
+        trainer.as_mut(),
+        &config,
+        train_set.count,
+        |p| bar.update(p),
+        |e| {
+            bar.finish();
+            if !quiet {
+                println!(
+                    "epoch {}/{}: loss {:.4}, val_loss {:.4}, {:.1} s, {:.0} samples/s",
+                    e.epoch, config.epochs, e.loss, e.val_loss, e.seconds, e.samples_per_sec
+                );
+            }
+        },
+    )?;
     let params = trainer.params()?;
     let last = epochs.last().expect("at least one epoch");
     let report = TrainReport {
@@ -96,7 +154,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     check_output(args.report.as_deref())?;
     check_output(args.model_out.as_deref())?;
     let device = open_device(&args.device)?;
-    let trained = run_training(&args.recipe, &device)?;
+    let trained = run_training(&args.recipe, &device, args.quiet)?;
     if let Some(path) = &args.model_out {
         model_file::save(path, &trained.spec, &trained.params)?;
         println!("model: {}", path.display());

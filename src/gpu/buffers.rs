@@ -110,29 +110,54 @@ pub fn read_bytes(
     offset: usize,
     len: usize,
 ) -> Result<Vec<u8>> {
-    let bytes = len as u64;
-    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+    let staging = staging_buffer(ctx, len);
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    encoder.copy_buffer_to_buffer(buffer, offset as u64, &staging, 0, len as u64);
+    let submission = ctx.queue.submit([encoder.finish()]);
+    map_read(ctx, &staging, len, submission)
+}
+
+/// A buffer the host can map to read `len` bytes copied into it.
+pub fn staging_buffer(ctx: &GpuContext, len: usize) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
-        size: bytes.max(4),
+        size: (len as u64).max(4),
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
-    });
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    encoder.copy_buffer_to_buffer(buffer, offset as u64, &staging, 0, bytes);
-    ctx.queue.submit([encoder.finish()]);
+    })
+}
+
+/// Waits for `submission` (which fills `staging`), then copies out its first `len` bytes and
+/// unmaps it for reuse. Later submissions keep running.
+pub fn map_read(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+    len: usize,
+    submission: wgpu::SubmissionIndex,
+) -> Result<Vec<u8>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
     let (sender, receiver) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+    staging.map_async(wgpu::MapMode::Read, ..len as u64, move |r| {
         let _ = sender.send(r);
     });
-    ctx.wait()?;
+    let wait = wgpu::PollType::Wait {
+        submission_index: Some(submission),
+        timeout: None,
+    };
+    if let Err(e) = ctx.device.poll(wait) {
+        anyhow::bail!("GPU wait failed on {}: {e}", ctx.adapter.name);
+    }
+    ctx.check()?;
     receiver
         .recv()
         .map_err(|_| anyhow!("GPU readback was dropped"))?
         .map_err(|e| anyhow!("GPU readback failed: {e}"))?;
     let view = staging
-        .get_mapped_range(..)
+        .get_mapped_range(..len as u64)
         .map_err(|e| anyhow!("GPU readback failed: {e}"))?;
-    let out = view[..len].to_vec();
+    let out = view.to_vec();
     drop(view);
     staging.unmap();
     Ok(out)

@@ -245,11 +245,13 @@ impl Backend for CpuTrainer<'_> {
         "cpu"
     }
 
-    fn train_epoch(&mut self, order: &[u32]) -> Result<Vec<f32>> {
+    fn train_epoch(&mut self, order: &[u32], progress: &mut dyn FnMut(&[f32])) -> Result<Vec<f32>> {
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(self.batch) {
             let rows = self.batch.min(order.len() - first);
-            losses.extend(self.run_batch(self.train, order, first, rows, true));
+            let batch_losses = self.run_batch(self.train, order, first, rows, true);
+            progress(&batch_losses);
+            losses.extend(batch_losses);
             self.update();
         }
         Ok(losses)

@@ -3,7 +3,7 @@ use anyhow::{ensure, Result};
 use super::network::{batch_steps, DeviceSplit, Network, Workspace, EVAL_ROWS};
 use super::{Backend, ParamLayout, TrainConfig};
 use crate::data::Dataset;
-use crate::gpu::buffers::{read_f32, storage, storage_init};
+use crate::gpu::buffers::{map_read, read_f32, staging_buffer, storage, storage_init};
 use crate::gpu::kernels::{time_dispatches, AdamBuffers, AdamConfig, Dispatch, Kernels, StepTable};
 use crate::gpu::GpuContext;
 use crate::model::{ModelSpec, Params};
@@ -27,6 +27,8 @@ pub struct GpuTrainer<'a> {
     val: DeviceSplit,
     train_step: Vec<Dispatch>,
     val_step: Vec<Dispatch>,
+    /// Two buffers the per-sample losses of one submit are copied to for reading.
+    loss_staging: [wgpu::Buffer; 2],
 }
 
 impl<'a> GpuTrainer<'a> {
@@ -100,25 +102,38 @@ impl<'a> GpuTrainer<'a> {
             val: val_split,
             train_step,
             val_step,
+            loss_staging: [0, 1].map(|_| staging_buffer(ctx, STEPS_PER_SUBMIT * config.batch * 4)),
         })
     }
 
     /// Records `dispatches` for each step slot in `slots`, a few hundred steps per submit.
     fn run_steps(&self, dispatches: &[Dispatch], slots: std::ops::Range<usize>) {
-        let slots: Vec<usize> = slots.collect();
-        for chunk in slots.chunks(STEPS_PER_SUBMIT) {
-            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                for &slot in chunk {
-                    let offset = self.steps.offset(slot);
-                    for d in dispatches {
-                        d.record(&mut pass, offset);
-                    }
+        for first in slots.clone().step_by(STEPS_PER_SUBMIT) {
+            let chunk = first..(first + STEPS_PER_SUBMIT).min(slots.end);
+            self.submit_steps(dispatches, chunk, |_| {});
+        }
+    }
+
+    /// Submits `dispatches` for each slot in `slots` in one compute pass, then `after`'s
+    /// commands, in one command buffer.
+    fn submit_steps(
+        &self,
+        dispatches: &[Dispatch],
+        slots: std::ops::Range<usize>,
+        after: impl FnOnce(&mut wgpu::CommandEncoder),
+    ) -> wgpu::SubmissionIndex {
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for slot in slots {
+                let offset = self.steps.offset(slot);
+                for d in dispatches {
+                    d.record(&mut pass, offset);
                 }
             }
-            self.ctx.queue.submit([encoder.finish()]);
         }
+        after(&mut encoder);
+        self.ctx.queue.submit([encoder.finish()])
     }
 }
 
@@ -127,7 +142,7 @@ impl Backend for GpuTrainer<'_> {
         "gpu"
     }
 
-    fn train_epoch(&mut self, order: &[u32]) -> Result<Vec<f32>> {
+    fn train_epoch(&mut self, order: &[u32], progress: &mut dyn FnMut(&[f32])) -> Result<Vec<f32>> {
         ensure!(
             order.len() <= self.train.count,
             "more samples than the step table holds"
@@ -138,9 +153,38 @@ impl Backend for GpuTrainer<'_> {
         let (adam, t0) = (self.adam, self.t);
         let steps = batch_steps(order.len(), self.batch, |s| adam.lr_t(t0 + s as u64 + 1));
         self.steps.write(self.ctx, 0, &steps);
-        self.run_steps(&self.train_step, 0..steps.len());
         self.t += steps.len() as u64;
-        read_f32(self.ctx, &self.train.losses, 0, order.len())
+        // Each submit copies its steps' losses into one of two staging buffers; while the GPU
+        // runs submit i, the host reads the losses of submit i - 1.
+        let mut losses = Vec::with_capacity(order.len());
+        let mut pending: Option<(usize, usize, wgpu::SubmissionIndex)> = None;
+        for (i, first) in (0..steps.len()).step_by(STEPS_PER_SUBMIT).enumerate() {
+            let slots = first..(first + STEPS_PER_SUBMIT).min(steps.len());
+            let samples = (slots.start * self.batch)..(slots.end * self.batch).min(order.len());
+            let staging = &self.loss_staging[i % 2];
+            let submission = self.submit_steps(&self.train_step, slots, |encoder| {
+                let bytes = (samples.len() * 4) as u64;
+                let offset = (samples.start * 4) as u64;
+                encoder.copy_buffer_to_buffer(&self.train.losses, offset, staging, 0, bytes);
+            });
+            if let Some((j, len, done)) = pending.replace((i, samples.len(), submission)) {
+                let part = map_read(self.ctx, &self.loss_staging[j % 2], len * 4, done)?;
+                let part: Vec<f32> = bytemuck::pod_collect_to_vec(&part);
+                progress(&part);
+                losses.extend(part);
+            }
+        }
+        if let Some((j, len, done)) = pending {
+            let part: Vec<f32> = bytemuck::pod_collect_to_vec(&map_read(
+                self.ctx,
+                &self.loss_staging[j % 2],
+                len * 4,
+                done,
+            )?);
+            progress(&part);
+            losses.extend(part);
+        }
+        Ok(losses)
     }
 
     fn validate(&mut self) -> Result<Vec<f32>> {

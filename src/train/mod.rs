@@ -55,7 +55,9 @@ pub trait Backend {
     fn name(&self) -> &'static str;
     /// One pass over the training samples listed in `order` (at most the training set's size),
     /// in batches; returns every listed sample's loss as it was before its batch's update.
-    fn train_epoch(&mut self, order: &[u32]) -> Result<Vec<f32>>;
+    /// `progress` is called now and then with the losses of the samples done since its last
+    /// call (every few hundred steps on the GPU).
+    fn train_epoch(&mut self, order: &[u32], progress: &mut dyn FnMut(&[f32])) -> Result<Vec<f32>>;
     /// Every validation sample's loss with the current parameters.
     fn validate(&mut self) -> Result<Vec<f32>>;
     /// The current parameters.
@@ -92,12 +94,24 @@ fn mean(values: &[f32]) -> f64 {
     values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len().max(1) as f64
 }
 
-/// Trains for `config.epochs` epochs, calling `on_epoch` after each; stops with an error
-/// naming the epoch and step when a loss is not finite.
+/// What `fit` reports while an epoch runs.
+#[derive(Clone, Copy, Debug)]
+pub struct EpochProgress {
+    pub epoch: usize,
+    pub samples: usize,
+    pub total: usize,
+    /// Mean loss of the epoch's samples so far.
+    pub running_loss: f64,
+    pub seconds: f64,
+}
+
+/// Trains for `config.epochs` epochs, calling `on_progress` during each and `on_epoch` after
+/// each; stops with an error naming the epoch and step when a loss is not finite.
 pub fn fit(
     backend: &mut dyn Backend,
     config: &TrainConfig,
     train_count: usize,
+    mut on_progress: impl FnMut(&EpochProgress),
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
     let mut shuffle = Shuffle::new(train_count, config.seed);
@@ -105,7 +119,19 @@ pub fn fit(
     for epoch in 1..=config.epochs {
         let order = shuffle.next_epoch();
         let start = Instant::now();
-        let losses = backend.train_epoch(order)?;
+        let (mut samples, mut sum) = (0usize, 0.0f64);
+        let mut report = |part: &[f32]| {
+            samples += part.len();
+            sum += part.iter().map(|&l| f64::from(l)).sum::<f64>();
+            on_progress(&EpochProgress {
+                epoch,
+                samples,
+                total: train_count,
+                running_loss: sum / samples.max(1) as f64,
+                seconds: start.elapsed().as_secs_f64(),
+            });
+        };
+        let losses = backend.train_epoch(order, &mut report)?;
         let seconds = start.elapsed().as_secs_f64();
         if let Some(bad) = losses.iter().position(|l| !l.is_finite()) {
             bail!(
