@@ -9,8 +9,21 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::model::{ModelSpec, Params};
 use crate::output::write_atomic;
+use crate::train::AdamState;
 
 const LAYERS_KEY: &str = "aeclust.layers";
+const STEP_KEY: &str = "aeclust.adam_step";
+const EPOCHS_KEY: &str = "aeclust.epochs";
+const SEED_KEY: &str = "aeclust.seed";
+
+/// What resuming training needs beside the weights: Adam's state (saved as `adam.m.*` and
+/// `adam.v.*` tensors named and shaped like the weights), the epochs done and the seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingState {
+    pub adam: AdamState,
+    pub epochs: usize,
+    pub seed: u64,
+}
 
 /// `encoder.i` for the layers up to the code layer, `decoder.i` after it.
 fn layer_name(spec: &ModelSpec, l: usize) -> String {
@@ -33,12 +46,16 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
-/// Writes the model to `path` (atomically).
-pub fn save(path: &Path, spec: &ModelSpec, params: &Params) -> Result<()> {
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+/// The named tensors of `params` (PyTorch layout), names prefixed with `prefix`.
+fn named_tensors(
+    spec: &ModelSpec,
+    params: &Params,
+    prefix: &str,
+) -> Vec<(String, Vec<usize>, Vec<u8>)> {
+    let mut tensors = Vec::new();
     for l in 0..spec.layer_count() {
         let (fan_in, fan_out) = spec.layer_shape(l);
-        let name = layer_name(spec, l);
+        let name = format!("{prefix}{}", layer_name(spec, l));
         let weight = transpose(&params.weights[l], fan_in, fan_out);
         tensors.push((
             format!("{name}.weight"),
@@ -51,6 +68,26 @@ pub fn save(path: &Path, spec: &ModelSpec, params: &Params) -> Result<()> {
             bytemuck::cast_slice(&params.biases[l]).to_vec(),
         ));
     }
+    tensors
+}
+
+/// Writes the model to `path` (atomically), with the training state when given.
+pub fn save(
+    path: &Path,
+    spec: &ModelSpec,
+    params: &Params,
+    state: Option<&TrainingState>,
+) -> Result<()> {
+    let mut tensors = named_tensors(spec, params, "");
+    let widths: Vec<String> = spec.widths.iter().map(usize::to_string).collect();
+    let mut metadata = HashMap::from([(LAYERS_KEY.to_string(), widths.join(","))]);
+    if let Some(state) = state {
+        tensors.extend(named_tensors(spec, &state.adam.m, "adam.m."));
+        tensors.extend(named_tensors(spec, &state.adam.v, "adam.v."));
+        metadata.insert(STEP_KEY.into(), state.adam.step.to_string());
+        metadata.insert(EPOCHS_KEY.into(), state.epochs.to_string());
+        metadata.insert(SEED_KEY.into(), state.seed.to_string());
+    }
     let views = tensors
         .iter()
         .map(|(name, shape, bytes)| {
@@ -58,15 +95,13 @@ pub fn save(path: &Path, spec: &ModelSpec, params: &Params) -> Result<()> {
             Ok((name.clone(), view))
         })
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
-    let widths: Vec<String> = spec.widths.iter().map(usize::to_string).collect();
-    let metadata = HashMap::from([(LAYERS_KEY.to_string(), widths.join(","))]);
     let bytes = safetensors::serialize(views, Some(metadata))?;
     write_atomic(path, &bytes)
 }
 
 /// Reads a model written by `save`, checking that every tensor is there with the shape the
 /// layer widths imply.
-pub fn load(path: &Path) -> Result<(ModelSpec, Params)> {
+pub fn load(path: &Path) -> Result<(ModelSpec, Params, Option<TrainingState>)> {
     let shown = path.display();
     let bytes = std::fs::read(path).with_context(|| format!("cannot read model {shown}"))?;
     let (_, metadata) = SafeTensors::read_metadata(&bytes)
@@ -88,28 +123,61 @@ pub fn load(path: &Path) -> Result<(ModelSpec, Params)> {
     let spec = ModelSpec { widths };
     spec.check(spec.widths[0])
         .with_context(|| format!("{shown}: not an autoencoder"))?;
+    let params = read_params(&tensors, &spec, "", &shown)?;
+    let meta = metadata.metadata().as_ref();
+    let number = |key: &str| -> Result<Option<u64>> {
+        meta.and_then(|m| m.get(key))
+            .map(|v| {
+                v.parse::<u64>()
+                    .with_context(|| format!("{shown}: bad {key} {v:?}"))
+            })
+            .transpose()
+    };
+    let state = match number(STEP_KEY)? {
+        None => None,
+        Some(step) => Some(TrainingState {
+            adam: AdamState {
+                step,
+                m: read_params(&tensors, &spec, "adam.m.", &shown)?,
+                v: read_params(&tensors, &spec, "adam.v.", &shown)?,
+            },
+            epochs: number(EPOCHS_KEY)?.with_context(|| format!("{shown}: no {EPOCHS_KEY}"))?
+                as usize,
+            seed: number(SEED_KEY)?.with_context(|| format!("{shown}: no {SEED_KEY}"))?,
+        }),
+    };
+    Ok((spec, params, state))
+}
+
+/// The weights and biases whose tensor names start with `prefix`.
+fn read_params(
+    tensors: &SafeTensors,
+    spec: &ModelSpec,
+    prefix: &str,
+    shown: &std::path::Display,
+) -> Result<Params> {
     let mut params = Params {
         weights: Vec::new(),
         biases: Vec::new(),
     };
     for l in 0..spec.layer_count() {
         let (fan_in, fan_out) = spec.layer_shape(l);
-        let name = layer_name(&spec, l);
+        let name = format!("{prefix}{}", layer_name(spec, l));
         let weight = read_tensor(
-            &tensors,
+            tensors,
             &format!("{name}.weight"),
             &[fan_out, fan_in],
-            &shown,
+            shown,
         )?;
         params.weights.push(transpose(&weight, fan_out, fan_in));
         params.biases.push(read_tensor(
-            &tensors,
+            tensors,
             &format!("{name}.bias"),
             &[fan_out],
-            &shown,
+            shown,
         )?);
     }
-    Ok((spec, params))
+    Ok(params)
 }
 
 fn read_tensor(

@@ -324,6 +324,54 @@ fn run_leaves_every_file() {
     );
 }
 
+#[test]
+fn resumed_training_equals_one_longer_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny");
+    common::write_idx_dataset(&data, 70, 20, 4, false);
+    let data = data.to_str().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    for backend in ["gpu", "cpu"] {
+        let train = |epochs: &str, seed: &str, extra: &[&str]| {
+            let base = [
+                "train",
+                "--data",
+                data,
+                "--layers",
+                "16,6,3,6,16",
+                "--batch",
+                "16",
+            ];
+            let args = [
+                &base[..],
+                &["--backend", backend, "--seed", seed, "--epochs", epochs],
+                extra,
+            ]
+            .concat();
+            let out = aeclust(&args);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout)
+        };
+        let (full, half, resumed) = (path("full"), path("half"), path("resumed"));
+        train("3", "4", &["--model-out", &full]);
+        train("1", "4", &["--model-out", &half]);
+        // The seed is the saved one, whatever --seed says.
+        let stdout = train("2", "99", &["--model", &half, "--model-out", &resumed]);
+        assert!(
+            stdout.contains("epoch 3/"),
+            "epochs are numbered on: {stdout}"
+        );
+        let (_, full_params, full_state) = aeclust::model_file::load(Path::new(&full)).unwrap();
+        let (_, resumed_params, resumed_state) =
+            aeclust::model_file::load(Path::new(&resumed)).unwrap();
+        assert_eq!(full_params, resumed_params, "{backend}: weights differ");
+        assert_eq!(full_state, resumed_state, "{backend}: Adam states differ");
+        assert_eq!(full_state.unwrap().epochs, 3);
+    }
+    let out = aeclust(&["train", "--data", data, "--model", data]);
+    assert_clean_failure(&out, "cannot read model");
+}
+
 fn tiny_dataset(dir: &Path) -> String {
     common::write_idx_dataset(dir, 8, 8, 4, false);
     dir.to_str().unwrap().to_string()

@@ -21,10 +21,26 @@ fn model_files_round_trip_exactly() {
     let spec = ModelSpec::parse("16,8,3,8,16", 16).unwrap();
     let mut params = Params::glorot(&spec, 4);
     params.biases[1] = vec![0.5, -0.25, 1.0];
-    model_file::save(&path, &spec, &params).unwrap();
-    let (spec2, params2) = model_file::load(&path).unwrap();
+    model_file::save(&path, &spec, &params, None).unwrap();
+    let (spec2, params2, state) = model_file::load(&path).unwrap();
     assert_eq!(spec2, spec);
     assert_eq!(params2, params);
+    assert_eq!(state, None);
+
+    // With the training state.
+    let state = model_file::TrainingState {
+        adam: aeclust::train::AdamState {
+            step: 123,
+            m: Params::glorot(&spec, 5),
+            v: Params::glorot(&spec, 6),
+        },
+        epochs: 4,
+        seed: 9,
+    };
+    model_file::save(&path, &spec, &params, Some(&state)).unwrap();
+    let (_, params3, state3) = model_file::load(&path).unwrap();
+    assert_eq!(params3, params);
+    assert_eq!(state3, Some(state));
 }
 
 /// Writes a safetensors file with the given tensors and layer metadata.

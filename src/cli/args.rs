@@ -71,6 +71,7 @@ impl RecipeArgs {
                 ..AdamConfig::default()
             },
             seed: self.seed,
+            first_epoch: 0,
         })
     }
 }

@@ -50,11 +50,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     aeclust::output::check_writable(&out.join("train.json"))?;
     let device = open_device(&args.device)?;
 
-    let trained = run_training(&args.recipe, &device, false)?;
+    let trained = run_training(&args.recipe, &device, false, None)?;
     model_file::save(
         &out.join("model.safetensors"),
         &trained.spec,
         &trained.params,
+        Some(&trained.state),
     )?;
     write_json(&out.join("train.json"), &trained.report)?;
 

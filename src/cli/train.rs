@@ -1,15 +1,15 @@
 //! `aeclust train`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 use super::args::{check_output, open_device, DeviceArgs, RecipeArgs};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::Device;
 use aeclust::model::{ModelSpec, Params};
-use aeclust::model_file;
+use aeclust::model_file::{self, TrainingState};
 use aeclust::output::write_json;
 use aeclust::report::TrainReport;
 use aeclust::train::{fit, EpochProgress};
@@ -22,9 +22,14 @@ pub struct TrainArgs {
     /// Write a JSON report of the run here.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Save the trained model here (safetensors, PyTorch layout).
+    /// Save the trained model here (safetensors, PyTorch layout, with Adam's state so that
+    /// training can resume).
     #[arg(long)]
     pub model_out: Option<PathBuf>,
+    /// Resume from this model (saved by --model-out): its weights, Adam's state, the epochs
+    /// done and the seed; --epochs more epochs give the same result as one longer run.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Print nothing while training (no progress bar, no epoch lines).
     #[arg(long)]
     pub quiet: bool,
@@ -76,22 +81,45 @@ impl EpochBar {
     }
 }
 
-/// A trained model and the report of its training.
+/// A trained model, the state to resume it from, and the report of its training.
 pub struct Trained {
     pub spec: ModelSpec,
     pub params: Params,
+    pub state: TrainingState,
     pub report: TrainReport,
 }
 
 /// Loads the data, trains on `device` with one line per epoch, and returns the model.
-pub fn run_training(recipe: &RecipeArgs, device: &Device, quiet: bool) -> Result<Trained> {
-    let config = recipe.config()?;
+pub fn run_training(
+    recipe: &RecipeArgs,
+    device: &Device,
+    quiet: bool,
+    resume: Option<&Path>,
+) -> Result<Trained> {
+    let mut config = recipe.config()?;
+    let resumed = resume.map(model_file::load).transpose()?;
     let mut train_set = load_dir(&recipe.data, Split::Train)?;
     if let Some(n) = recipe.limit {
         train_set = train_set.truncated(n);
     }
     let val_set = load_dir(&recipe.data, Split::Test)?;
-    let spec = ModelSpec::parse(&recipe.layers, train_set.image_size())?;
+    let (spec, init, adam) = match resumed {
+        None => {
+            let spec = ModelSpec::parse(&recipe.layers, train_set.image_size())?;
+            let init = Params::glorot(&spec, config.seed);
+            (spec, init, None)
+        }
+        Some((spec, params, state)) => {
+            let path = resume.expect("resumed from a path").display();
+            let state = state.with_context(|| {
+                format!("{path} has no optimizer state to resume from (save it with --model-out)")
+            })?;
+            spec.check(train_set.image_size())?;
+            config.first_epoch = state.epochs;
+            config.seed = state.seed;
+            (spec, params, Some(state.adam))
+        }
+    };
     let adapter = device.adapter();
     println!(
         "backend: {}, adapter: {} ({}, {}), matmul kernel: {}",
@@ -110,8 +138,10 @@ pub fn run_training(recipe: &RecipeArgs, device: &Device, quiet: bool) -> Result
         spec.widths,
         spec.parameter_count()
     );
-    let init = Params::glorot(&spec, config.seed);
     let mut trainer = device.trainer(&spec, &init, &train_set, &val_set, &config)?;
+    if let Some(adam) = &adam {
+        trainer.set_adam_state(adam)?;
+    }
     let bar = EpochBar::new(quiet, config.epochs);
     let epochs = fit(
         trainer.as_mut(),
@@ -129,6 +159,11 @@ pub fn run_training(recipe: &RecipeArgs, device: &Device, quiet: bool) -> Result
         },
     )?;
     let params = trainer.params()?;
+    let state = TrainingState {
+        adam: trainer.adam_state()?,
+        epochs: config.first_epoch + config.epochs,
+        seed: config.seed,
+    };
     let last = epochs.last().expect("at least one epoch");
     let report = TrainReport {
         backend: device.backend_name().into(),
@@ -145,6 +180,7 @@ pub fn run_training(recipe: &RecipeArgs, device: &Device, quiet: bool) -> Result
     Ok(Trained {
         spec,
         params,
+        state,
         report,
     })
 }
@@ -154,9 +190,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     check_output(args.report.as_deref())?;
     check_output(args.model_out.as_deref())?;
     let device = open_device(&args.device)?;
-    let trained = run_training(&args.recipe, &device, args.quiet)?;
+    let trained = run_training(&args.recipe, &device, args.quiet, args.model.as_deref())?;
     if let Some(path) = &args.model_out {
-        model_file::save(path, &trained.spec, &trained.params)?;
+        model_file::save(path, &trained.spec, &trained.params, Some(&trained.state))?;
         println!("model: {}", path.display());
     }
     if let Some(path) = &args.report {

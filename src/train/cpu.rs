@@ -1,7 +1,7 @@
 use anyhow::{ensure, Result};
 use rayon::prelude::*;
 
-use super::{Backend, TrainConfig};
+use super::{AdamState, Backend, TrainConfig};
 use crate::data::Dataset;
 use crate::gpu::kernels::AdamConfig;
 use crate::model::{Activation, ModelSpec, Params};
@@ -269,5 +269,33 @@ impl Backend for CpuTrainer<'_> {
 
     fn params(&self) -> Result<Params> {
         Ok(self.params.clone())
+    }
+
+    fn adam_state(&self) -> Result<AdamState> {
+        Ok(AdamState {
+            step: self.t,
+            m: self.m.clone(),
+            v: self.v.clone(),
+        })
+    }
+
+    fn set_adam_state(&mut self, state: &AdamState) -> Result<()> {
+        ensure!(
+            state
+                .m
+                .tensors()
+                .map(<[f32]>::len)
+                .eq(self.m.tensors().map(<[f32]>::len))
+                && state
+                    .v
+                    .tensors()
+                    .map(<[f32]>::len)
+                    .eq(self.v.tensors().map(<[f32]>::len)),
+            "the optimizer state does not fit the model"
+        );
+        self.t = state.step;
+        self.m = state.m.clone();
+        self.v = state.v.clone();
+        Ok(())
     }
 }

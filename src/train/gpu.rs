@@ -1,7 +1,7 @@
 use anyhow::{ensure, Result};
 
 use super::network::{batch_steps, DeviceSplit, Network, Workspace, EVAL_ROWS};
-use super::{Backend, ParamLayout, TrainConfig};
+use super::{AdamState, Backend, ParamLayout, TrainConfig};
 use crate::data::Dataset;
 use crate::gpu::buffers::{map_read, read_f32, staging_buffer, storage, storage_init};
 use crate::gpu::kernels::{time_dispatches, AdamBuffers, AdamConfig, Dispatch, Kernels, StepTable};
@@ -22,6 +22,8 @@ pub struct GpuTrainer<'a> {
     /// Adam steps taken so far.
     t: u64,
     params: wgpu::Buffer,
+    m: wgpu::Buffer,
+    v: wgpu::Buffer,
     steps: StepTable,
     train: DeviceSplit,
     val: DeviceSplit,
@@ -97,6 +99,8 @@ impl<'a> GpuTrainer<'a> {
             adam: config.adam,
             t: 0,
             params,
+            m,
+            v,
             steps,
             train: train_split,
             val: val_split,
@@ -199,6 +203,34 @@ impl Backend for GpuTrainer<'_> {
         }
         // Slot 0 holds the first step of the last epoch (or of the warm-up).
         time_dispatches(self.ctx, &self.train_step, self.steps.offset(0))
+    }
+
+    fn adam_state(&self) -> Result<AdamState> {
+        let read = |b: &wgpu::Buffer| -> Result<Params> {
+            Ok(self
+                .layout
+                .unpack(&read_f32(self.ctx, b, 0, self.layout.total)?))
+        };
+        Ok(AdamState {
+            step: self.t,
+            m: read(&self.m)?,
+            v: read(&self.v)?,
+        })
+    }
+
+    fn set_adam_state(&mut self, state: &AdamState) -> Result<()> {
+        ensure!(
+            self.layout.fits(&state.m) && self.layout.fits(&state.v),
+            "the optimizer state does not fit the model"
+        );
+        for (buffer, moments) in [(&self.m, &state.m), (&self.v, &state.v)] {
+            let flat = self.layout.pack(moments);
+            self.ctx
+                .queue
+                .write_buffer(buffer, 0, bytemuck::cast_slice(&flat));
+        }
+        self.t = state.step;
+        self.ctx.check()
     }
 
     fn params(&self) -> Result<Params> {

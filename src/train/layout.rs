@@ -53,6 +53,16 @@ impl ParamLayout {
         }
     }
 
+    /// Whether `params` has this layout's layer shapes.
+    pub fn fits(&self, params: &Params) -> bool {
+        params.weights.len() == self.layers.len()
+            && params.biases.len() == self.layers.len()
+            && self.layers.iter().enumerate().all(|(l, s)| {
+                params.weights[l].len() == s.fan_in * s.fan_out
+                    && params.biases[l].len() == s.fan_out
+            })
+    }
+
     pub fn pack(&self, params: &Params) -> Vec<f32> {
         let mut flat = vec![0.0; self.total];
         for (slots, (w, b)) in self

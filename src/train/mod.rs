@@ -22,10 +22,14 @@ use crate::model::Params;
 /// The recipe: Keras defaults unless changed.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TrainConfig {
+    /// Epochs to run now.
     pub epochs: usize,
     pub batch: usize,
     pub adam: AdamConfig,
     pub seed: u64,
+    /// Epochs already done (when resuming): the shuffle continues where they left it and
+    /// the epochs are numbered after them.
+    pub first_epoch: usize,
 }
 
 impl Default for TrainConfig {
@@ -35,6 +39,7 @@ impl Default for TrainConfig {
             batch: 32,
             adam: AdamConfig::default(),
             seed: 0,
+            first_epoch: 0,
         }
     }
 }
@@ -62,11 +67,23 @@ pub trait Backend {
     fn validate(&mut self) -> Result<Vec<f32>>;
     /// The current parameters.
     fn params(&self) -> Result<Params>;
+    /// Adam's step count and moments.
+    fn adam_state(&self) -> Result<AdamState>;
+    /// Continues from a saved Adam state (shapes as the parameters').
+    fn set_adam_state(&mut self, state: &AdamState) -> Result<()>;
     /// Device time of one training step per kernel family, in seconds, where the device can
     /// measure it (GPU timestamps); empty otherwise. Runs (and applies) one more step.
     fn kernel_times(&mut self) -> Result<Vec<(&'static str, f64)>> {
         Ok(Vec::new())
     }
+}
+
+/// Adam's state: the steps taken and the first and second moments, shaped as the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamState {
+    pub step: u64,
+    pub m: Params,
+    pub v: Params,
 }
 
 /// The per-epoch sample orders: a seeded shuffle, the same for every backend.
@@ -115,8 +132,11 @@ pub fn fit(
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
     let mut shuffle = Shuffle::new(train_count, config.seed);
+    for _ in 0..config.first_epoch {
+        shuffle.next_epoch();
+    }
     let mut history = Vec::new();
-    for epoch in 1..=config.epochs {
+    for epoch in config.first_epoch + 1..=config.first_epoch + config.epochs {
         let order = shuffle.next_epoch();
         let start = Instant::now();
         let (mut samples, mut sum) = (0usize, 0.0f64);
