@@ -305,12 +305,22 @@ fn run_leaves_every_file() {
         "train.json",
         "codes.npy",
         "reconstructions.png",
+        "report.json",
+        "summary.md",
         "clusters.json",
         "assignments.txt",
     ] {
         assert!(out_dir.join(file).is_file(), "{file} missing");
     }
     let clusters = read_json(out_dir.join("clusters.json"));
+    let report = read_json(out_dir.join("report.json"));
+    assert_eq!(report["clustering"], clusters["runs"]);
+    assert!(report["train"]["final_val_loss"].is_number());
+    let summary = std::fs::read_to_string(out_dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| codes (40 x 3)") && summary.contains("| pixels (40 x 16)"),
+        "{summary}"
+    );
     assert_eq!(clusters["runs"].as_array().unwrap().len(), 2);
     assert_eq!(
         aeclust::npy::read_matrix(&out_dir.join("codes.npy"))

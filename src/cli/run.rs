@@ -10,8 +10,9 @@ use super::cluster::{cluster_and_write, ClusterOutputs};
 use super::train::run_training;
 use aeclust::data::{load_dir, Split};
 use aeclust::encode::{encode, reconstruct};
+use aeclust::output::write_atomic;
 use aeclust::output::write_json;
-use aeclust::report::{reconstruction_sheet, write_png};
+use aeclust::report::{reconstruction_sheet, write_png, RunReport};
 use aeclust::{model_file, npy};
 
 #[derive(Args)]
@@ -91,28 +92,30 @@ pub fn run(args: &RunArgs) -> Result<()> {
         &outputs,
     )?;
 
+    let files = [
+        "model.safetensors",
+        "train.json",
+        "codes.npy",
+        "reconstructions.png",
+        "clusters.json",
+        "assignments.txt",
+        "clusters/",
+        "report.json",
+        "summary.md",
+    ];
+    let report = RunReport {
+        data: args.recipe.data.display().to_string(),
+        train: trained.report,
+        kmeans: config,
+        clustering: runs,
+        files: files.iter().map(|f| f.to_string()).collect(),
+    };
+    write_json(&out.join("report.json"), &report)?;
+    let summary = report.markdown();
+    write_atomic(&out.join("summary.md"), summary.as_bytes())?;
     println!(
-        "\nsummary ({} on {})",
-        device.backend_name(),
-        device.adapter().name
-    );
-    println!(
-        "  final loss {:.4}, val_loss {:.4}",
-        trained.report.final_loss, trained.report.final_val_loss
-    );
-    for run in &runs {
-        println!(
-            "  k-means on {}: acc {:.4}, nmi {:.4}, ari {:.4}",
-            run.features,
-            run.acc.unwrap_or(f64::NAN),
-            run.nmi.unwrap_or(f64::NAN),
-            run.ari.unwrap_or(f64::NAN)
-        );
-    }
-    println!(
-        "  files in {}: model.safetensors train.json codes.npy reconstructions.png clusters.json \
-         assignments.txt clusters/",
-        out.display()
+        "\n{summary}\n(written to {})",
+        out.join("summary.md").display()
     );
     Ok(())
 }

@@ -19,6 +19,15 @@ pub enum Init {
     KmeansPlusPlus,
 }
 
+impl Init {
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Random => "random",
+            Init::KmeansPlusPlus => "kmeans++",
+        }
+    }
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct KmeansConfig {
     pub k: usize,

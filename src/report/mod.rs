@@ -27,6 +27,9 @@ pub struct ClusterReport {
 }
 
 mod images;
+mod summary;
+
+pub use summary::RunReport;
 
 pub use images::{image_grid, reconstruction_sheet, write_png, Gray};
 

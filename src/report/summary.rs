@@ -1,0 +1,70 @@
+//! The report of a whole `run`: JSON for tools, Markdown for people.
+
+use crate::cluster::{ClusterRun, KmeansConfig};
+
+use super::TrainReport;
+
+/// Everything `aeclust run` did, as `out/report.json`.
+#[derive(Debug, serde::Serialize)]
+pub struct RunReport {
+    pub data: String,
+    pub train: TrainReport,
+    pub kmeans: KmeansConfig,
+    pub clustering: Vec<ClusterRun>,
+    pub files: Vec<String>,
+}
+
+impl RunReport {
+    /// The same, as `out/summary.md`.
+    pub fn markdown(&self) -> String {
+        let t = &self.train;
+        let mut md = String::from("# aeclust run\n\n");
+        md += &format!(
+            "- data: {} ({} training, {} test images)\n",
+            self.data, t.train_samples, t.val_samples
+        );
+        md += &format!(
+            "- device: {} on {} ({}, {}), matmul kernel {}\n",
+            t.backend, t.adapter.name, t.adapter.backend, t.adapter.device_type, t.matmul_kernel
+        );
+        md += &format!(
+            "- model: {:?}; Adam lr {}, batch {}, {} epochs, seed {}\n\n",
+            t.layers, t.config.adam.lr, t.config.batch, t.config.epochs, t.config.seed
+        );
+        md +=
+            "| epoch | loss | val_loss | seconds | samples/s |\n| --- | --- | --- | --- | --- |\n";
+        for e in &t.epochs {
+            md += &format!(
+                "| {} | {:.4} | {:.4} | {:.1} | {:.0} |\n",
+                e.epoch, e.loss, e.val_loss, e.seconds, e.samples_per_sec
+            );
+        }
+        md += &format!(
+            "\nk-means, k = {}, {} init, {} restarts:\n\n",
+            self.kmeans.k,
+            self.kmeans.init.name(),
+            self.kmeans.n_init
+        );
+        md += "| features | acc | NMI | ARI | inertia | iterations | seconds |\n";
+        md += "| --- | --- | --- | --- | --- | --- | --- |\n";
+        let score = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
+        for r in &self.clustering {
+            md += &format!(
+                "| {} ({} x {}) | {} | {} | {} | {:.6e} | {} | {:.2} |\n",
+                r.features,
+                r.samples,
+                r.dims,
+                score(r.acc),
+                score(r.nmi),
+                score(r.ari),
+                r.inertia,
+                r.iterations,
+                r.seconds
+            );
+        }
+        md += "\nFiles: ";
+        md += &self.files.join(", ");
+        md += "\n";
+        md
+    }
+}
