@@ -382,6 +382,21 @@ fn resumed_training_equals_one_longer_run() {
     assert_clean_failure(&out, "cannot read model");
 }
 
+#[test]
+fn info_lists_the_adapters_and_the_pick() {
+    let _ = common::gpu();
+    let out = aeclust(&["info"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("0: ") && stdout.contains("<- what --backend auto uses"),
+        "{stdout}"
+    );
+    for needle in ["driver:", "storage binding", "subgroups:", "matmul kernel:"] {
+        assert!(stdout.contains(needle), "{needle} missing: {stdout}");
+    }
+}
+
 fn tiny_dataset(dir: &Path) -> String {
     common::write_idx_dataset(dir, 8, 8, 4, false);
     dir.to_str().unwrap().to_string()

@@ -10,19 +10,31 @@ pub fn info() -> Result<()> {
         // Opening one gives the install instructions.
         GpuContext::new(None)?;
     }
-    for (i, (a, limits)) in adapters.iter().enumerate() {
-        let pick = if i == 0 { "  <- used by default" } else { "" };
+    for (i, adapter) in adapters.iter().enumerate() {
+        let (a, limits) = (&adapter.summary, &adapter.limits);
+        let pick = if i == 0 {
+            "  <- what --backend auto uses"
+        } else {
+            ""
+        };
+        println!("{i}: {} ({}, {}){pick}", a.name, a.backend, a.device_type);
+        println!("   driver: {}", a.driver);
         println!(
-            "{}: {} ({}, {}, driver {}){pick}",
-            i, a.name, a.backend, a.device_type, a.driver
-        );
-        println!(
-            "   max storage binding {} MiB, max buffer {} MiB, workgroup storage {} KiB, \
-             {} invocations per workgroup",
+            "   storage binding {} MiB, buffer {} MiB, workgroup storage {} KiB, \
+             {} invocations per workgroup, {} storage buffers per stage",
             limits.max_storage_buffer_binding_size >> 20,
             limits.max_buffer_size >> 20,
             limits.max_compute_workgroup_storage_size >> 10,
-            limits.max_compute_invocations_per_workgroup
+            limits.max_compute_invocations_per_workgroup,
+            limits.max_storage_buffers_per_shader_stage
+        );
+        let subgroups = adapter
+            .subgroups
+            .map_or("none".to_string(), |(lo, hi)| format!("{lo}-{hi} wide"));
+        println!(
+            "   subgroups: {subgroups}, timestamp queries: {}, matmul kernel: {}",
+            if adapter.timestamps { "yes" } else { "no" },
+            adapter.matmul
         );
     }
     Ok(())

@@ -59,13 +59,40 @@ fn instance() -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
 }
 
-/// Every adapter wgpu sees, best first.
-pub fn list_adapters() -> Vec<(AdapterSummary, wgpu::Limits)> {
+/// What `aeclust info` shows of one adapter.
+pub struct AdapterReport {
+    pub summary: AdapterSummary,
+    pub limits: wgpu::Limits,
+    /// (min, max) subgroup size, when the adapter has subgroups.
+    pub subgroups: Option<(u32, u32)>,
+    pub timestamps: bool,
+    /// The matmul kernel aeclust would use on it.
+    pub matmul: &'static str,
+}
+
+/// Every adapter wgpu sees, best first (the first is the one `auto` picks).
+pub fn list_adapters() -> Vec<AdapterReport> {
     let mut adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
     adapters.sort_by_key(|a| preference(&a.get_info()));
     adapters
         .iter()
-        .map(|a| (AdapterSummary::from_info(&a.get_info()), a.limits()))
+        .map(|a| {
+            let info = a.get_info();
+            let features = a.features();
+            let subgroup8 = features.contains(wgpu::Features::SUBGROUP)
+                && info.subgroup_min_size == 8
+                && info.subgroup_max_size == 8;
+            let software = info.device_type == wgpu::DeviceType::Cpu;
+            AdapterReport {
+                matmul: super::kernels::MatmulVariant::choose(subgroup8, software).name(),
+                summary: AdapterSummary::from_info(&info),
+                limits: a.limits(),
+                subgroups: features
+                    .contains(wgpu::Features::SUBGROUP)
+                    .then_some((info.subgroup_min_size, info.subgroup_max_size)),
+                timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            }
+        })
         .collect()
 }
 

@@ -141,9 +141,14 @@ pub enum MatmulVariant {
 impl MatmulVariant {
     /// The variant for this adapter.
     pub fn for_adapter(ctx: &GpuContext) -> Self {
-        if ctx.subgroup8 {
+        Self::choose(ctx.subgroup8, ctx.software)
+    }
+
+    /// The variant for an adapter with 8-wide subgroups or not, in software or not.
+    pub fn choose(subgroup8: bool, software: bool) -> Self {
+        if subgroup8 {
             MatmulVariant::Subgroup8
-        } else if ctx.software {
+        } else if software {
             MatmulVariant::Blocked
         } else {
             MatmulVariant::Tiled
