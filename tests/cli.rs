@@ -245,8 +245,11 @@ fn cluster_scores_codes_and_pixels_and_writes_everything() {
     let assignments = std::fs::read_to_string(path("a.txt")).unwrap();
     assert_eq!(assignments.lines().count(), 50);
     assert!(assignments.lines().all(|l| l.parse::<u32>().unwrap() < 4));
-    for c in 0..4 {
-        let png = std::fs::read(dir.path().join(format!("pics/cluster-{c}.png"))).unwrap();
+    for name in (0..4)
+        .map(|c| format!("cluster-{c}.png"))
+        .chain(["clusters.png".into()])
+    {
+        let png = std::fs::read(dir.path().join("pics").join(name)).unwrap();
         assert!(png.starts_with(b"\x89PNG"));
     }
 
@@ -305,6 +308,7 @@ fn run_leaves_every_file() {
         "train.json",
         "codes.npy",
         "reconstructions.png",
+        "clusters.png",
         "report.json",
         "summary.md",
         "clusters.json",

@@ -72,6 +72,8 @@ pub struct ClusterOutputs<'a> {
     pub report: Option<&'a Path>,
     pub assignments: Option<&'a Path>,
     pub pictures: Option<&'a Path>,
+    /// The one-row-per-cluster sheet (`clusters.png` in `pictures` when not given).
+    pub sheet: Option<&'a Path>,
 }
 
 /// Clusters `codes` (n x d) and, with `pixels`, the images' pixels; scores them against the
@@ -109,7 +111,19 @@ pub fn cluster_and_write(
     if let (Some(dir), Some(data)) = (outputs.pictures, data) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let written = report::cluster_pictures(dir, data, &result.labels, config.k, 64)?;
-        println!("pictures: {} files in {}", written.len(), dir.display());
+        let sheet = outputs
+            .sheet
+            .map_or_else(|| dir.join("clusters.png"), Path::to_path_buf);
+        report::write_png(
+            &sheet,
+            &report::cluster_sheet(data, &result.labels, config.k, 16),
+        )?;
+        println!(
+            "pictures: {} clusters in {}, all on {}",
+            written.len(),
+            dir.display(),
+            sheet.display()
+        );
     }
     if let Some(path) = outputs.report {
         let report = ClusterReport {
@@ -155,6 +169,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         report: args.report.as_deref(),
         assignments: args.assignments.as_deref(),
         pictures: args.pictures.as_deref(),
+        sheet: None,
     };
     cluster_and_write(
         &device,

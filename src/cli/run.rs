@@ -76,10 +76,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let report = out.join("clusters.json");
     let assignments = out.join("assignments.txt");
     let pictures = out.join("clusters");
+    let sheet = out.join("clusters.png");
     let outputs = ClusterOutputs {
         report: Some(&report),
         assignments: Some(&assignments),
         pictures: Some(&pictures),
+        sheet: Some(&sheet),
     };
     // One seed for the whole pipeline: the weights, the shuffle and the initial centroids.
     let config = args.kmeans.config(args.recipe.seed);
@@ -97,6 +99,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         "train.json",
         "codes.npy",
         "reconstructions.png",
+        "clusters.png",
         "clusters.json",
         "assignments.txt",
         "clusters/",

@@ -26,6 +26,7 @@ pub struct ClusterReport {
     pub runs: Vec<ClusterRun>,
 }
 
+mod font;
 mod images;
 mod summary;
 
@@ -75,4 +76,54 @@ pub fn contingency_table(counts: &[Vec<u64>]) -> String {
         out += &format!(" {:>6}\n", row.iter().sum::<u64>());
     }
     out
+}
+
+/// One row per cluster: a label cell (the cluster's majority digit, large, over its size),
+/// then its first `members` images; the post's "items of cluster" pictures on one sheet.
+pub fn cluster_sheet(
+    data: &crate::data::Dataset,
+    clusters: &[u32],
+    k: usize,
+    members: usize,
+) -> Gray {
+    let size = data.image_size();
+    let counts = crate::cluster::metrics::contingency(clusters, &data.labels);
+    let mut labels: Vec<Vec<u8>> = Vec::with_capacity(k);
+    let mut cells: Vec<Vec<usize>> = Vec::with_capacity(k);
+    for c in 0..k {
+        let row = counts.get(c).cloned().unwrap_or_default();
+        let majority = (0..row.len()).max_by_key(|&l| row[l]).unwrap_or(0);
+        let mut label = vec![0u8; size];
+        font::draw_number(&mut label, data.cols, (2, 2), majority as u64, 3);
+        let total: u64 = row.iter().sum();
+        font::draw_number(
+            &mut label,
+            data.cols,
+            (2, data.rows.saturating_sub(7)),
+            total,
+            1,
+        );
+        labels.push(label);
+        cells.push(
+            clusters
+                .iter()
+                .enumerate()
+                .filter(|&(_, &label)| label as usize == c)
+                .take(members)
+                .map(|(i, _)| i)
+                .collect(),
+        );
+    }
+    let blank = vec![0u8; size];
+    let mut images: Vec<&[u8]> = Vec::with_capacity(k * (members + 1));
+    for (label, members_of_c) in labels.iter().zip(&cells) {
+        images.push(label);
+        for slot in 0..members {
+            images.push(match members_of_c.get(slot) {
+                Some(&i) => &data.pixels[i * size..(i + 1) * size],
+                None => &blank,
+            });
+        }
+    }
+    image_grid(&images, data.rows, data.cols, members + 1, 2)
 }
