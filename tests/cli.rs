@@ -309,6 +309,8 @@ fn run_leaves_every_file() {
         "codes.npy",
         "reconstructions.png",
         "clusters.png",
+        "loss.png",
+        "codes_pca.png",
         "report.json",
         "summary.md",
         "clusters.json",

@@ -162,3 +162,22 @@ fn scores_match_scikit_learn() {
     assert!((nmi(&renamed, &truth) - 1.0).abs() < 1e-12);
     assert!((ari(&renamed, &truth) - 1.0).abs() < 1e-12);
 }
+
+#[test]
+fn principal_components_find_the_spread_directions() {
+    // Points spread 10x more along (1, 1, 0) than along (1, -1, 0), none along z.
+    let mut rng = common::rng(12);
+    let points: Vec<f32> = (0..2000)
+        .flat_map(|_| {
+            let (a, b): (f32, f32) = (rng.random_range(-10.0..10.0), rng.random_range(-1.0..1.0));
+            [a + b + 3.0, a - b - 1.0, 5.0]
+        })
+        .collect();
+    let xy = aeclust::report::principal_components(&points, 2000, 3);
+    let variance =
+        |f: fn(&(f64, f64)) -> f64| xy.iter().map(f).map(|v| v * v).sum::<f64>() / 2000.0;
+    let (v1, v2) = (variance(|p| p.0), variance(|p| p.1));
+    // Var(a) * 2 = 66.7 along the first axis, Var(b) * 2 = 0.67 along the second.
+    assert!((v1 - 66.7).abs() < 5.0, "{v1}");
+    assert!((v2 - 0.667).abs() < 0.1, "{v2}");
+}

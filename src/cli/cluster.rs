@@ -85,7 +85,7 @@ pub fn cluster_and_write(
     config: &KmeansConfig,
     pixels: bool,
     outputs: &ClusterOutputs,
-) -> Result<Vec<ClusterRun>> {
+) -> Result<(Vec<ClusterRun>, Vec<u32>)> {
     if (pixels || outputs.pictures.is_some()) && data.is_none() {
         bail!("--pixels and --pictures need the images of the codes (--data, --split)");
     }
@@ -133,7 +133,7 @@ pub fn cluster_and_write(
         write_json(path, &report)?;
         println!("report: {}", path.display());
     }
-    Ok(runs)
+    Ok((runs, result.labels))
 }
 
 pub fn cluster(args: &ClusterArgs) -> Result<()> {

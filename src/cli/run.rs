@@ -12,7 +12,7 @@ use aeclust::data::{load_dir, Split};
 use aeclust::encode::{encode, reconstruct};
 use aeclust::output::write_atomic;
 use aeclust::output::write_json;
-use aeclust::report::{reconstruction_sheet, write_png, RunReport};
+use aeclust::report::{loss_plot, pca_plot, reconstruction_sheet, write_png, RunReport};
 use aeclust::{model_file, npy};
 
 #[derive(Args)]
@@ -27,6 +27,9 @@ pub struct RunArgs {
     /// Also cluster the raw test pixels, side by side with the codes.
     #[arg(long)]
     pub pixels: bool,
+    /// No progress bar or epoch lines while training.
+    #[arg(long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -51,7 +54,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     aeclust::output::check_writable(&out.join("train.json"))?;
     let device = open_device(&args.device)?;
 
-    let trained = run_training(&args.recipe, &device, false, None)?;
+    let trained = run_training(&args.recipe, &device, args.quiet, None)?;
     model_file::save(
         &out.join("model.safetensors"),
         &trained.spec,
@@ -85,7 +88,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     // One seed for the whole pipeline: the weights, the shuffle and the initial centroids.
     let config = args.kmeans.config(args.recipe.seed);
-    let runs = cluster_and_write(
+    let (runs, clusters) = cluster_and_write(
         &device,
         (&codes, test.count, d),
         Some(&test),
@@ -94,12 +97,25 @@ pub fn run(args: &RunArgs) -> Result<()> {
         &outputs,
     )?;
 
+    loss_plot(
+        &out.join("loss.png"),
+        &trained.curve,
+        &trained.report.epochs,
+    )?;
+    pca_plot(
+        &out.join("codes_pca.png"),
+        &codes,
+        (test.count, d),
+        &clusters,
+    )?;
     let files = [
         "model.safetensors",
         "train.json",
         "codes.npy",
         "reconstructions.png",
         "clusters.png",
+        "loss.png",
+        "codes_pca.png",
         "clusters.json",
         "assignments.txt",
         "clusters/",

@@ -85,6 +85,8 @@ impl EpochBar {
 pub struct Trained {
     pub spec: ModelSpec,
     pub params: Params,
+    /// (epoch as a fraction, running training loss) as the epochs went.
+    pub curve: Vec<(f64, f64)>,
     pub state: TrainingState,
     pub report: TrainReport,
 }
@@ -143,11 +145,16 @@ pub fn run_training(
         trainer.set_adam_state(adam)?;
     }
     let bar = EpochBar::new(quiet, config.epochs);
+    let mut curve = Vec::new();
     let epochs = fit(
         trainer.as_mut(),
         &config,
         train_set.count,
-        |p| bar.update(p),
+        |p| {
+            bar.update(p);
+            let at = (p.epoch - 1) as f64 + p.samples as f64 / p.total as f64;
+            curve.push((at, p.running_loss));
+        },
         |e| {
             bar.finish();
             if !quiet {
@@ -180,6 +187,7 @@ pub fn run_training(
     Ok(Trained {
         spec,
         params,
+        curve,
         state,
         report,
     })

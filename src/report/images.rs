@@ -111,3 +111,15 @@ pub fn reconstruction_sheet(
     cells.extend(code_images.iter().map(Vec::as_slice));
     image_grid(&cells, rows, cols, count, scale)
 }
+
+/// Writes an RGB PNG (atomically).
+pub fn write_png_rgb(path: &Path, width: usize, height: usize, rgb: &[u8]) -> Result<()> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.write_header()?.write_image_data(rgb)?;
+    }
+    write_atomic(path, &bytes)
+}

@@ -28,8 +28,10 @@ pub struct ClusterReport {
 
 mod font;
 mod images;
+mod plots;
 mod summary;
 
+pub use plots::{loss_plot, pca_plot, principal_components};
 pub use summary::RunReport;
 
 pub use images::{image_grid, reconstruction_sheet, write_png, Gray};

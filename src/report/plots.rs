@@ -1,0 +1,228 @@
+//! Plots drawn with plotters into memory and written as PNG: the loss curves and a 2-D PCA
+//! view of the codes. Text uses DejaVu Sans, embedded (assets/DejaVuSans.ttf, its licence
+//! beside it), so no system font is needed.
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+
+use super::images::write_png_rgb;
+use crate::train::EpochStats;
+
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const SIZE: (u32, u32) = (900, 560);
+
+fn register_font() -> Result<()> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .map_err(|_| anyhow!("the embedded font is not a valid TrueType font"));
+    });
+    result
+}
+
+/// Draws on a white canvas of `SIZE` and writes it to `path` (atomically).
+fn render(
+    path: &Path,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()>,
+) -> Result<()> {
+    register_font()?;
+    let (w, h) = SIZE;
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        draw(&root)?;
+        root.present()
+            .map_err(|e| anyhow!("plotting failed: {e}"))?;
+    }
+    write_png_rgb(path, w as usize, h as usize, &rgb)
+}
+
+fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("plotting failed: {e}")
+}
+
+/// Training loss per epoch, validation loss per epoch, and the running training loss within
+/// the epochs (`running`: (epoch as a fraction, mean loss so far)).
+pub fn loss_plot(path: &Path, running: &[(f64, f64)], epochs: &[EpochStats]) -> Result<()> {
+    let values = running
+        .iter()
+        .map(|p| p.1)
+        .chain(epochs.iter().flat_map(|e| [e.loss, e.val_loss]));
+    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let pad = (hi - lo).max(1e-3) * 0.05;
+    render(path, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("aeclust: loss per epoch", ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..epochs.len().max(1) as f64, (lo - pad)..(hi + pad))
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("binary cross-entropy")
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(plot_error)?;
+        let faint = BLUE.mix(0.4);
+        chart
+            .draw_series(LineSeries::new(running.iter().copied(), faint))
+            .map_err(plot_error)?
+            .label("running training loss")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], faint));
+        for (name, color, value) in [
+            (
+                "training loss",
+                BLUE,
+                (|e: &EpochStats| e.loss) as fn(&EpochStats) -> f64,
+            ),
+            ("validation loss", RED, |e: &EpochStats| e.val_loss),
+        ] {
+            let points: Vec<(f64, f64)> =
+                epochs.iter().map(|e| (e.epoch as f64, value(e))).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(plot_error)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 4, color.filled())),
+                )
+                .map_err(plot_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 14))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)
+    })
+}
+
+/// The first two principal components of the n x d `points` (centred), by power iteration
+/// with deflation on the d x d covariance; returns n (x, y) pairs.
+pub fn principal_components(points: &[f32], n: usize, d: usize) -> Vec<(f64, f64)> {
+    let mut mean = vec![0.0f64; d];
+    for row in points.chunks(d) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += f64::from(v) / n as f64;
+        }
+    }
+    let mut cov = vec![0.0f64; d * d];
+    for row in points.chunks(d) {
+        let centred: Vec<f64> = row
+            .iter()
+            .zip(&mean)
+            .map(|(&v, m)| f64::from(v) - m)
+            .collect();
+        for i in 0..d {
+            for j in 0..d {
+                cov[i * d + j] += centred[i] * centred[j];
+            }
+        }
+    }
+    let mut components = Vec::new();
+    for _ in 0..2 {
+        let mut v: Vec<f64> = (0..d).map(|i| 1.0 + i as f64 * 1e-3).collect();
+        for _ in 0..300 {
+            let mut w: Vec<f64> = (0..d)
+                .map(|i| (0..d).map(|j| cov[i * d + j] * v[j]).sum())
+                .collect();
+            let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
+            w.iter_mut().for_each(|x| *x /= norm);
+            v = w;
+        }
+        let lambda: f64 = (0..d)
+            .map(|i| v[i] * (0..d).map(|j| cov[i * d + j] * v[j]).sum::<f64>())
+            .sum();
+        for i in 0..d {
+            for j in 0..d {
+                cov[i * d + j] -= lambda * v[i] * v[j];
+            }
+        }
+        components.push(v);
+    }
+    points
+        .chunks(d)
+        .map(|row| {
+            let project = |c: &[f64]| {
+                row.iter()
+                    .zip(&mean)
+                    .zip(c)
+                    .map(|((&v, m), c)| (f64::from(v) - m) * c)
+                    .sum()
+            };
+            (project(&components[0]), project(&components[1]))
+        })
+        .collect()
+}
+
+/// The codes projected on their first two principal components, coloured by cluster.
+pub fn pca_plot(
+    path: &Path,
+    codes: &[f32],
+    (n, d): (usize, usize),
+    clusters: &[u32],
+) -> Result<()> {
+    let xy = principal_components(codes, n, d);
+    let range = |f: fn(&(f64, f64)) -> f64| {
+        let (lo, hi) = xy
+            .iter()
+            .map(f)
+            .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let pad = (hi - lo).max(1e-6) * 0.03;
+        (lo - pad)..(hi + pad)
+    };
+    let (xr, yr) = (range(|p| p.0), range(|p| p.1));
+    render(path, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "codes, first two principal components, coloured by cluster",
+                ("sans-serif", 22),
+            )
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(xr, yr)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("PC 1")
+            .y_desc("PC 2")
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(plot_error)?;
+        let k = clusters.iter().max().map_or(0, |&c| c + 1);
+        for c in 0..k {
+            let color = Palette99::pick(c as usize).mix(0.6);
+            chart
+                .draw_series(
+                    xy.iter()
+                        .zip(clusters)
+                        .filter(|&(_, &label)| label == c)
+                        .map(|(&p, _)| Circle::new(p, 2, color.filled())),
+                )
+                .map_err(plot_error)?
+                .label(format!("cluster {c}"))
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 13))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)
+    })
+}
