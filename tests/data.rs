@@ -25,7 +25,7 @@ fn round_trip_raw_and_gzip() {
     assert_eq!(raw.labels, gz.labels);
     let test = load_dir(&dir.path().join("gz"), Split::Test).unwrap();
     assert_eq!(test.count, 5);
-    assert_eq!(test.image_f32(0).len(), 9);
+    assert_eq!(test.pixels.len(), 5 * 9);
 }
 
 #[test]

@@ -28,15 +28,6 @@ impl Dataset {
         self.count = n;
         self
     }
-
-    /// One image scaled to [0, 1].
-    pub fn image_f32(&self, index: usize) -> Vec<f32> {
-        let size = self.image_size();
-        self.pixels[index * size..(index + 1) * size]
-            .iter()
-            .map(|&p| f32::from(p) / 255.0)
-            .collect()
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -110,6 +110,15 @@ impl<'a> GpuTrainer<'a> {
         })
     }
 
+    /// The `len` losses that submit `i` copied to its staging buffer, once it is `done`.
+    fn read_staged_losses(
+        &self,
+        (i, len, done): (usize, usize, wgpu::SubmissionIndex),
+    ) -> Result<Vec<f32>> {
+        let bytes = map_read(self.ctx, &self.loss_staging[i % 2], len * 4, done)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
     /// Records `dispatches` for each step slot in `slots`, a few hundred steps per submit.
     fn run_steps(&self, dispatches: &[Dispatch], slots: std::ops::Range<usize>) {
         for first in slots.clone().step_by(STEPS_PER_SUBMIT) {
@@ -171,20 +180,14 @@ impl Backend for GpuTrainer<'_> {
                 let offset = (samples.start * 4) as u64;
                 encoder.copy_buffer_to_buffer(&self.train.losses, offset, staging, 0, bytes);
             });
-            if let Some((j, len, done)) = pending.replace((i, samples.len(), submission)) {
-                let part = map_read(self.ctx, &self.loss_staging[j % 2], len * 4, done)?;
-                let part: Vec<f32> = bytemuck::pod_collect_to_vec(&part);
+            if let Some(previous) = pending.replace((i, samples.len(), submission)) {
+                let part = self.read_staged_losses(previous)?;
                 progress(&part);
                 losses.extend(part);
             }
         }
-        if let Some((j, len, done)) = pending {
-            let part: Vec<f32> = bytemuck::pod_collect_to_vec(&map_read(
-                self.ctx,
-                &self.loss_staging[j % 2],
-                len * 4,
-                done,
-            )?);
+        if let Some(last) = pending {
+            let part = self.read_staged_losses(last)?;
             progress(&part);
             losses.extend(part);
         }
