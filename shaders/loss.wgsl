@@ -2,6 +2,8 @@
 // rows and the `width` outputs; predictions are clipped to [1e-7, 1 - 1e-7] for the loss value
 // only. Writes dL/dz = (sigmoid(z) - target) / (rows * width), zero in the padding, and each
 // valid row's mean BCE to losses[step.loss_offset + row]. One workgroup per row.
+// A NaN or infinite logit makes its row's loss NaN (the clip alone would hide it), so that the
+// host stops training.
 
 struct LossShape {
     width: u32,
@@ -18,6 +20,8 @@ const EPSILON: f32 = 1e-7;
 @group(0) @binding(5) var<storage, read_write> losses: array<f32>;
 
 var<workgroup> partial: array<f32, 64>;
+// Per lane: 1 when it saw a NaN or infinite logit.
+var<workgroup> partial_non_finite: array<u32, 64>;
 
 @compute @workgroup_size(64)
 fn bce_sigmoid(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -25,27 +29,37 @@ fn bce_sigmoid(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     let valid = row < step.rows;
     let scale = 1.0 / (f32(step.rows) * f32(shape.width));
     var sum = 0.0;
+    var non_finite = 0u;
     for (var col = lid; col < shape.stride; col += 64u) {
         let i = row * shape.stride + col;
         var g = 0.0;
         if valid && col < shape.width {
             let t = targets[i];
-            let p = 1.0 / (1.0 + exp(-logits[i]));
+            let z = logits[i];
+            let p = 1.0 / (1.0 + exp(-z));
             g = (p - t) * scale;
             let q = clamp(p, EPSILON, 1.0 - EPSILON);
             sum -= t * log(q) + (1.0 - t) * log(1.0 - q);
+            // By the exponent bits: drivers may assume floats are never NaN.
+            non_finite |= u32((bitcast<u32>(z) & 0x7f800000u) == 0x7f800000u);
         }
         grad[i] = g;
     }
     partial[lid] = sum;
+    partial_non_finite[lid] = non_finite;
     workgroupBarrier();
     for (var half = 32u; half > 0u; half /= 2u) {
         if lid < half {
             partial[lid] += partial[lid + half];
+            partial_non_finite[lid] |= partial_non_finite[lid + half];
         }
         workgroupBarrier();
     }
     if lid == 0u && valid {
-        losses[step.loss_offset + row] = partial[0] / f32(shape.width);
+        var loss = partial[0] / f32(shape.width);
+        if partial_non_finite[0] != 0u {
+            loss = bitcast<f32>(0x7fc00000u);
+        }
+        losses[step.loss_offset + row] = loss;
     }
 }

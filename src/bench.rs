@@ -60,10 +60,10 @@ pub fn bench_run(
     let mut trainer = device.trainer(spec, &init, train, val, &config)?;
     let order: Vec<u32> = (0..train.count as u32).collect();
     let start = Instant::now();
-    trainer.train_epoch(&order[..batch.min(order.len())], &mut |_| {})?;
+    trainer.train_epoch(&order[..batch.min(order.len())], &mut |_| Ok(()))?;
     let first_step_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    trainer.train_epoch(&order, &mut |_| {})?;
+    trainer.train_epoch(&order, &mut |_| Ok(()))?;
     let seconds = start.elapsed().as_secs_f64();
     let samples_per_sec = train.count as f64 / seconds;
     let adapter = device.adapter().name;

@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::data::Dataset;
 use crate::gpu::kernels::Kernels;
-use crate::gpu::{AdapterSummary, GpuContext};
+use crate::gpu::{AdapterSummary, GpuContext, GpuRequest};
 use crate::model::{ModelSpec, Params};
 use crate::train::{Backend, CpuTrainer, GpuTrainer, TrainConfig};
 
@@ -31,9 +31,9 @@ pub enum Device {
 
 impl Device {
     /// Opens the device; with `Auto` and no adapter, returns the CPU and the reason as a notice.
-    pub fn open(choice: BackendChoice, adapter: Option<&str>) -> Result<(Device, Option<String>)> {
+    pub fn open(choice: BackendChoice, request: &GpuRequest) -> Result<(Device, Option<String>)> {
         let open_gpu = || -> Result<Device> {
-            let ctx = GpuContext::new(adapter)?;
+            let ctx = GpuContext::new(request)?;
             let kernels = Kernels::new(&ctx)?;
             Ok(Device::Gpu(Box::new(Gpu { ctx, kernels })))
         };
@@ -41,7 +41,7 @@ impl Device {
             BackendChoice::Cpu => Ok((Device::Cpu, None)),
             BackendChoice::Gpu => Ok((open_gpu()?, None)),
             // A named adapter is a demand for that adapter, not a preference.
-            BackendChoice::Auto if adapter.is_some() => Ok((open_gpu()?, None)),
+            BackendChoice::Auto if request.adapter.is_some() => Ok((open_gpu()?, None)),
             BackendChoice::Auto => match open_gpu() {
                 Ok(device) => Ok((device, None)),
                 Err(e) => Ok((

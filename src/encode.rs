@@ -6,12 +6,12 @@ use rayon::prelude::*;
 
 use crate::data::Dataset;
 use crate::device::Device;
-use crate::gpu::buffers::{padded, read_f32, storage_init};
+use crate::gpu::buffers::{padded, read_f32, storage, storage_init};
 use crate::gpu::kernels::{Kernels, StepTable};
 use crate::gpu::GpuContext;
 use crate::model::{Activation, ModelSpec, Params};
 use crate::reference;
-use crate::train::network::{batch_steps, DeviceSplit, Network, Workspace, EVAL_ROWS};
+use crate::train::network::{batch_steps, eval_rows, DeviceSplit, Network, Workspace, EVAL_ROWS};
 use crate::train::ParamLayout;
 
 /// The code of every image of `data`: `data.count` rows of the code layer's width.
@@ -50,8 +50,11 @@ fn forward(
     }
 }
 
-/// The forward pass in batches; each batch's output is copied on the GPU into one buffer
-/// that is read back once.
+/// Bytes of outputs gathered on the GPU between readbacks.
+const READBACK_BYTES: u64 = 64 << 20;
+
+/// The forward pass in batches; the outputs of a group of batches are copied on the GPU into
+/// one buffer that is read back once per group (a group fits one binding).
 fn forward_gpu(
     ctx: &GpuContext,
     kernels: &Kernels,
@@ -61,13 +64,13 @@ fn forward_gpu(
     layers: usize,
 ) -> Result<Vec<f32>> {
     let layout = ParamLayout::new(spec, ctx.storage_align_floats());
-    let param_buffer = storage_init(ctx, "params", &layout.pack(params));
+    let param_buffer = storage_init(ctx, "the parameters", &layout.pack(params))?;
     let split = DeviceSplit::new(ctx, data, "the images")?;
-    let rows = EVAL_ROWS.min(data.count);
+    let rows = eval_rows(ctx, spec, data.count);
     let steps = batch_steps(data.count, rows, |_| 0.0);
     let table = StepTable::new(ctx, steps.len());
     table.write(ctx, 0, &steps);
-    let work = Workspace::new(ctx, spec, rows);
+    let work = Workspace::new(ctx, spec, rows)?;
     let net = Network {
         ctx,
         kernels,
@@ -78,33 +81,36 @@ fn forward_gpu(
     };
     let forward = net.forward(&work, &split, layers, false);
 
-    let out_pad = padded(spec.widths[layers]);
-    let batch_floats = work.rows_pad * out_pad;
-    ctx.check_binding_size("the outputs", (steps.len() * batch_floats * 4) as u64)?;
-    let outputs = crate::gpu::buffers::storage(ctx, "outputs", steps.len() * batch_floats);
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    for s in 0..steps.len() {
+    let (width, out_pad) = (spec.widths[layers], padded(spec.widths[layers]));
+    let batch_bytes = (work.rows_pad * out_pad * 4) as u64;
+    let group = (READBACK_BYTES.min(ctx.max_binding_bytes()) / batch_bytes).max(1) as usize;
+    let outputs = storage(ctx, "a group of outputs", group * work.rows_pad * out_pad)?;
+    let mut codes = Vec::with_capacity(data.count * width);
+    for first in (0..steps.len()).step_by(group) {
+        let slots = first..(first + group).min(steps.len());
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        for (i, s) in slots.clone().enumerate() {
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                for d in &forward {
+                    d.record(&mut pass, table.offset(s));
+                }
+            }
+            let at = i as u64 * batch_bytes;
+            encoder.copy_buffer_to_buffer(&work.acts[layers], 0, &outputs, at, batch_bytes);
+        }
+        ctx.queue.submit([encoder.finish()]);
+        let padded_outputs = read_f32(ctx, &outputs, 0, slots.len() * work.rows_pad * out_pad)?;
+        for (batch, step) in padded_outputs
+            .chunks(work.rows_pad * out_pad)
+            .zip(&steps[slots])
         {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            for d in &forward {
-                d.record(&mut pass, table.offset(s));
+            for row in batch.chunks(out_pad).take(step.rows as usize) {
+                codes.extend_from_slice(&row[..width]);
             }
         }
-        let bytes = (batch_floats * 4) as u64;
-        encoder.copy_buffer_to_buffer(&work.acts[layers], 0, &outputs, s as u64 * bytes, bytes);
     }
-    ctx.queue.submit([encoder.finish()]);
-    let padded_outputs = read_f32(ctx, &outputs, 0, steps.len() * batch_floats)?;
-    let width = spec.widths[layers];
-    Ok(steps
-        .iter()
-        .enumerate()
-        .flat_map(|(s, step)| {
-            let batch = &padded_outputs[s * batch_floats..(s + 1) * batch_floats];
-            (0..step.rows as usize)
-                .flat_map(move |r| batch[r * out_pad..r * out_pad + width].iter().copied())
-        })
-        .collect())
+    Ok(codes)
 }
 
 /// The same forward pass through `reference`, in parallel batches.

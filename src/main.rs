@@ -49,6 +49,10 @@ fn main() -> ExitCode {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
     let cli = Cli::parse();
+    if let Err(e) = cli::interrupt::install() {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match &cli.command {
         None => run::run(&run::RunArgs::default_args()),
         Some(Command::Run(args)) => run::run(args),

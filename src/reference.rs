@@ -109,7 +109,8 @@ pub const BCE_EPSILON: f32 = 1e-7;
 
 /// Sigmoid + binary cross-entropy of rows x `width` logits. Writes dL/dlogits of the mean
 /// loss over a batch of `batch_rows` rows (this block may be a part of that batch) into
-/// `grad` and returns each row's mean loss.
+/// `grad` and returns each row's mean loss, NaN where a logit is NaN or infinite (as the
+/// shader does).
 pub fn bce_sigmoid(
     logits: &[f32],
     targets: &[f32],
@@ -128,14 +129,16 @@ pub fn bce_sigmoid(
                 let p = sigmoid(z);
                 *g = (p - t) * scale;
                 let q = p.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
-                sum -= t * q.ln() + (1.0 - t) * (1.0 - q).ln();
+                sum -= t * q.ln() + (1.0 - t) * (1.0 - q).ln() + (z - z);
             }
             sum / width as f32
         })
         .collect()
 }
 
-/// One Adam step (Keras formula) with the bias-corrected rate `lr_t`.
+/// One Adam step (Keras formula) with the bias-corrected rate `lr_t`. Returns false when a
+/// parameter or moment became NaN or infinite.
+#[must_use]
 pub fn adam(
     params: &mut [f32],
     grads: &[f32],
@@ -143,11 +146,14 @@ pub fn adam(
     v: &mut [f32],
     config: &AdamConfig,
     lr_t: f32,
-) {
+) -> bool {
     let moments = m.iter_mut().zip(v.iter_mut());
+    let mut finite = true;
     for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
         *m += (g - *m) * (1.0 - config.beta1);
         *v += (g * g - *v) * (1.0 - config.beta2);
         *p -= lr_t * *m / (v.sqrt() + config.epsilon);
+        finite &= p.is_finite() && m.is_finite() && v.is_finite();
     }
+    finite
 }

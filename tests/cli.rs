@@ -274,7 +274,7 @@ fn cluster_scores_codes_and_pixels_and_writes_everything() {
     assert_eq!(std::fs::read_to_string(path("b.txt")).unwrap(), assignments);
 
     let out = aeclust(&["cluster", "--codes", &codes, "--data", data, "--k", "51"]);
-    assert_clean_failure(&out, "k must be between 1");
+    assert_clean_failure(&out, "k must be at most the number of points (50)");
     assert_clean_failure(&aeclust(&["cluster", "--codes", model]), "not a .npy file");
 }
 

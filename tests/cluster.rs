@@ -23,7 +23,9 @@ fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
 
 fn gpu() -> Device {
     let _ = common::gpu();
-    Device::open(BackendChoice::Gpu, None).unwrap().0
+    Device::open(BackendChoice::Gpu, &Default::default())
+        .unwrap()
+        .0
 }
 
 #[test]
@@ -122,7 +124,7 @@ fn bad_kmeans_input_is_refused() {
         },
         &points
     )
-    .contains("k must be between 1"));
+    .contains("--k must be between 1"));
     assert!(err(
         KmeansConfig {
             k: 11,
@@ -130,7 +132,7 @@ fn bad_kmeans_input_is_refused() {
         },
         &points
     )
-    .contains("k must be between 1"));
+    .contains("k must be at most the number of points (10)"));
     let mut nan = points.clone();
     nan[3] = f32::NAN;
     assert!(err(

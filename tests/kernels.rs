@@ -6,8 +6,8 @@ use aeclust::gpu::buffers::{
     pad_matrix, padded, read_f32, storage, storage_bytes, storage_init, unpad_matrix,
 };
 use aeclust::gpu::kernels::{
-    run, AdamBuffers, AdamConfig, Epilogue, Kernels, LossBuffers, Matmul, MatmulDims, MatmulKind,
-    MatmulOperands, MatmulVariant, StepParams, StepTable,
+    run, AdamBuffers, AdamConfig, Epilogue, ImageChunk, Kernels, LossBuffers, Matmul, MatmulDims,
+    MatmulKind, MatmulOperands, MatmulVariant, StepParams, StepTable,
 };
 use aeclust::gpu::GpuContext;
 use aeclust::reference;
@@ -65,10 +65,10 @@ fn check_matmul_variant(ctx: &GpuContext, matmul: &Matmul) {
             let aux = uniform(&mut rng, aux_rows * n, -1.0, 1.0);
             let (a_rows, a_cols) = if kind.trans_a { (k, m) } else { (m, k) };
             let (b_rows, b_cols) = if kind.trans_b { (n, k) } else { (k, n) };
-            let a_buf = storage_init(ctx, "a", &pad_matrix(&a, a_rows, a_cols));
-            let b_buf = storage_init(ctx, "b", &pad_matrix(&b, b_rows, b_cols));
-            let aux_buf = storage_init(ctx, "aux", &pad_matrix(&aux, aux_rows, n));
-            let c_buf = storage(ctx, "c", padded(m) * padded(n));
+            let a_buf = storage_init(ctx, "a", &pad_matrix(&a, a_rows, a_cols)).unwrap();
+            let b_buf = storage_init(ctx, "b", &pad_matrix(&b, b_rows, b_cols)).unwrap();
+            let aux_buf = storage_init(ctx, "aux", &pad_matrix(&aux, aux_rows, n)).unwrap();
+            let c_buf = storage(ctx, "c", padded(m) * padded(n)).unwrap();
             let dispatch = matmul.dispatch(
                 ctx,
                 kind,
@@ -144,14 +144,28 @@ fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
 }
 
 #[test]
-fn gather_scales_and_zero_pads() {
+fn gather_scales_and_zero_pads_across_image_chunks() {
     let ctx = gpu();
     let kernels = Kernels::new(&ctx).unwrap();
     let mut rng = rng(3);
-    for (count, width, first, rows, rows_pad) in
-        [(5, 7, 1, 3, 32), (40, 785, 3, 33, 64), (9, 1, 0, 9, 32)]
-    {
+    // (images, width, first, rows, padded rows, images per chunk)
+    for (count, width, first, rows, rows_pad, per_chunk) in [
+        (5, 7, 1, 3, 32, 5),
+        (40, 785, 3, 33, 64, 40),
+        (9, 1, 0, 9, 32, 9),
+        (40, 13, 2, 30, 32, 7),
+        (64, 3, 0, 64, 64, 1),
+    ] {
         let pixels: Vec<u8> = (0..count * width).map(|_| rng.random()).collect();
+        let chunks: Vec<ImageChunk> = pixels
+            .chunks(per_chunk * width)
+            .enumerate()
+            .map(|(i, bytes)| ImageChunk {
+                first: i * per_chunk,
+                count: bytes.len() / width,
+                pixels: storage_bytes(&ctx, "pixels", bytes).unwrap(),
+            })
+            .collect();
         let mut order: Vec<u32> = (0..count as u32).collect();
         order.shuffle(&mut rng);
         let steps = one_step(
@@ -163,19 +177,20 @@ fn gather_scales_and_zero_pads() {
                 lr_t: 0.0,
             },
         );
-        let pixel_buf = storage_bytes(&ctx, "pixels", &pixels).unwrap();
-        let order_buf = storage_init(&ctx, "order", &order);
+        let order_buf = storage_init(&ctx, "order", &order).unwrap();
         let stride = padded(width);
-        let out = storage_init(&ctx, "batch", &vec![f32::NAN; rows_pad * stride]);
-        let d = kernels.gather.dispatch(
+        let out = storage_init(&ctx, "batch", &vec![f32::NAN; rows_pad * stride]).unwrap();
+        let dispatches =
+            kernels
+                .gather
+                .dispatch(&ctx, &steps, (&chunks, &order_buf), &out, width, rows_pad);
+        assert_eq!(dispatches.len(), count.div_ceil(per_chunk));
+        run(
             &ctx,
-            &steps,
-            (&pixel_buf, &order_buf),
-            &out,
-            width,
-            rows_pad,
-        );
-        run(&ctx, &[&d], steps.offset(0)).unwrap();
+            &dispatches.iter().collect::<Vec<_>>(),
+            steps.offset(0),
+        )
+        .unwrap();
         let got = read_f32(&ctx, &out, 0, rows_pad * stride).unwrap();
         let mut want = pad_matrix(
             &reference::gather(&pixels, width, &order, first, rows),
@@ -183,8 +198,52 @@ fn gather_scales_and_zero_pads() {
             width,
         );
         want.resize(rows_pad * stride, 0.0);
-        assert_eq!(got, want, "gather count {count} width {width}");
+        assert_eq!(
+            got, want,
+            "gather count {count} width {width} chunk {per_chunk}"
+        );
     }
+}
+
+/// Runs the loss kernel on `rows x width` logits and targets padded to `rows_pad` rows (with
+/// garbage past the valid rows); returns the padded gradient and the loss buffer, whose valid
+/// losses start at `offset`.
+fn run_bce(
+    ctx: &GpuContext,
+    kernels: &Kernels,
+    (logits, targets): (&[f32], &[f32]),
+    (rows, width, rows_pad, offset): (usize, usize, usize, usize),
+) -> (Vec<f32>, Vec<f32>) {
+    let stride = padded(width);
+    let mut logits_pad = pad_matrix(logits, rows, width);
+    logits_pad.resize(rows_pad * stride, 3.0);
+    let mut targets_pad = pad_matrix(targets, rows, width);
+    targets_pad.resize(rows_pad * stride, 0.5);
+    let steps = one_step(
+        ctx,
+        StepParams {
+            first: 0,
+            rows: rows as u32,
+            loss_offset: offset as u32,
+            lr_t: 0.0,
+        },
+    );
+    let logit_buf = storage_init(ctx, "logits", &logits_pad).unwrap();
+    let target_buf = storage_init(ctx, "targets", &targets_pad).unwrap();
+    let grad_buf = storage_init(ctx, "grad", &vec![f32::NAN; rows_pad * stride]).unwrap();
+    let loss_buf = storage(ctx, "losses", offset + rows + 1).unwrap();
+    let buffers = LossBuffers {
+        logits: &logit_buf,
+        targets: &target_buf,
+        grad: &grad_buf,
+        losses: &loss_buf,
+    };
+    let d = kernels.loss.dispatch(ctx, &steps, buffers, width, rows_pad);
+    run(ctx, &[&d], steps.offset(0)).unwrap();
+    (
+        read_f32(ctx, &grad_buf, 0, rows_pad * stride).unwrap(),
+        read_f32(ctx, &loss_buf, 0, offset + rows + 1).unwrap(),
+    )
 }
 
 #[test]
@@ -195,41 +254,13 @@ fn bce_loss_matches_cpu_and_ignores_padding() {
     for (rows, width, rows_pad, offset) in [(1, 1, 32, 0), (7, 785, 32, 5), (33, 31, 64, 2)] {
         let logits = uniform(&mut rng, rows * width, -9.0, 9.0);
         let targets = uniform(&mut rng, rows * width, 0.0, 1.0);
-        let stride = padded(width);
-        let mut logits_pad = pad_matrix(&logits, rows, width);
-        logits_pad.resize(rows_pad * stride, 3.0); // garbage rows past the valid ones
-        let mut targets_pad = pad_matrix(&targets, rows, width);
-        targets_pad.resize(rows_pad * stride, 0.5);
-        let steps = one_step(
-            &ctx,
-            StepParams {
-                first: 0,
-                rows: rows as u32,
-                loss_offset: offset as u32,
-                lr_t: 0.0,
-            },
-        );
-        let logit_buf = storage_init(&ctx, "logits", &logits_pad);
-        let target_buf = storage_init(&ctx, "targets", &targets_pad);
-        let grad_buf = storage_init(&ctx, "grad", &vec![f32::NAN; rows_pad * stride]);
-        let loss_buf = storage(&ctx, "losses", offset + rows + 1);
-        let buffers = LossBuffers {
-            logits: &logit_buf,
-            targets: &target_buf,
-            grad: &grad_buf,
-            losses: &loss_buf,
-        };
-        let d = kernels
-            .loss
-            .dispatch(&ctx, &steps, buffers, width, rows_pad);
-        run(&ctx, &[&d], steps.offset(0)).unwrap();
+        let shape = (rows, width, rows_pad, offset);
+        let (grad, losses) = run_bce(&ctx, &kernels, (&logits, &targets), shape);
         let mut want_grad = vec![0.0; rows * width];
         let want_loss = reference::bce_sigmoid(&logits, &targets, width, rows, &mut want_grad);
-        let grad = read_f32(&ctx, &grad_buf, 0, rows_pad * stride).unwrap();
         let mut want_grad_pad = pad_matrix(&want_grad, rows, width);
-        want_grad_pad.resize(rows_pad * stride, 0.0);
+        want_grad_pad.resize(rows_pad * padded(width), 0.0);
         assert_close("bce grad", &grad, &want_grad_pad, 1e-9, 1e-5);
-        let losses = read_f32(&ctx, &loss_buf, 0, offset + rows + 1).unwrap();
         assert_close(
             "bce losses",
             &losses[offset..offset + rows],
@@ -242,6 +273,25 @@ fn bce_loss_matches_cpu_and_ignores_padding() {
             0.0,
             "a loss was written past the valid rows"
         );
+    }
+}
+
+#[test]
+fn bce_loss_is_nan_in_a_row_with_a_non_finite_logit() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let (rows, width) = (4, 70);
+    let mut logits = vec![0.5; rows * width];
+    logits[width + 3] = f32::NAN;
+    logits[2 * width + 69] = f32::INFINITY;
+    logits[3 * width] = f32::NEG_INFINITY;
+    let targets = vec![0.25; rows * width];
+    let (_, losses) = run_bce(&ctx, &kernels, (&logits, &targets), (rows, width, 32, 0));
+    let mut grad = vec![0.0; rows * width];
+    let want = reference::bce_sigmoid(&logits, &targets, width, rows, &mut grad);
+    for (row, (got, want)) in losses[..rows].iter().zip(&want).enumerate() {
+        assert_eq!(got.is_nan(), row > 0, "GPU loss of row {row}: {got}");
+        assert_eq!(want.is_nan(), row > 0, "CPU loss of row {row}: {want}");
     }
 }
 
@@ -263,10 +313,10 @@ fn bce_loss_hand_computed() {
             lr_t: 0.0,
         },
     );
-    let l = storage_init(&ctx, "l", &logits);
-    let t = storage_init(&ctx, "t", &targets);
-    let g = storage(&ctx, "g", logits.len());
-    let out = storage(&ctx, "out", 1);
+    let l = storage_init(&ctx, "l", &logits).unwrap();
+    let t = storage_init(&ctx, "t", &targets).unwrap();
+    let g = storage(&ctx, "g", logits.len()).unwrap();
+    let out = storage(&ctx, "out", 1).unwrap();
     let buffers = LossBuffers {
         logits: &l,
         targets: &t,
@@ -289,8 +339,8 @@ fn column_sums_match_cpu() {
     let mut rng = rng(5);
     for (rows, cols) in [(1, 1), (7, 785), (33, 31), (64, 32)] {
         let m = uniform(&mut rng, rows * cols, -1.0, 1.0);
-        let buf = storage_init(&ctx, "m", &pad_matrix(&m, rows, cols));
-        let sums = storage_init(&ctx, "sums", &vec![f32::NAN; padded(cols)]);
+        let buf = storage_init(&ctx, "m", &pad_matrix(&m, rows, cols)).unwrap();
+        let sums = storage_init(&ctx, "sums", &vec![f32::NAN; padded(cols)]).unwrap();
         let d = kernels.column_sums.dispatch(
             &ctx,
             buf.as_entire_binding(),
@@ -313,7 +363,7 @@ fn run_adam(
     config: &AdamConfig,
     state: [&[f32]; 4],
     lr_t: f32,
-) -> [Vec<f32>; 3] {
+) -> ([Vec<f32>; 3], bool) {
     let count = state[0].len();
     let steps = one_step(
         ctx,
@@ -324,16 +374,20 @@ fn run_adam(
             lr_t,
         },
     );
-    let bufs = state.map(|x| storage_init(ctx, "adam", x));
+    let bufs = state.map(|x| storage_init(ctx, "adam", x).unwrap());
+    let losses = storage_init(ctx, "losses", &[0.0f32]).unwrap();
     let buffers = AdamBuffers {
         params: &bufs[0],
         grads: &bufs[1],
         m: &bufs[2],
         v: &bufs[3],
+        losses: &losses,
     };
     let d = kernels.adam.dispatch(ctx, &steps, config, buffers, count);
     run(ctx, &[&d], 0).unwrap();
-    [0, 2, 3].map(|i| read_f32(ctx, &bufs[i], 0, count).unwrap())
+    let finite = !read_f32(ctx, &losses, 0, 1).unwrap()[0].is_nan();
+    let [p, m, v] = [0, 2, 3].map(|i| read_f32(ctx, &bufs[i], 0, count).unwrap());
+    ([p, m, v], finite)
 }
 
 #[test]
@@ -348,9 +402,12 @@ fn adam_matches_cpu() {
         let m0 = uniform(&mut rng, count, -0.01, 0.01);
         let v0 = uniform(&mut rng, count, 0.0, 1e-4);
         let lr_t = config.lr_t(17);
-        let [gp, gm, gv] = run_adam(&ctx, &kernels, &config, [&p, &g, &m0, &v0], lr_t);
+        let ([gp, gm, gv], finite) = run_adam(&ctx, &kernels, &config, [&p, &g, &m0, &v0], lr_t);
         let (mut cp, mut cm, mut cv) = (p.clone(), m0.clone(), v0.clone());
-        reference::adam(&mut cp, &g, &mut cm, &mut cv, &config, lr_t);
+        assert!(reference::adam(
+            &mut cp, &g, &mut cm, &mut cv, &config, lr_t
+        ));
+        assert!(finite, "a finite step was marked as diverged");
         assert_close("adam params", &gp, &cp, 1e-7, 1e-6);
         assert_close("adam m", &gm, &cm, 1e-9, 1e-6);
         assert_close("adam v", &gv, &cv, 1e-12, 1e-5);
@@ -368,7 +425,7 @@ fn adam_first_step_hand_computed() {
     assert!((lr_t - 0.000_316_227_77).abs() < 5e-9, "lr_t {lr_t}");
     let grads = [0.5, -0.5, 0.0, 0.5];
     let state: [&[f32]; 4] = [&[1.0; 4], &grads, &[0.0; 4], &[0.0; 4]];
-    let [p, m, v] = run_adam(&ctx, &kernels, &config, state, lr_t);
+    let ([p, m, v], _) = run_adam(&ctx, &kernels, &config, state, lr_t);
     let step = 0.000_316_227_77 * 0.05 / (0.015_811_388 + 1e-7);
     assert_close(
         "params",
@@ -379,4 +436,23 @@ fn adam_first_step_hand_computed() {
     );
     assert_close("m", &m, &[0.05, -0.05, 0.0, 0.05], 0.0, 1e-6);
     assert_close("v", &v, &[0.00025, 0.00025, 0.0, 0.00025], 0.0, 2e-5); // 1 - 0.999 is 0.99998713e-3 in f32
+}
+
+#[test]
+fn adam_marks_a_step_that_makes_a_weight_non_finite() {
+    let ctx = gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let config = AdamConfig::default();
+    let lr_t = config.lr_t(1);
+    // g^2 overflows v; a NaN gradient poisons everything.
+    for bad in [1e30, f32::NAN] {
+        let grads = [0.1, bad, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+        let state: [&[f32]; 4] = [&[1.0; 8], &grads, &[0.0; 8], &[0.0; 8]];
+        let (_, finite) = run_adam(&ctx, &kernels, &config, state, lr_t);
+        assert!(!finite, "gradient {bad} was not marked");
+        let [mut p, mut m, mut v] = [state[0], state[2], state[3]].map(<[f32]>::to_vec);
+        assert!(!reference::adam(
+            &mut p, &grads, &mut m, &mut v, &config, lr_t
+        ));
+    }
 }

@@ -149,7 +149,7 @@ fn gpu_and_cpu_reconstructions_agree() {
         .truncated(40);
     let spec = ModelSpec::blog();
     let params = Params::glorot(&spec, 6);
-    let (gpu, _) = Device::open(BackendChoice::Gpu, None).unwrap();
+    let (gpu, _) = Device::open(BackendChoice::Gpu, &Default::default()).unwrap();
     let g = reconstruct(&gpu, &spec, &params, &data).unwrap();
     let c = reconstruct(&Device::Cpu, &spec, &params, &data).unwrap();
     assert_eq!(g.len(), 40 * 784);
@@ -168,7 +168,7 @@ fn gpu_and_cpu_encoders_agree() {
         .truncated(1500);
     let spec = ModelSpec::blog();
     let params = Params::glorot(&spec, 2);
-    let (gpu, _) = Device::open(BackendChoice::Gpu, None).unwrap();
+    let (gpu, _) = Device::open(BackendChoice::Gpu, &Default::default()).unwrap();
     let g = encode(&gpu, &spec, &params, &data).unwrap();
     let c = encode(&Device::Cpu, &spec, &params, &data).unwrap();
     assert_eq!(g.len(), 1500 * 32);

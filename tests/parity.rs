@@ -41,8 +41,8 @@ fn gpu_and_cpu_trainers_agree_over_300_steps() {
     let mut worst_loss = 0.0f32;
     for epoch in 0..3 {
         let order = shuffle.next_epoch().to_vec();
-        let g = gpu.train_epoch(&order, &mut |_| {}).unwrap();
-        let c = cpu.train_epoch(&order, &mut |_| {}).unwrap();
+        let g = gpu.train_epoch(&order, &mut |_| Ok(())).unwrap();
+        let c = cpu.train_epoch(&order, &mut |_| Ok(())).unwrap();
         worst_loss = worst_loss.max(max_abs_diff(&g, &c));
         // Per-step means, the figure a user sees, agree more tightly than single samples.
         for (s, (gs, cs)) in g.chunks(32).zip(c.chunks(32)).enumerate() {

@@ -41,8 +41,11 @@ fn loss_falls_on_a_few_hundred_mnist_images() {
         &mut trainer,
         &config,
         train.count,
-        |p| seen.push((p.epoch, p.samples)),
-        |_| {},
+        |p| {
+            seen.push((p.epoch, p.samples));
+            Ok(())
+        },
+        |_, _| Ok(()),
     )
     .unwrap();
     for epoch in 1..=4 {
@@ -87,7 +90,14 @@ fn same_seed_gives_identical_runs_and_partial_batches_work() {
         let init = Params::glorot(&spec, config.seed);
         let mut trainer =
             GpuTrainer::new(&ctx, &kernels, &spec, &init, &train, &val, &config).unwrap();
-        let history = fit(&mut trainer, &config, train.count, |_| {}, |_| {}).unwrap();
+        let history = fit(
+            &mut trainer,
+            &config,
+            train.count,
+            |_| Ok(()),
+            |_, _| Ok(()),
+        )
+        .unwrap();
         let losses: Vec<(f64, f64)> = history.iter().map(|e| (e.loss, e.val_loss)).collect();
         (losses, trainer.params().unwrap())
     };
@@ -114,11 +124,14 @@ fn progress_arrives_every_few_hundred_steps_and_matches_the_epoch() {
     let order: Vec<u32> = (0..300).rev().collect();
     let mut parts: Vec<Vec<f32>> = Vec::new();
     let losses = trainer
-        .train_epoch(&order, &mut |p| parts.push(p.to_vec()))
+        .train_epoch(&order, &mut |p| {
+            parts.push(p.to_vec());
+            Ok(())
+        })
         .unwrap();
     assert_eq!(parts.iter().map(Vec::len).collect::<Vec<_>>(), [256, 44]);
     assert_eq!(parts.concat(), losses);
     let mut cpu = CpuTrainer::new(&spec, &init, &train, &val, &config).unwrap();
-    let cpu_losses = cpu.train_epoch(&order, &mut |_| {}).unwrap();
+    let cpu_losses = cpu.train_epoch(&order, &mut |_| Ok(())).unwrap();
     common::assert_close("per-sample losses", &losses, &cpu_losses, 2e-5, 1e-4);
 }

@@ -9,6 +9,7 @@ use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::Split;
 use aeclust::device::{BackendChoice, Device};
 use aeclust::gpu::kernels::AdamConfig;
+use aeclust::gpu::GpuRequest;
 use aeclust::output::check_writable;
 use aeclust::train::TrainConfig;
 
@@ -20,6 +21,19 @@ pub struct DeviceArgs {
     /// Use the adapter whose name contains this text (see `aeclust info`).
     #[arg(long)]
     pub adapter: Option<String>,
+    /// Use GPU buffers of at most this many MiB, as a device smaller than this one would
+    /// (large datasets are split across buffers either way).
+    #[arg(long, value_name = "MIB")]
+    pub max_binding_mib: Option<u64>,
+}
+
+impl DeviceArgs {
+    pub fn gpu_request(&self) -> GpuRequest<'_> {
+        GpuRequest {
+            adapter: self.adapter.as_deref(),
+            max_binding_bytes: self.max_binding_mib.map(|mib| mib << 20),
+        }
+    }
 }
 
 /// The training recipe, shared by `train` and `run`.
@@ -35,7 +49,7 @@ pub struct RecipeArgs {
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
     /// Seed of the initial weights and of the shuffle.
     #[arg(long, default_value_t = 0)]
@@ -46,6 +60,10 @@ pub struct RecipeArgs {
     /// Train on the first N training samples only.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Also save the model (with Adam's state) after every N epochs, so that a killed run
+    /// resumes from its last checkpoint with `train --model`.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
 }
 
 impl RecipeArgs {
@@ -62,6 +80,9 @@ impl RecipeArgs {
         }
         if self.limit == Some(0) {
             bail!("--limit must be at least 1");
+        }
+        if self.checkpoint_every == Some(0) {
+            bail!("--checkpoint-every must be at least 1");
         }
         Ok(TrainConfig {
             epochs: self.epochs,
@@ -107,26 +128,31 @@ pub struct KmeansArgs {
     #[arg(long, default_value_t = 300)]
     pub max_iter: usize,
     /// Stop when the squared centroid shift is at most this times the mean feature variance.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub tol: f64,
 }
 
 impl KmeansArgs {
-    /// The k-means settings, with initial centroids drawn from `seed`.
-    pub fn config(&self, seed: u64) -> KmeansConfig {
-        KmeansConfig {
+    /// The k-means settings, with initial centroids drawn from `seed`, once checked.
+    pub fn config(&self, seed: u64) -> Result<KmeansConfig> {
+        let config = KmeansConfig {
             k: self.k,
             init: self.init,
             n_init: self.n_init,
             max_iter: self.max_iter,
             tol: self.tol,
             seed,
-        }
+        };
+        config.check()?;
+        Ok(config)
     }
 }
 
 pub fn open_device(args: &DeviceArgs) -> Result<Device> {
-    let (device, notice) = Device::open(args.backend, args.adapter.as_deref())?;
+    if args.max_binding_mib == Some(0) {
+        bail!("--max-binding-mib must be at least 1");
+    }
+    let (device, notice) = Device::open(args.backend, &args.gpu_request())?;
     if let Some(notice) = notice {
         eprintln!("notice: {notice}");
     }

@@ -9,6 +9,7 @@ use super::args::check_output;
 use aeclust::bench::{bench_run, BenchReport, KernelTime};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::{BackendChoice, Device};
+use aeclust::gpu::GpuRequest;
 use aeclust::model::ModelSpec;
 use aeclust::output::write_json;
 
@@ -45,7 +46,13 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     spec.check(train_set.image_size())?;
     let mut devices = Vec::new();
     if !args.cpu_only {
-        let (gpu, _) = Device::open(BackendChoice::Gpu, args.adapter.as_deref())?;
+        let (gpu, _) = Device::open(
+            BackendChoice::Gpu,
+            &GpuRequest {
+                adapter: args.adapter.as_deref(),
+                ..Default::default()
+            },
+        )?;
         devices.push(gpu);
     }
     devices.push(Device::Cpu);

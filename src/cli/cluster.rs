@@ -89,7 +89,7 @@ pub fn cluster_and_write(
     if (pixels || outputs.pictures.is_some()) && data.is_none() {
         bail!("--pixels and --pictures need the images of the codes (--data, --split)");
     }
-    let labels = data.map(|d| d.labels.as_slice());
+    let labels = data.map(Dataset::digit_labels).transpose()?;
     let (run, result) = cluster_features(device, "codes", codes, (n, d), labels, config)?;
     print_run(&run);
     let mut runs = vec![run];
@@ -140,7 +140,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     for path in [&args.report, &args.assignments].into_iter().flatten() {
         check_writable(path)?;
     }
-    let config = args.kmeans.config(args.seed);
+    let config = args.kmeans.config(args.seed)?;
     let device = open_device(&args.device)?;
     let data = load_dir(&args.data, args.split.split());
     let (codes, n, d, data) = match (&args.codes, &args.model) {

@@ -8,7 +8,7 @@ pub fn info() -> Result<()> {
     let adapters = list_adapters();
     if adapters.is_empty() {
         // Opening one gives the install instructions.
-        GpuContext::new(None)?;
+        GpuContext::new(&Default::default())?;
     }
     for (i, adapter) in adapters.iter().enumerate() {
         let (a, limits) = (&adapter.summary, &adapter.limits);

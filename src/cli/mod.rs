@@ -5,5 +5,6 @@ pub mod bench;
 pub mod cluster;
 pub mod encode;
 pub mod info;
+pub mod interrupt;
 pub mod run;
 pub mod train;

@@ -7,13 +7,13 @@ use clap::{Args, Parser};
 
 use super::args::{open_device, DeviceArgs, KmeansArgs, RecipeArgs};
 use super::cluster::{cluster_and_write, ClusterOutputs};
-use super::train::run_training;
+use super::train::{run_training, ModelOutput};
 use aeclust::data::{load_dir, Split};
 use aeclust::encode::{encode, reconstruct};
+use aeclust::npy;
 use aeclust::output::write_atomic;
 use aeclust::output::write_json;
 use aeclust::report::{loss_plot, pca_plot, reconstruction_sheet, write_png, RunReport};
-use aeclust::{model_file, npy};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -49,18 +49,19 @@ impl RunArgs {
 
 pub fn run(args: &RunArgs) -> Result<()> {
     args.recipe.config()?;
+    // One seed for the whole pipeline: the weights, the shuffle and the initial centroids.
+    let config = args.kmeans.config(args.recipe.seed)?;
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     aeclust::output::check_writable(&out.join("train.json"))?;
     let device = open_device(&args.device)?;
 
-    let trained = run_training(&args.recipe, &device, args.quiet, None)?;
-    model_file::save(
-        &out.join("model.safetensors"),
-        &trained.spec,
-        &trained.params,
-        Some(&trained.state),
-    )?;
+    let model_path = out.join("model.safetensors");
+    let output = ModelOutput {
+        path: &model_path,
+        checkpoint_every: args.recipe.checkpoint_every,
+    };
+    let trained = run_training(&args.recipe, &device, args.quiet, None, Some(output))?;
     write_json(&out.join("train.json"), &trained.report)?;
 
     let test = load_dir(&args.recipe.data, Split::Test)?;
@@ -86,8 +87,6 @@ pub fn run(args: &RunArgs) -> Result<()> {
         pictures: Some(&pictures),
         sheet: Some(&sheet),
     };
-    // One seed for the whole pipeline: the weights, the shuffle and the initial centroids.
-    let config = args.kmeans.config(args.recipe.seed);
     let (runs, clusters) = cluster_and_write(
         &device,
         (&codes, test.count, d),

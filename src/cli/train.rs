@@ -1,18 +1,20 @@
 //! `aeclust train`.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::args::{check_output, open_device, DeviceArgs, RecipeArgs};
+use super::interrupt;
 use aeclust::data::{load_dir, Split};
 use aeclust::device::Device;
 use aeclust::model::{ModelSpec, Params};
 use aeclust::model_file::{self, TrainingState};
 use aeclust::output::write_json;
 use aeclust::report::TrainReport;
-use aeclust::train::{fit, EpochProgress};
+use aeclust::train::{fit, Backend, EpochProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Args)]
@@ -81,22 +83,30 @@ impl EpochBar {
     }
 }
 
-/// A trained model, the state to resume it from, and the report of its training.
+/// A trained model and the report of its training.
 pub struct Trained {
     pub spec: ModelSpec,
     pub params: Params,
     /// (epoch as a fraction, running training loss) as the epochs went.
     pub curve: Vec<(f64, f64)>,
-    pub state: TrainingState,
     pub report: TrainReport,
 }
 
-/// Loads the data, trains on `device` with one line per epoch, and returns the model.
+/// Where a training run's model goes, and whether it is also saved between epochs.
+pub struct ModelOutput<'a> {
+    pub path: &'a Path,
+    /// Save after every this many epochs (`--checkpoint-every`), besides at the end.
+    pub checkpoint_every: Option<usize>,
+}
+
+/// Loads the data, trains on `device` with one line per epoch (saving checkpoints to `output`
+/// as asked), and returns the model.
 pub fn run_training(
     recipe: &RecipeArgs,
     device: &Device,
     quiet: bool,
     resume: Option<&Path>,
+    output: Option<ModelOutput>,
 ) -> Result<Trained> {
     let mut config = recipe.config()?;
     let resumed = resume.map(model_file::load).transpose()?;
@@ -144,33 +154,63 @@ pub fn run_training(
     if let Some(adam) = &adam {
         trainer.set_adam_state(adam)?;
     }
-    let bar = EpochBar::new(quiet, config.epochs);
+    let last_epoch = config.first_epoch + config.epochs;
+    let bar = EpochBar::new(quiet, last_epoch);
     let mut curve = Vec::new();
-    let epochs = fit(
-        trainer.as_mut(),
-        &config,
-        train_set.count,
-        |p| {
-            bar.update(p);
-            let at = (p.epoch - 1) as f64 + p.samples as f64 / p.total as f64;
-            curve.push((at, p.running_loss));
-        },
-        |e| {
-            bar.finish();
-            if !quiet {
-                println!(
-                    "epoch {}/{}: loss {:.4}, val_loss {:.4}, {:.1} s, {:.0} samples/s",
-                    e.epoch, config.epochs, e.loss, e.val_loss, e.seconds, e.samples_per_sec
-                );
-            }
-        },
-    )?;
-    let params = trainer.params()?;
-    let state = TrainingState {
-        adam: trainer.adam_state()?,
-        epochs: config.first_epoch + config.epochs,
-        seed: config.seed,
+    // Saves the model with everything needed to resume it after `epochs` epochs.
+    let saved = Cell::new(None);
+    let checkpoint = |backend: &dyn Backend, epochs: usize| -> Result<()> {
+        let Some(out) = &output else { return Ok(()) };
+        let state = TrainingState {
+            adam: backend.adam_state()?,
+            epochs,
+            seed: config.seed,
+        };
+        model_file::save(out.path, &spec, &backend.params()?, Some(&state))?;
+        saved.set(Some(epochs));
+        Ok(())
     };
+    let stop_if_interrupted = || -> Result<()> {
+        if !interrupt::requested() {
+            return Ok(());
+        }
+        match (&output, saved.get()) {
+            (Some(out), Some(epochs)) => bail!(
+                "interrupted; {0} holds the model after epoch {epochs} (continue with --model {0})",
+                out.path.display()
+            ),
+            _ => bail!("interrupted before a checkpoint was saved"),
+        }
+    };
+    let epochs = interrupt::stoppable(|| {
+        fit(
+            trainer.as_mut(),
+            &config,
+            train_set.count,
+            |p| {
+                bar.update(p);
+                let at = (p.epoch - 1) as f64 + p.samples as f64 / p.total as f64;
+                curve.push((at, p.running_loss));
+                stop_if_interrupted()
+            },
+            |e, backend| {
+                bar.finish();
+                if !quiet {
+                    println!(
+                        "epoch {}/{last_epoch}: loss {:.4}, val_loss {:.4}, {:.1} s, {:.0} samples/s",
+                        e.epoch, e.loss, e.val_loss, e.seconds, e.samples_per_sec
+                    );
+                }
+                let every = output.as_ref().and_then(|out| out.checkpoint_every);
+                if every.is_some_and(|n| e.epoch % n == 0 && e.epoch < last_epoch) {
+                    checkpoint(backend, e.epoch)?;
+                }
+                stop_if_interrupted()
+            },
+        )
+    })?;
+    let params = trainer.params()?;
+    checkpoint(trainer.as_ref(), last_epoch)?;
     let last = epochs.last().expect("at least one epoch");
     let report = TrainReport {
         backend: device.backend_name().into(),
@@ -188,7 +228,6 @@ pub fn run_training(
         spec,
         params,
         curve,
-        state,
         report,
     })
 }
@@ -197,10 +236,22 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     args.recipe.config()?;
     check_output(args.report.as_deref())?;
     check_output(args.model_out.as_deref())?;
+    if args.recipe.checkpoint_every.is_some() && args.model_out.is_none() {
+        bail!("--checkpoint-every needs --model-out (where the checkpoints go)");
+    }
     let device = open_device(&args.device)?;
-    let trained = run_training(&args.recipe, &device, args.quiet, args.model.as_deref())?;
+    let output = args.model_out.as_deref().map(|path| ModelOutput {
+        path,
+        checkpoint_every: args.recipe.checkpoint_every,
+    });
+    let trained = run_training(
+        &args.recipe,
+        &device,
+        args.quiet,
+        args.model.as_deref(),
+        output,
+    )?;
     if let Some(path) = &args.model_out {
-        model_file::save(path, &trained.spec, &trained.params, Some(&trained.state))?;
         println!("model: {}", path.display());
     }
     if let Some(path) = &args.report {

@@ -130,12 +130,12 @@ impl<'a> GpuEngine<'a> {
         ctx.check_binding_size("the points", (points.len() * 4) as u64)?;
         let shape = KmeansShape::new(n, d, k);
         let shape_buffer = uniform(ctx, "kmeans shape", &shape);
-        let points = storage_init(ctx, "points", points);
-        let centroids = storage(ctx, "centroids", k * d);
-        let labels = storage(ctx, "labels", n);
-        let distances = storage(ctx, "distances", n);
-        let partials = storage(ctx, "partial sums", shape.chunks as usize * k * (d + 1));
-        let updated = storage(ctx, "updated centroids", k * d);
+        let points = storage_init(ctx, "points", points)?;
+        let centroids = storage(ctx, "centroids", k * d)?;
+        let labels = storage(ctx, "labels", n)?;
+        let distances = storage(ctx, "distances", n)?;
+        let partials = storage(ctx, "partial sums", shape.chunks as usize * k * (d + 1))?;
+        let updated = storage(ctx, "updated centroids", k * d)?;
         let buffers = KmeansBuffers {
             shape: &shape_buffer,
             points: &points,

@@ -54,6 +54,22 @@ impl Default for KmeansConfig {
     }
 }
 
+impl KmeansConfig {
+    /// Fails on settings that fit no data (k against the number of points is checked later).
+    pub fn check(&self) -> Result<()> {
+        if self.k == 0 || self.k > KMEANS_MAX_K {
+            bail!("--k must be between 1 and {KMEANS_MAX_K}, got {}", self.k);
+        }
+        if self.n_init == 0 || self.max_iter == 0 {
+            bail!("--n-init and --max-iter must be at least 1");
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            bail!("--tol must be a non-negative number, got {}", self.tol);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct KmeansResult {
     pub labels: Vec<u32>,
@@ -73,18 +89,10 @@ pub fn kmeans(
     d: usize,
     config: &KmeansConfig,
 ) -> Result<KmeansResult> {
+    config.check()?;
     let k = config.k;
-    if k == 0 || k > n {
-        bail!("k must be between 1 and the number of points ({n}), got {k}");
-    }
-    if k > KMEANS_MAX_K {
-        bail!("k is at most {KMEANS_MAX_K}, got {k}");
-    }
-    if config.n_init == 0 || config.max_iter == 0 {
-        bail!("--n-init and --max-iter must be at least 1");
-    }
-    if config.tol.is_nan() || config.tol < 0.0 {
-        bail!("--tol must be a non-negative number");
+    if k > n {
+        bail!("k must be at most the number of points ({n}), got {k}");
     }
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");

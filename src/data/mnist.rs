@@ -20,6 +20,17 @@ impl Dataset {
         self.rows * self.cols
     }
 
+    /// The labels, checked to be digits 0-9 as the scores and pictures assume.
+    pub fn digit_labels(&self) -> Result<&[u8]> {
+        match self.labels.iter().position(|&l| l > 9) {
+            None => Ok(&self.labels),
+            Some(i) => bail!(
+                "label {} of image {i} is not a digit 0-9, which the scores need",
+                self.labels[i]
+            ),
+        }
+    }
+
     /// The first `n` images (all of them when `n` is larger).
     pub fn truncated(mut self, n: usize) -> Dataset {
         let n = n.min(self.count);

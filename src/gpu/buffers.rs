@@ -39,24 +39,32 @@ const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
-/// A zeroed storage buffer of `floats` f32s.
-pub fn storage(ctx: &GpuContext, label: &str, floats: usize) -> wgpu::Buffer {
-    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+/// A zeroed storage buffer of `floats` f32s, checked against the device's limits first.
+pub fn storage(ctx: &GpuContext, label: &str, floats: usize) -> Result<wgpu::Buffer> {
+    let size = (floats.max(1) * 4) as u64;
+    ctx.check_binding_size(label, size)?;
+    Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
-        size: (floats.max(1) * 4) as u64,
+        size,
         usage: STORAGE,
         mapped_at_creation: false,
-    })
+    }))
 }
 
-/// A storage buffer holding `data`.
-pub fn storage_init<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
-    ctx.device
+/// A storage buffer holding `data`, checked against the device's limits first.
+pub fn storage_init<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    label: &str,
+    data: &[T],
+) -> Result<wgpu::Buffer> {
+    ctx.check_binding_size(label, std::mem::size_of_val(data) as u64)?;
+    Ok(ctx
+        .device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: bytemuck::cast_slice(data),
             usage: STORAGE,
-        })
+        }))
 }
 
 /// A uniform buffer holding `value`.

@@ -96,10 +96,19 @@ pub fn list_adapters() -> Vec<AdapterReport> {
         .collect()
 }
 
+/// Which adapter to open, and how much of it to use.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GpuRequest<'a> {
+    /// The first adapter whose name contains this (case-insensitive); else the best one.
+    pub adapter: Option<&'a str>,
+    /// Ask the device for bindings and buffers of at most this many bytes, below what the
+    /// adapter offers (to run the paths that split large data on a small dataset).
+    pub max_binding_bytes: Option<u64>,
+}
+
 impl GpuContext {
-    /// Opens the best adapter, or the first whose name contains `name_filter`
-    /// (case-insensitive).
-    pub fn new(name_filter: Option<&str>) -> Result<Self> {
+    pub fn new(request: &GpuRequest) -> Result<Self> {
+        let name_filter = request.adapter;
         let mut adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
         if adapters.is_empty() {
             bail!("no GPU adapter found: {INSTALL_HINT}");
@@ -119,10 +128,10 @@ impl GpuContext {
                 }
             }
         };
-        Self::open(adapter)
+        Self::open(adapter, request.max_binding_bytes)
     }
 
-    fn open(adapter: wgpu::Adapter) -> Result<Self> {
+    fn open(adapter: wgpu::Adapter, max_binding_bytes: Option<u64>) -> Result<Self> {
         let info = adapter.get_info();
         let summary = AdapterSummary::from_info(&info);
         let subgroup8 = adapter.features().contains(wgpu::Features::SUBGROUP)
@@ -135,7 +144,12 @@ impl GpuContext {
                 wgpu::Features::empty()
             };
         let required_features = adapter.features() & wanted;
-        let limits = adapter.limits();
+        let mut limits = adapter.limits();
+        if let Some(bytes) = max_binding_bytes {
+            limits.max_storage_buffer_binding_size =
+                limits.max_storage_buffer_binding_size.min(bytes);
+            limits.max_buffer_size = limits.max_buffer_size.min(bytes);
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("aeclust"),
             required_features,
@@ -187,12 +201,19 @@ impl GpuContext {
         self.check()
     }
 
+    /// The largest buffer the device can create and bind whole, in bytes (a multiple of 4).
+    pub fn max_binding_bytes(&self) -> u64 {
+        let limits = &self.limits;
+        limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            / 4
+            * 4
+    }
+
     /// Fails with a clear message when a buffer would exceed what the device can bind.
     pub fn check_binding_size(&self, what: &str, bytes: u64) -> Result<()> {
-        let limit = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size);
+        let limit = self.max_binding_bytes();
         if bytes > limit {
             bail!(
                 "{what} needs {} MiB in one GPU buffer, more than {} allows ({} MiB)",

@@ -5,4 +5,4 @@ mod context;
 pub mod kernels;
 mod shader;
 
-pub use context::{list_adapters, AdapterReport, AdapterSummary, GpuContext};
+pub use context::{list_adapters, AdapterReport, AdapterSummary, GpuContext, GpuRequest};

@@ -1,7 +1,7 @@
 use anyhow::{ensure, Result};
 use rayon::prelude::*;
 
-use super::{AdamState, Backend, TrainConfig};
+use super::{AdamState, Backend, Progress, TrainConfig};
 use crate::data::Dataset;
 use crate::gpu::kernels::AdamConfig;
 use crate::model::{Activation, ModelSpec, Params};
@@ -147,11 +147,13 @@ impl<'a> CpuTrainer<'a> {
         ensure!(config.batch > 0, "the batch size must be positive");
         spec.check(train.image_size())?;
         spec.check(val.image_size())?;
+        // A batch larger than the training set is the whole set.
+        let batch = config.batch.min(train.count.max(1));
         let cores = rayon::current_num_threads();
-        let part_rows = config.batch.max(EVAL_ROWS).div_ceil(cores);
+        let part_rows = batch.max(EVAL_ROWS).div_ceil(cores);
         Ok(CpuTrainer {
             spec: spec.clone(),
-            batch: config.batch,
+            batch,
             adam: config.adam,
             t: 0,
             params: init.clone(),
@@ -220,23 +222,28 @@ impl<'a> CpuTrainer<'a> {
         }
     }
 
-    /// One Adam step over every tensor, in parallel chunks.
-    fn update(&mut self) {
+    /// One Adam step over every tensor, in parallel chunks; false when a parameter or moment
+    /// became NaN or infinite.
+    fn update(&mut self) -> bool {
         self.t += 1;
         let (adam, lr_t) = (self.adam, self.adam.lr_t(self.t));
         let moments = self.m.tensors_mut().zip(self.v.tensors_mut());
+        let mut finite = true;
         for ((p, g), (m, v)) in self
             .params
             .tensors_mut()
             .zip(self.grads.tensors())
             .zip(moments)
         {
-            p.par_chunks_mut(ADAM_CHUNK)
+            finite &= p
+                .par_chunks_mut(ADAM_CHUNK)
                 .zip(g.par_chunks(ADAM_CHUNK))
                 .zip(m.par_chunks_mut(ADAM_CHUNK))
                 .zip(v.par_chunks_mut(ADAM_CHUNK))
-                .for_each(|(((p, g), m), v)| reference::adam(p, g, m, v, &adam, lr_t));
+                .map(|(((p, g), m), v)| reference::adam(p, g, m, v, &adam, lr_t))
+                .reduce(|| true, |a, b| a && b);
         }
+        finite
     }
 }
 
@@ -245,14 +252,16 @@ impl Backend for CpuTrainer<'_> {
         "cpu"
     }
 
-    fn train_epoch(&mut self, order: &[u32], progress: &mut dyn FnMut(&[f32])) -> Result<Vec<f32>> {
+    fn train_epoch(&mut self, order: &[u32], progress: &mut Progress) -> Result<Vec<f32>> {
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(self.batch) {
             let rows = self.batch.min(order.len() - first);
-            let batch_losses = self.run_batch(self.train, order, first, rows, true);
-            progress(&batch_losses);
+            let mut batch_losses = self.run_batch(self.train, order, first, rows, true);
+            if !self.update() {
+                batch_losses[0] = f32::NAN;
+            }
+            progress(&batch_losses)?;
             losses.extend(batch_losses);
-            self.update();
         }
         Ok(losses)
     }

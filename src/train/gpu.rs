@@ -1,7 +1,7 @@
 use anyhow::{ensure, Result};
 
-use super::network::{batch_steps, DeviceSplit, Network, Workspace, EVAL_ROWS};
-use super::{AdamState, Backend, ParamLayout, TrainConfig};
+use super::network::{batch_steps, eval_rows, DeviceSplit, Network, Workspace};
+use super::{AdamState, Backend, ParamLayout, Progress, TrainConfig};
 use crate::data::Dataset;
 use crate::gpu::buffers::{map_read, read_f32, staging_buffer, storage, storage_init};
 use crate::gpu::kernels::{time_dispatches, AdamBuffers, AdamConfig, Dispatch, Kernels, StepTable};
@@ -44,20 +44,21 @@ impl<'a> GpuTrainer<'a> {
         config: &TrainConfig,
     ) -> Result<Self> {
         ensure!(config.batch > 0, "the batch size must be positive");
+        // A batch larger than the training set is the whole set.
+        let batch = config.batch.min(train.count.max(1));
         spec.check(train.image_size())?;
         spec.check(val.image_size())?;
         let layout = ParamLayout::new(spec, ctx.storage_align_floats());
         let flat = layout.pack(init);
-        ctx.check_binding_size("the parameters", (flat.len() * 4) as u64)?;
-        let params = storage_init(ctx, "params", &flat);
-        let grads = storage(ctx, "grads", layout.total);
-        let m = storage(ctx, "adam m", layout.total);
-        let v = storage(ctx, "adam v", layout.total);
+        let params = storage_init(ctx, "the parameters", &flat)?;
+        let grads = storage(ctx, "grads", layout.total)?;
+        let m = storage(ctx, "adam m", layout.total)?;
+        let v = storage(ctx, "adam v", layout.total)?;
 
         let train_split = DeviceSplit::new(ctx, train, "the training images")?;
         let val_split = DeviceSplit::new(ctx, val, "the validation images")?;
-        let train_steps = train.count.div_ceil(config.batch);
-        let eval_rows = EVAL_ROWS.min(val.count);
+        let train_steps = train.count.div_ceil(batch);
+        let eval_rows = eval_rows(ctx, spec, val.count);
         let val_steps = val.count.div_ceil(eval_rows);
         let steps = StepTable::new(ctx, train_steps + val_steps);
         steps.write(
@@ -66,8 +67,8 @@ impl<'a> GpuTrainer<'a> {
             &batch_steps(val.count, eval_rows, |_| 0.0),
         );
 
-        let work = Workspace::new(ctx, spec, config.batch);
-        let eval = Workspace::new(ctx, spec, eval_rows);
+        let work = Workspace::new(ctx, spec, batch)?;
+        let eval = Workspace::new(ctx, spec, eval_rows)?;
         let net = Network {
             ctx,
             kernels,
@@ -87,6 +88,7 @@ impl<'a> GpuTrainer<'a> {
                 grads: &grads,
                 m: &m,
                 v: &v,
+                losses: &train_split.losses,
             },
             layout.total,
         ));
@@ -95,7 +97,7 @@ impl<'a> GpuTrainer<'a> {
         Ok(GpuTrainer {
             ctx,
             layout,
-            batch: config.batch,
+            batch,
             adam: config.adam,
             t: 0,
             params,
@@ -106,7 +108,7 @@ impl<'a> GpuTrainer<'a> {
             val: val_split,
             train_step,
             val_step,
-            loss_staging: [0, 1].map(|_| staging_buffer(ctx, STEPS_PER_SUBMIT * config.batch * 4)),
+            loss_staging: [0, 1].map(|_| staging_buffer(ctx, STEPS_PER_SUBMIT * batch * 4)),
         })
     }
 
@@ -155,7 +157,7 @@ impl Backend for GpuTrainer<'_> {
         "gpu"
     }
 
-    fn train_epoch(&mut self, order: &[u32], progress: &mut dyn FnMut(&[f32])) -> Result<Vec<f32>> {
+    fn train_epoch(&mut self, order: &[u32], progress: &mut Progress) -> Result<Vec<f32>> {
         ensure!(
             order.len() <= self.train.count,
             "more samples than the step table holds"
@@ -182,13 +184,13 @@ impl Backend for GpuTrainer<'_> {
             });
             if let Some(previous) = pending.replace((i, samples.len(), submission)) {
                 let part = self.read_staged_losses(previous)?;
-                progress(&part);
+                progress(&part)?;
                 losses.extend(part);
             }
         }
         if let Some(last) = pending {
             let part = self.read_staged_losses(last)?;
-            progress(&part);
+            progress(&part)?;
             losses.extend(part);
         }
         Ok(losses)

@@ -54,15 +54,19 @@ pub struct EpochStats {
     pub samples_per_sec: f64,
 }
 
+/// Takes the losses of the samples trained since its last call.
+pub type Progress<'p> = dyn FnMut(&[f32]) -> Result<()> + 'p;
+
 /// A device that trains the model: the GPU trainer, or a CPU reference.
 pub trait Backend {
     /// "gpu" or "cpu", as the report names it.
     fn name(&self) -> &'static str;
     /// One pass over the training samples listed in `order` (at most the training set's size),
-    /// in batches; returns every listed sample's loss as it was before its batch's update.
-    /// `progress` is called now and then with the losses of the samples done since its last
-    /// call (every few hundred steps on the GPU).
-    fn train_epoch(&mut self, order: &[u32], progress: &mut dyn FnMut(&[f32])) -> Result<Vec<f32>>;
+    /// in batches; returns every listed sample's loss as it was before its batch's update,
+    /// except that a step whose update made a parameter NaN or infinite has its first
+    /// sample's loss set to NaN. `progress` gets every loss once, in order, now and then (every
+    /// few hundred steps on the GPU); when it fails, the epoch stops with its error.
+    fn train_epoch(&mut self, order: &[u32], progress: &mut Progress) -> Result<Vec<f32>>;
     /// Every validation sample's loss with the current parameters.
     fn validate(&mut self) -> Result<Vec<f32>>;
     /// The current parameters.
@@ -123,13 +127,14 @@ pub struct EpochProgress {
 }
 
 /// Trains for `config.epochs` epochs, calling `on_progress` during each and `on_epoch` after
-/// each; stops with an error naming the epoch and step when a loss is not finite.
+/// each (with the backend, to save a checkpoint); stops with an error naming the epoch and step
+/// when a loss or a weight is not finite, or with the error of a callback.
 pub fn fit(
     backend: &mut dyn Backend,
     config: &TrainConfig,
     train_count: usize,
-    mut on_progress: impl FnMut(&EpochProgress),
-    mut on_epoch: impl FnMut(&EpochStats),
+    mut on_progress: impl FnMut(&EpochProgress) -> Result<()>,
+    mut on_epoch: impl FnMut(&EpochStats, &dyn Backend) -> Result<()>,
 ) -> Result<Vec<EpochStats>> {
     let mut shuffle = Shuffle::new(train_count, config.seed);
     for _ in 0..config.first_epoch {
@@ -141,6 +146,13 @@ pub fn fit(
         let start = Instant::now();
         let (mut samples, mut sum) = (0usize, 0.0f64);
         let mut report = |part: &[f32]| {
+            if let Some(bad) = part.iter().position(|l| !l.is_finite()) {
+                bail!(
+                    "training diverged at epoch {epoch}, step {}: the loss or the weights \
+                     became NaN or infinite (try a smaller --lr)",
+                    (samples + bad) / config.batch + 1
+                );
+            }
             samples += part.len();
             sum += part.iter().map(|&l| f64::from(l)).sum::<f64>();
             on_progress(&EpochProgress {
@@ -149,17 +161,10 @@ pub fn fit(
                 total: train_count,
                 running_loss: sum / samples.max(1) as f64,
                 seconds: start.elapsed().as_secs_f64(),
-            });
+            })
         };
         let losses = backend.train_epoch(order, &mut report)?;
         let seconds = start.elapsed().as_secs_f64();
-        if let Some(bad) = losses.iter().position(|l| !l.is_finite()) {
-            bail!(
-                "training diverged: the loss is {} at epoch {epoch}, step {} (try a smaller --lr)",
-                losses[bad],
-                bad / config.batch + 1
-            );
-        }
         let val_losses = backend.validate()?;
         let stats = EpochStats {
             epoch,
@@ -171,7 +176,7 @@ pub fn fit(
         if !stats.val_loss.is_finite() {
             bail!("validation loss is {} after epoch {epoch}", stats.val_loss);
         }
-        on_epoch(&stats);
+        on_epoch(&stats, backend)?;
         history.push(stats);
     }
     Ok(history)

@@ -5,16 +5,24 @@ use anyhow::Result;
 
 use super::ParamLayout;
 use crate::data::Dataset;
-use crate::gpu::buffers::{padded, slice, storage, storage_bytes, storage_init};
+use crate::gpu::buffers::{padded, slice, storage, storage_init, PAD};
 use crate::gpu::kernels::{
-    Dispatch, Epilogue, Kernels, LossBuffers, MatmulDims, MatmulKind, MatmulOperands, StepParams,
-    StepTable,
+    upload_images, Dispatch, Epilogue, ImageChunk, Kernels, LossBuffers, MatmulDims, MatmulKind,
+    MatmulOperands, StepParams, StepTable,
 };
 use crate::gpu::GpuContext;
 use crate::model::{Activation, ModelSpec};
 
 /// Rows per validation batch.
 pub const EVAL_ROWS: usize = 1024;
+
+/// Rows per batch for passes without learning (validation, encoding) over `count` images:
+/// `EVAL_ROWS`, fewer where the widest layer's activations would not fit one binding.
+pub fn eval_rows(ctx: &GpuContext, spec: &ModelSpec, count: usize) -> usize {
+    let widest = spec.widths.iter().map(|&w| padded(w)).max().unwrap_or(1);
+    let fitting = (ctx.max_binding_bytes() as usize / (widest * 4)) / PAD * PAD;
+    EVAL_ROWS.min(count).min(fitting.max(1))
+}
 
 /// The activations (`acts[0]` is the input batch, `acts[l + 1]` the output of layer `l`) and
 /// their gradients for one padded batch size.
@@ -25,24 +33,25 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    pub fn new(ctx: &GpuContext, spec: &ModelSpec, rows: usize) -> Self {
+    pub fn new(ctx: &GpuContext, spec: &ModelSpec, rows: usize) -> Result<Self> {
         let rows_pad = padded(rows);
         let sizes: Vec<usize> = spec.widths.iter().map(|&w| rows_pad * padded(w)).collect();
-        Workspace {
+        let buffers = |label: &str| -> Result<Vec<wgpu::Buffer>> {
+            sizes.iter().map(|&n| storage(ctx, label, n)).collect()
+        };
+        Ok(Workspace {
             rows_pad,
-            acts: sizes
-                .iter()
-                .map(|&n| storage(ctx, "activation", n))
-                .collect(),
-            deltas: sizes.iter().map(|&n| storage(ctx, "gradient", n)).collect(),
-        }
+            acts: buffers("a batch's activation buffer")?,
+            deltas: buffers("a batch's gradient buffer")?,
+        })
     }
 }
 
-/// A dataset split on the GPU as packed u8 images.
+/// A dataset split on the GPU: packed u8 images (in as many buffers as the device's binding
+/// limit needs), the sample order, and a loss per sample.
 pub struct DeviceSplit {
     pub count: usize,
-    pub pixels: wgpu::Buffer,
+    pub images: Vec<ImageChunk>,
     pub order: wgpu::Buffer,
     pub losses: wgpu::Buffer,
 }
@@ -52,9 +61,9 @@ impl DeviceSplit {
         let identity: Vec<u32> = (0..data.count as u32).collect();
         Ok(DeviceSplit {
             count: data.count,
-            pixels: storage_bytes(ctx, what, &data.pixels)?,
-            order: storage_init(ctx, "sample order", &identity),
-            losses: storage(ctx, "sample losses", data.count),
+            images: upload_images(ctx, what, &data.pixels, data.image_size())?,
+            order: storage_init(ctx, "the sample order", &identity)?,
+            losses: storage(ctx, "the sample losses", data.count)?,
         })
     }
 }
@@ -116,14 +125,14 @@ impl Network<'_> {
     ) -> Vec<Dispatch> {
         let (ctx, k) = (self.ctx, self.kernels);
         let width = self.spec.widths[0];
-        let mut list = vec![k.gather.dispatch(
+        let mut list = k.gather.dispatch(
             ctx,
             self.steps,
-            (&split.pixels, &split.order),
+            (&split.images, &split.order),
             &work.acts[0],
             width,
             work.rows_pad,
-        )];
+        );
         for (l, slots) in self.layout.layers[..layers].iter().enumerate() {
             let epilogue = match self.spec.activation(l) {
                 _ if logits_last && l + 1 == layers => Epilogue::Bias,

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// The GPU every kernel test runs on. No adapter is a failure, never a silent pass.
 pub fn gpu() -> GpuContext {
-    match GpuContext::new(None) {
+    match GpuContext::new(&Default::default()) {
         Ok(ctx) => ctx,
         Err(e) => panic!(
             "{e}\nThe GPU tests need a wgpu adapter. Without a GPU, install the software one: \

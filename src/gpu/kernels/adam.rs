@@ -48,12 +48,14 @@ struct AdamConsts {
     count4: u32,
 }
 
-/// The flat buffers Adam reads and updates, all of the same length.
+/// The flat buffers Adam reads and updates, all of the same length, and the per-sample losses
+/// where a step that makes a parameter non-finite is marked NaN.
 pub struct AdamBuffers<'a> {
     pub params: &'a wgpu::Buffer,
     pub grads: &'a wgpu::Buffer,
     pub m: &'a wgpu::Buffer,
     pub v: &'a wgpu::Buffer,
+    pub losses: &'a wgpu::Buffer,
 }
 
 /// Adam over flat parameter, gradient and moment buffers, in one dispatch.
@@ -70,6 +72,7 @@ impl Adam {
                 Slot::Uniform,
                 Slot::ReadWrite,
                 Slot::Read,
+                Slot::ReadWrite,
                 Slot::ReadWrite,
                 Slot::ReadWrite,
             ],
@@ -91,6 +94,7 @@ impl Adam {
             grads,
             m,
             v,
+            losses,
         } = buffers;
         assert!(count.is_multiple_of(4), "Adam updates whole vec4s");
         let consts = uniform(
@@ -112,6 +116,7 @@ impl Adam {
                 grads.as_entire_binding(),
                 m.as_entire_binding(),
                 v.as_entire_binding(),
+                losses.as_entire_binding(),
             ],
             grid(((count / 4) as u32).div_ceil(256), GRID_ROW),
         )

@@ -1,12 +1,54 @@
 use anyhow::Result;
 
-use super::{row_shape, step::STEP_BYTES, Dispatch, Kernel, StepTable};
-use crate::gpu::buffers::padded;
+use super::{step::STEP_BYTES, Dispatch, Kernel, StepTable};
+use crate::gpu::buffers::{padded, storage_bytes, uniform};
 use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
 const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
 const SOURCE: (&str, &str) = ("gather.wgsl", include_str!("../../../shaders/gather.wgsl"));
+
+/// Images `first .. first + count` of a split, packed as u8 in one buffer.
+pub struct ImageChunk {
+    pub first: usize,
+    pub count: usize,
+    pub pixels: wgpu::Buffer,
+}
+
+/// Uploads `count` images of `width` bytes each as chunks of whole images, each within the
+/// device's binding limit.
+pub fn upload_images(
+    ctx: &GpuContext,
+    what: &str,
+    pixels: &[u8],
+    width: usize,
+) -> Result<Vec<ImageChunk>> {
+    let per_chunk = (ctx.max_binding_bytes() / width.max(1) as u64) as usize;
+    if per_chunk == 0 {
+        // Not even one image fits: let the size check say so.
+        storage_bytes(ctx, what, &pixels[..width])?;
+    }
+    pixels
+        .chunks(per_chunk.max(1) * width.max(1))
+        .enumerate()
+        .map(|(i, bytes)| {
+            Ok(ImageChunk {
+                first: i * per_chunk,
+                count: bytes.len() / width.max(1),
+                pixels: storage_bytes(ctx, what, bytes)?,
+            })
+        })
+        .collect()
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GatherShape {
+    width: u32,
+    stride: u32,
+    first_image: u32,
+    images: u32,
+}
 
 /// Builds a padded f32 batch from u8 images picked through a sample-order buffer.
 pub struct Gather(Kernel);
@@ -28,28 +70,39 @@ impl Gather {
         .map(Gather)
     }
 
-    /// `batch` is `rows_pad x padded(width)`; images are `width` bytes each in `pixels`.
+    /// `batch` is `rows_pad x padded(width)`; images are `width` bytes each. One dispatch per
+    /// chunk, to be recorded together (the first chunk's also zeroes the padding rows).
     pub fn dispatch(
         &self,
         ctx: &GpuContext,
         steps: &StepTable,
-        (pixels, order): (&wgpu::Buffer, &wgpu::Buffer),
+        (chunks, order): (&[ImageChunk], &wgpu::Buffer),
         batch: &wgpu::Buffer,
         width: usize,
         rows_pad: usize,
-    ) -> Dispatch {
+    ) -> Vec<Dispatch> {
         let stride = padded(width);
-        let shape = row_shape(ctx, width);
-        self.0.dispatch(
-            ctx,
-            vec![
-                steps.binding(),
-                shape.as_entire_binding(),
-                pixels.as_entire_binding(),
-                order.as_entire_binding(),
-                batch.as_entire_binding(),
-            ],
-            ((stride as u32).div_ceil(64), rows_pad as u32),
-        )
+        chunks
+            .iter()
+            .map(|chunk| {
+                let shape = GatherShape {
+                    width: width as u32,
+                    stride: stride as u32,
+                    first_image: chunk.first as u32,
+                    images: chunk.count as u32,
+                };
+                self.0.dispatch(
+                    ctx,
+                    vec![
+                        steps.binding(),
+                        uniform(ctx, "gather shape", &shape).as_entire_binding(),
+                        chunk.pixels.as_entire_binding(),
+                        order.as_entire_binding(),
+                        batch.as_entire_binding(),
+                    ],
+                    ((stride as u32).div_ceil(64), rows_pad as u32),
+                )
+            })
+            .collect()
     }
 }

@@ -10,7 +10,7 @@ mod reduce;
 mod step;
 
 pub use adam::{Adam, AdamBuffers, AdamConfig};
-pub use gather::Gather;
+pub use gather::{upload_images, Gather, ImageChunk};
 pub use kmeans::{Kmeans, KmeansBuffers, KmeansShape, KMEANS_CHUNK, KMEANS_MAX_K};
 pub use loss::{BceLoss, LossBuffers};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
