@@ -23,10 +23,13 @@ pub fn write_matrix(path: &Path, data: &[f32], rows: usize, cols: usize) -> Resu
 
 /// Reads a 2-D float32 matrix; returns the values (row-major) and (rows, cols).
 pub fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
-    let shown = path.display();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
-        .with_context(|| format!("{shown} is not a .npy file"))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_matrix(&bytes, &path.display().to_string())
+}
+
+/// Parses the bytes of a .npy file holding a 2-D float32 matrix; `shown` names it in errors.
+pub fn parse_matrix(bytes: &[u8], shown: &str) -> Result<(Vec<f32>, usize, usize)> {
+    let npy = npyz::NpyFile::new(bytes).with_context(|| format!("{shown} is not a .npy file"))?;
     let dtype = npy.dtype().descr();
     if dtype != "'<f4'" {
         bail!("{shown}: dtype {dtype}, expected float32 ('<f4')");
@@ -38,6 +41,17 @@ pub fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
     let [rows, cols] = shape[..] else {
         bail!("{shown}: shape {shape:?}, expected a 2-D matrix (samples x features)");
     };
+    if rows == 0 || cols == 0 {
+        bail!("{shown}: shape {shape:?} holds no values");
+    }
+    // Checked before reading, so that a header cannot make the reader allocate without bound.
+    let fits = rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(4))
+        .is_some_and(|size| size <= bytes.len() as u64);
+    if !fits {
+        bail!("{shown}: truncated: shape {shape:?} needs more data than the file holds");
+    }
     let values: Vec<f32> = npy
         .into_vec()
         .with_context(|| format!("{shown}: truncated or corrupt data"))?;

@@ -4,8 +4,11 @@ mod common;
 
 use std::path::Path;
 
-use aeclust::data::idx::{encode_images, encode_labels, read_images, read_labels};
+use aeclust::data::idx::{
+    encode_images, encode_labels, parse_images, parse_labels, read_images, read_labels,
+};
 use aeclust::data::{load_dir, Split};
+use proptest::prelude::*;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -96,4 +99,62 @@ fn label_count_must_match() {
     .unwrap();
     let e = error_of(load_dir(dir.path(), Split::Train));
     assert!(e.contains("3 labels for 4 images"), "{e}");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn images_round_trip_and_every_truncation_fails(
+        count in 1usize..20,
+        rows in 1usize..9,
+        cols in 1usize..9,
+        seed in any::<u8>(),
+        cut in 0.0f64..1.0,
+        gz in any::<bool>(),
+    ) {
+        let pixels: Vec<u8> = (0..count * rows * cols).map(|i| (i as u8).wrapping_mul(seed)).collect();
+        let raw = encode_images(count, rows, cols, &pixels);
+        let file = if gz { gzip(&raw) } else { raw.clone() };
+        let images = parse_images(&file, "x").unwrap();
+        prop_assert_eq!((images.count, images.rows, images.cols), (count, rows, cols));
+        prop_assert_eq!(images.pixels, pixels);
+        let short = &raw[..((raw.len() as f64 * cut) as usize)];
+        let short = if gz { gzip(short) } else { short.to_vec() };
+        prop_assert!(parse_images(&short, "x").is_err());
+        let mut long = raw.clone();
+        long.push(0);
+        prop_assert!(parse_images(&long, "x").is_err());
+    }
+
+    #[test]
+    fn labels_round_trip(labels in proptest::collection::vec(any::<u8>(), 0..50)) {
+        prop_assert_eq!(parse_labels(&encode_labels(&labels), "x").unwrap(), labels);
+    }
+
+    #[test]
+    fn arbitrary_bytes_give_an_error_or_consistent_images(
+        bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        header in 0usize..4,
+    ) {
+        // Half the cases start with a real header so that the parser gets past the magic.
+        let mut file = [0x0000_0803u32, 2, 2, 2][..header]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect::<Vec<u8>>();
+        file.extend(bytes);
+        for file in [file.clone(), gzip(&file)] {
+            if let Ok(images) = parse_images(&file, "x") {
+                prop_assert_eq!(images.pixels.len(), images.count * images.rows * images.cols);
+            }
+            let _ = parse_labels(&file, "x");
+        }
+    }
 }

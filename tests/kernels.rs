@@ -12,8 +12,11 @@ use aeclust::gpu::kernels::{
 use aeclust::gpu::GpuContext;
 use aeclust::reference;
 use common::{assert_close, gpu, rng, uniform};
+use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::sync::OnceLock;
 
 /// (m, n, k) of op(A) (m x k) times op(B) (k x n), unpadded.
 const SHAPES: [(usize, usize, usize); 6] = [
@@ -50,66 +53,76 @@ fn expected(
     c
 }
 
+/// One matmul of `kind` and `shape` with random operands against the CPU, including the
+/// zero padding of C that the trainer relies on.
+fn check_matmul(
+    ctx: &GpuContext,
+    matmul: &Matmul,
+    kind: MatmulKind,
+    shape: (usize, usize, usize),
+    rng: &mut ChaCha8Rng,
+) {
+    let (m, n, k) = shape;
+    let a = uniform(rng, m * k, -1.0, 1.0);
+    let b = uniform(rng, k * n, -1.0, 1.0);
+    let aux_rows = if kind.epilogue == Epilogue::ReluMask {
+        m
+    } else {
+        1
+    };
+    let aux = uniform(rng, aux_rows * n, -1.0, 1.0);
+    let (a_rows, a_cols) = if kind.trans_a { (k, m) } else { (m, k) };
+    let (b_rows, b_cols) = if kind.trans_b { (n, k) } else { (k, n) };
+    let a_buf = storage_init(ctx, "a", &pad_matrix(&a, a_rows, a_cols)).unwrap();
+    let b_buf = storage_init(ctx, "b", &pad_matrix(&b, b_rows, b_cols)).unwrap();
+    let aux_buf = storage_init(ctx, "aux", &pad_matrix(&aux, aux_rows, n)).unwrap();
+    let c_buf = storage(ctx, "c", padded(m) * padded(n)).unwrap();
+    let dispatch = matmul.dispatch(
+        ctx,
+        kind,
+        MatmulDims::new(padded(m), padded(n), padded(k)),
+        MatmulOperands {
+            a: a_buf.as_entire_binding(),
+            b: b_buf.as_entire_binding(),
+            aux: aux_buf.as_entire_binding(),
+            c: c_buf.as_entire_binding(),
+        },
+    );
+    run(ctx, &[&dispatch], 0).unwrap();
+    let c_padded = read_f32(ctx, &c_buf, 0, padded(m) * padded(n)).unwrap();
+    let want = expected(kind, &a, &b, &aux, shape);
+    let what = format!("{} {kind:?} {shape:?}", matmul.variant);
+    // f32 sums of k products of magnitude <= 1: error grows like sqrt(k) * 2^-24.
+    assert_close(
+        &what,
+        &unpad_matrix(&c_padded, m, n),
+        &want,
+        2e-5 * (k as f32).sqrt(),
+        1e-5,
+    );
+    if matches!(
+        kind.epilogue,
+        Epilogue::None | Epilogue::ReluMask | Epilogue::Bias | Epilogue::BiasRelu
+    ) {
+        // Zero padding in, zero padding out: the invariant the trainer relies on.
+        let stride = padded(n);
+        let pad_sum: f32 = (0..padded(m))
+            .flat_map(|r| (0..stride).map(move |c| (r, c)))
+            .filter(|&(r, c)| {
+                r >= m && !(kind.epilogue == Epilogue::Bias || kind.epilogue == Epilogue::BiasRelu)
+                    || c >= n
+            })
+            .map(|(r, c)| c_padded[r * stride + c].abs())
+            .sum();
+        assert_eq!(pad_sum, 0.0, "{what}: padding of C is not zero");
+    }
+}
+
 fn check_matmul_variant(ctx: &GpuContext, matmul: &Matmul) {
     let mut rng = rng(7);
     for kind in MatmulKind::ALL {
         for shape in SHAPES {
-            let (m, n, k) = shape;
-            let a = uniform(&mut rng, m * k, -1.0, 1.0);
-            let b = uniform(&mut rng, k * n, -1.0, 1.0);
-            let aux_rows = if kind.epilogue == Epilogue::ReluMask {
-                m
-            } else {
-                1
-            };
-            let aux = uniform(&mut rng, aux_rows * n, -1.0, 1.0);
-            let (a_rows, a_cols) = if kind.trans_a { (k, m) } else { (m, k) };
-            let (b_rows, b_cols) = if kind.trans_b { (n, k) } else { (k, n) };
-            let a_buf = storage_init(ctx, "a", &pad_matrix(&a, a_rows, a_cols)).unwrap();
-            let b_buf = storage_init(ctx, "b", &pad_matrix(&b, b_rows, b_cols)).unwrap();
-            let aux_buf = storage_init(ctx, "aux", &pad_matrix(&aux, aux_rows, n)).unwrap();
-            let c_buf = storage(ctx, "c", padded(m) * padded(n)).unwrap();
-            let dispatch = matmul.dispatch(
-                ctx,
-                kind,
-                MatmulDims::new(padded(m), padded(n), padded(k)),
-                MatmulOperands {
-                    a: a_buf.as_entire_binding(),
-                    b: b_buf.as_entire_binding(),
-                    aux: aux_buf.as_entire_binding(),
-                    c: c_buf.as_entire_binding(),
-                },
-            );
-            run(ctx, &[&dispatch], 0).unwrap();
-            let c_padded = read_f32(ctx, &c_buf, 0, padded(m) * padded(n)).unwrap();
-            let want = expected(kind, &a, &b, &aux, shape);
-            let what = format!("{} {kind:?} {shape:?}", matmul.variant);
-            // f32 sums of k products of magnitude <= 1: error grows like sqrt(k) * 2^-24.
-            assert_close(
-                &what,
-                &unpad_matrix(&c_padded, m, n),
-                &want,
-                2e-5 * (k as f32).sqrt(),
-                1e-5,
-            );
-            if matches!(
-                kind.epilogue,
-                Epilogue::None | Epilogue::ReluMask | Epilogue::Bias | Epilogue::BiasRelu
-            ) {
-                // Zero padding in, zero padding out: the invariant the trainer relies on.
-                let stride = padded(n);
-                let pad_sum: f32 = (0..padded(m))
-                    .flat_map(|r| (0..stride).map(move |c| (r, c)))
-                    .filter(|&(r, c)| {
-                        r >= m
-                            && !(kind.epilogue == Epilogue::Bias
-                                || kind.epilogue == Epilogue::BiasRelu)
-                            || c >= n
-                    })
-                    .map(|(r, c)| c_padded[r * stride + c].abs())
-                    .sum();
-                assert_eq!(pad_sum, 0.0, "{what}: padding of C is not zero");
-            }
+            check_matmul(ctx, matmul, kind, shape, &mut rng);
         }
     }
 }
@@ -143,65 +156,113 @@ fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
     table
 }
 
+/// Gathers `rows` images from position `first` of a shuffled order over `count` images of
+/// `width` bytes, stored `per_chunk` images to a buffer, and compares with the CPU.
+fn check_gather(
+    ctx: &GpuContext,
+    kernels: &Kernels,
+    (count, width, first, rows, rows_pad, per_chunk): (usize, usize, usize, usize, usize, usize),
+    rng: &mut ChaCha8Rng,
+) {
+    let pixels: Vec<u8> = (0..count * width).map(|_| rng.random()).collect();
+    let chunks: Vec<ImageChunk> = pixels
+        .chunks(per_chunk * width)
+        .enumerate()
+        .map(|(i, bytes)| ImageChunk {
+            first: i * per_chunk,
+            count: bytes.len() / width,
+            pixels: storage_bytes(ctx, "pixels", bytes).unwrap(),
+        })
+        .collect();
+    let mut order: Vec<u32> = (0..count as u32).collect();
+    order.shuffle(rng);
+    let steps = one_step(
+        ctx,
+        StepParams {
+            first: first as u32,
+            rows: rows as u32,
+            loss_offset: 0,
+            lr_t: 0.0,
+        },
+    );
+    let order_buf = storage_init(ctx, "order", &order).unwrap();
+    let stride = padded(width);
+    let out = storage_init(ctx, "batch", &vec![f32::NAN; rows_pad * stride]).unwrap();
+    let dispatches =
+        kernels
+            .gather
+            .dispatch(ctx, &steps, (&chunks, &order_buf), &out, width, rows_pad);
+    assert_eq!(dispatches.len(), count.div_ceil(per_chunk));
+    run(ctx, &dispatches.iter().collect::<Vec<_>>(), steps.offset(0)).unwrap();
+    let got = read_f32(ctx, &out, 0, rows_pad * stride).unwrap();
+    let mut want = pad_matrix(
+        &reference::gather(&pixels, width, &order, first, rows),
+        rows,
+        width,
+    );
+    want.resize(rows_pad * stride, 0.0);
+    assert_eq!(
+        got, want,
+        "gather count {count} width {width} chunk {per_chunk}"
+    );
+}
+
 #[test]
 fn gather_scales_and_zero_pads_across_image_chunks() {
     let ctx = gpu();
     let kernels = Kernels::new(&ctx).unwrap();
     let mut rng = rng(3);
     // (images, width, first, rows, padded rows, images per chunk)
-    for (count, width, first, rows, rows_pad, per_chunk) in [
+    for case in [
         (5, 7, 1, 3, 32, 5),
         (40, 785, 3, 33, 64, 40),
         (9, 1, 0, 9, 32, 9),
         (40, 13, 2, 30, 32, 7),
         (64, 3, 0, 64, 64, 1),
     ] {
-        let pixels: Vec<u8> = (0..count * width).map(|_| rng.random()).collect();
-        let chunks: Vec<ImageChunk> = pixels
-            .chunks(per_chunk * width)
-            .enumerate()
-            .map(|(i, bytes)| ImageChunk {
-                first: i * per_chunk,
-                count: bytes.len() / width,
-                pixels: storage_bytes(&ctx, "pixels", bytes).unwrap(),
-            })
-            .collect();
-        let mut order: Vec<u32> = (0..count as u32).collect();
-        order.shuffle(&mut rng);
-        let steps = one_step(
-            &ctx,
-            StepParams {
-                first: first as u32,
-                rows: rows as u32,
-                loss_offset: 0,
-                lr_t: 0.0,
-            },
-        );
-        let order_buf = storage_init(&ctx, "order", &order).unwrap();
-        let stride = padded(width);
-        let out = storage_init(&ctx, "batch", &vec![f32::NAN; rows_pad * stride]).unwrap();
-        let dispatches =
-            kernels
-                .gather
-                .dispatch(&ctx, &steps, (&chunks, &order_buf), &out, width, rows_pad);
-        assert_eq!(dispatches.len(), count.div_ceil(per_chunk));
-        run(
-            &ctx,
-            &dispatches.iter().collect::<Vec<_>>(),
-            steps.offset(0),
-        )
-        .unwrap();
-        let got = read_f32(&ctx, &out, 0, rows_pad * stride).unwrap();
-        let mut want = pad_matrix(
-            &reference::gather(&pixels, width, &order, first, rows),
-            rows,
-            width,
-        );
-        want.resize(rows_pad * stride, 0.0);
-        assert_eq!(
-            got, want,
-            "gather count {count} width {width} chunk {per_chunk}"
-        );
+        check_gather(&ctx, &kernels, case, &mut rng);
+    }
+}
+
+/// One adapter and its kernels for every property case.
+fn shared_gpu() -> &'static (GpuContext, Kernels) {
+    static GPU: OnceLock<(GpuContext, Kernels)> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let ctx = gpu();
+        let kernels = Kernels::new(&ctx).unwrap();
+        (ctx, kernels)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn matmul_any_shape(
+        m in 1usize..80,
+        n in 1usize..80,
+        k in 1usize..300,
+        kind in 0..MatmulKind::ALL.len(),
+        seed in any::<u64>(),
+    ) {
+        let (ctx, kernels) = shared_gpu();
+        let mut rng = rng(seed);
+        check_matmul(ctx, &kernels.matmul, MatmulKind::ALL[kind], (m, n, k), &mut rng);
+    }
+
+    #[test]
+    fn gather_any_shape(
+        count in 1usize..200,
+        width in 1usize..100,
+        per_chunk in 1usize..200,
+        start in 0.0f64..1.0,
+        seed in any::<u64>(),
+    ) {
+        let (ctx, kernels) = shared_gpu();
+        let first = ((count as f64 * start) as usize).min(count - 1);
+        let rows = (count - first).min(64);
+        let case = (count, width, first, rows, padded(rows), per_chunk.min(count));
+        check_gather(ctx, kernels, case, &mut rng(seed));
     }
 }
 

@@ -11,6 +11,7 @@ use aeclust::encode::{encode, reconstruct};
 use aeclust::model::{ModelSpec, Params};
 use aeclust::{model_file, npy};
 use npyz::WriterBuilder;
+use proptest::prelude::*;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 
@@ -175,4 +176,53 @@ fn gpu_and_cpu_encoders_agree() {
     common::assert_close("codes", &g, &c, 1e-5, 1e-5);
     assert!(c.iter().all(|&v| v >= 0.0), "ReLU codes are never negative");
     assert!(c.iter().any(|&v| v > 0.0));
+}
+
+/// A version 1.0 .npy header of a float32 matrix, without its data.
+fn npy_header(rows: u64, cols: u64) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header = dict.into_bytes();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn npy_round_trips_and_every_truncation_fails(
+        rows in 1usize..30,
+        cols in 1usize..30,
+        scale in -1e6f32..1e6,
+        cut in 0.0f64..1.0,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.npy");
+        let data: Vec<f32> = (0..rows * cols).map(|i| i as f32 * scale).collect();
+        npy::write_matrix(&path, &data, rows, cols).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        prop_assert_eq!(npy::parse_matrix(&bytes, "x").unwrap(), (data, rows, cols));
+        let short = &bytes[..(bytes.len() as f64 * cut) as usize];
+        prop_assert!(npy::parse_matrix(short, "x").is_err());
+    }
+
+    #[test]
+    fn npy_any_header_and_data_give_an_error_or_a_finite_matrix(
+        rows in prop_oneof![0u64..4, 0u64..1 << 40],
+        cols in prop_oneof![0u64..4, 0u64..1 << 40],
+        data in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut bytes = npy_header(rows, cols);
+        bytes.extend(data);
+        if let Ok((values, rows, cols)) = npy::parse_matrix(&bytes, "x") {
+            prop_assert_eq!(values.len(), rows * cols);
+            prop_assert!(values.iter().all(|v| v.is_finite()));
+        }
+    }
 }

@@ -33,12 +33,8 @@ pub enum IdxError {
         expected: usize,
         found: usize,
     },
-    #[error("{path}: {found} bytes after the data (the header promises {expected})")]
-    TrailingBytes {
-        path: String,
-        expected: usize,
-        found: usize,
-    },
+    #[error("{path}: more bytes after the data than the {expected} the header promises")]
+    TrailingBytes { path: String, expected: usize },
     #[error("{path}: empty file")]
     Empty { path: String },
     #[error("{path}: {what}")]
@@ -53,56 +49,84 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
-/// Reads a whole file, gunzipping it when it starts with the gzip magic.
-fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let shown = path.display().to_string();
-    let io_err = |source| IdxError::Io {
-        path: shown.clone(),
-        source,
-    };
-    let mut raw = Vec::new();
-    BufReader::new(File::open(path).map_err(io_err)?)
-        .read_to_end(&mut raw)
-        .map_err(io_err)?;
-    if raw.is_empty() {
-        return Err(IdxError::Empty { path: shown });
-    }
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| IdxError::Invalid {
-                path: shown.clone(),
-                what: format!("corrupt gzip stream: {e}"),
-            })?;
-        if out.is_empty() {
-            return Err(IdxError::Empty { path: shown });
+/// The stream of an IDX file's bytes: raw, or gunzipped when it starts with the gzip magic.
+struct Source<'a> {
+    reader: Box<dyn Read + 'a>,
+    gzip: bool,
+    path: &'a str,
+}
+
+impl<'a> Source<'a> {
+    fn new(bytes: &'a [u8], path: &'a str) -> Result<Self, IdxError> {
+        if bytes.is_empty() {
+            return Err(IdxError::Empty { path: path.into() });
         }
-        return Ok(out);
+        let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+        let reader: Box<dyn Read> = if gzip {
+            Box::new(GzDecoder::new(bytes))
+        } else {
+            Box::new(bytes)
+        };
+        Ok(Source { reader, gzip, path })
     }
-    Ok(raw)
+
+    fn error(&self, e: std::io::Error) -> IdxError {
+        if self.gzip {
+            IdxError::Invalid {
+                path: self.path.into(),
+                what: format!("corrupt gzip stream: {e}"),
+            }
+        } else {
+            IdxError::Io {
+                path: self.path.into(),
+                source: e,
+            }
+        }
+    }
+
+    /// Up to `limit` bytes (fewer when the stream ends first).
+    fn read_up_to(&mut self, limit: u64) -> Result<Vec<u8>, IdxError> {
+        let mut out = Vec::new();
+        (&mut self.reader)
+            .take(limit)
+            .read_to_end(&mut out)
+            .map_err(|e| self.error(e))?;
+        Ok(out)
+    }
+
+    /// The big-endian u32s of the header, or an error that says how far the file got.
+    fn header(&mut self, words: usize, at: usize) -> Result<Vec<u32>, IdxError> {
+        let bytes = self.read_up_to(4 * words as u64)?;
+        if at == 0 && bytes.is_empty() {
+            return Err(IdxError::Empty {
+                path: self.path.into(),
+            });
+        }
+        if bytes.len() < 4 * words {
+            return Err(IdxError::Truncated {
+                path: self.path.into(),
+                expected: at + 4 * words,
+                found: at + bytes.len(),
+            });
+        }
+        Ok(bytes
+            .chunks(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
 }
 
-fn header_u32(bytes: &[u8], index: usize, path: &str) -> Result<u32, IdxError> {
-    let at = index * 4;
-    bytes
-        .get(at..at + 4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| IdxError::Truncated {
-            path: path.to_string(),
-            expected: at + 4,
-            found: bytes.len(),
-        })
-}
-
-/// Parses an IDX file with `dims` dimensions, returning the dimensions and the payload.
+/// Parses an IDX file with the given magic, returning the dimensions and the payload. Reads
+/// no more than the header promises (plus one byte to notice extra data), so that a small
+/// gzip file cannot inflate without bound.
 fn parse(
-    bytes: Vec<u8>,
+    bytes: &[u8],
     path: &str,
     magic: u32,
     expected: &'static str,
 ) -> Result<(Vec<usize>, Vec<u8>), IdxError> {
-    let found = header_u32(&bytes, 0, path)?;
+    let mut source = Source::new(bytes, path)?;
+    let found = source.header(1, 0)?[0];
     if found != magic {
         return Err(IdxError::Magic {
             path: path.to_string(),
@@ -112,10 +136,11 @@ fn parse(
         });
     }
     let ndims = (magic & 0xff) as usize;
-    let dims = (1..=ndims)
-        .map(|i| header_u32(&bytes, i, path).map(|d| d as usize))
-        .collect::<Result<Vec<_>, _>>()?;
-    let header = 4 * (ndims + 1);
+    let dims: Vec<usize> = source
+        .header(ndims, 4)?
+        .into_iter()
+        .map(|d| d as usize)
+        .collect();
     let payload = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
@@ -123,33 +148,41 @@ fn parse(
             path: path.to_string(),
             what: format!("dimensions {dims:?} overflow"),
         })?;
-    let available = bytes.len() - header;
-    if available < payload {
+    let data = source.read_up_to(payload as u64 + 1)?;
+    if data.len() < payload {
         return Err(IdxError::Truncated {
             path: path.to_string(),
             expected: payload,
-            found: available,
+            found: data.len(),
         });
     }
-    if available > payload {
+    if data.len() > payload {
         return Err(IdxError::TrailingBytes {
             path: path.to_string(),
             expected: payload,
-            found: available,
         });
     }
-    let mut bytes = bytes;
-    bytes.drain(..header);
-    Ok((dims, bytes))
+    Ok((dims, data))
 }
 
-/// Reads an IDX3 image file (`.gz` or raw).
-pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
+fn read_file(path: &Path) -> Result<(Vec<u8>, String), IdxError> {
     let shown = path.display().to_string();
-    let (dims, pixels) = parse(read_maybe_gzip(path)?, &shown, IMAGES_MAGIC, "images")?;
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
+        .map_err(|source| IdxError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+    Ok((bytes, shown))
+}
+
+/// Parses the bytes of an IDX3 image file (gzipped or not); `path` names it in errors.
+pub fn parse_images(bytes: &[u8], path: &str) -> Result<IdxImages, IdxError> {
+    let (dims, pixels) = parse(bytes, path, IMAGES_MAGIC, "images")?;
     if dims.contains(&0) {
         return Err(IdxError::Invalid {
-            path: shown,
+            path: path.into(),
             what: format!("no images (dimensions {dims:?})"),
         });
     }
@@ -161,11 +194,22 @@ pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
     })
 }
 
+/// Parses the bytes of an IDX1 label file (gzipped or not); `path` names it in errors.
+pub fn parse_labels(bytes: &[u8], path: &str) -> Result<Vec<u8>, IdxError> {
+    let (_, labels) = parse(bytes, path, LABELS_MAGIC, "labels")?;
+    Ok(labels)
+}
+
+/// Reads an IDX3 image file (`.gz` or raw).
+pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
+    let (bytes, shown) = read_file(path)?;
+    parse_images(&bytes, &shown)
+}
+
 /// Reads an IDX1 label file (`.gz` or raw).
 pub fn read_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let shown = path.display().to_string();
-    let (_, labels) = parse(read_maybe_gzip(path)?, &shown, LABELS_MAGIC, "labels")?;
-    Ok(labels)
+    let (bytes, shown) = read_file(path)?;
+    parse_labels(&bytes, &shown)
 }
 
 /// Encodes images as an IDX3 byte stream (used to write synthetic datasets in tests).

@@ -1,5 +1,7 @@
 #![allow(dead_code)]
 
+pub mod cli;
+
 use aeclust::gpu::GpuContext;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
