@@ -129,9 +129,13 @@ pub fn bce_sigmoid(
                 let p = sigmoid(z);
                 *g = (p - t) * scale;
                 let q = p.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
-                sum -= t * q.ln() + (1.0 - t) * (1.0 - q).ln() + (z - z);
+                sum -= t * q.ln() + (1.0 - t) * (1.0 - q).ln();
             }
-            sum / width as f32
+            if z_row.iter().all(|z| z.is_finite()) {
+                sum / width as f32
+            } else {
+                f32::NAN
+            }
         })
         .collect()
 }

@@ -147,14 +147,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         (Some(path), _) => {
             let (codes, n, d) = npy::read_matrix(path)?;
             // Labels and images only belong to these codes when the counts agree.
-            let data = data.ok().filter(|data| data.count == n);
-            if data.is_none() {
-                eprintln!(
-                    "notice: no {n} images in {} to score against",
-                    args.data.display()
-                );
-            }
-            (codes, n, d, data)
+            (codes, n, d, data.ok().filter(|data| data.count == n))
         }
         (None, Some(model)) => {
             let (spec, params, _) = model_file::load(model)?;
@@ -179,5 +172,11 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         args.pixels,
         &outputs,
     )?;
+    if data.is_none() {
+        eprintln!(
+            "notice: not scored: no {n} images in {}",
+            args.data.display()
+        );
+    }
     Ok(())
 }

@@ -1,0 +1,483 @@
+//! The real binary against hostile input, divergence, interruption and data larger than one
+//! GPU binding: clear one-line errors, non-zero exits, no panics and no half-written files.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::cli::{aeclust, assert_clean_failure, read_json, text};
+use safetensors::tensor::TensorView;
+use safetensors::SafeTensors;
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The bundled MNIST.
+fn mnist() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")
+}
+
+/// A small 4x4-pixel dataset in `dir/data` and a model trained on it in `dir/m.safetensors`.
+fn tiny_model(dir: &Path) -> (PathBuf, PathBuf) {
+    let data = dir.join("data");
+    common::write_idx_dataset(&data, 64, 32, 4, false);
+    let model = dir.join("m.safetensors");
+    let out = aeclust(&[
+        "train",
+        "--data",
+        s(&data),
+        "--layers",
+        "16,6,3,6,16",
+        "--epochs",
+        "1",
+        "--model-out",
+        s(&model),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (data, model)
+}
+
+/// The names of the files in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn broken_data_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_idx_dataset(&data, 8, 8, 4, true);
+    let images = data.join("train-images-idx3-ubyte.gz");
+    let good = std::fs::read(&images).unwrap();
+    let train = || aeclust(&["train", "--data", s(&data), "--layers", "16,4,16"]);
+
+    std::fs::write(&images, b"").unwrap();
+    assert_clean_failure(&train(), "empty file");
+    let mut corrupt = good.clone();
+    let middle = corrupt.len() / 2;
+    corrupt[middle..middle + 8].copy_from_slice(b"garbage!");
+    std::fs::write(&images, &corrupt).unwrap();
+    assert_clean_failure(&train(), "corrupt gzip stream");
+    std::fs::write(&images, &good[..good.len() / 2]).unwrap();
+    assert_clean_failure(&train(), "corrupt gzip stream");
+    // A header that promises four billion images of 4 GB each, in 16 bytes.
+    let mut huge = Vec::new();
+    for v in [0x0803u32, u32::MAX, 65536, 65536] {
+        huge.extend(v.to_be_bytes());
+    }
+    std::fs::write(&images, &huge).unwrap();
+    assert_clean_failure(&train(), "truncated");
+    let mut zero = Vec::new();
+    for v in [0x0803u32, 0, 4, 4] {
+        zero.extend(v.to_be_bytes());
+    }
+    std::fs::write(&images, &zero).unwrap();
+    assert_clean_failure(&train(), "no images");
+}
+
+#[test]
+fn labels_must_be_digits_where_clusters_are_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = tiny_model(dir.path());
+    let labels = data.join("t10k-labels-idx1-ubyte");
+    let mut bytes = std::fs::read(&labels).unwrap();
+    bytes[8 + 5] = 42;
+    std::fs::write(&labels, bytes).unwrap();
+    let out = aeclust(&[
+        "cluster",
+        "--model",
+        s(&model),
+        "--data",
+        s(&data),
+        "--k",
+        "3",
+    ]);
+    assert_clean_failure(&out, "label 42 of image 5 is not a digit 0-9");
+}
+
+/// `model` rewritten with `change` applied to its tensors (name, shape, bytes).
+fn rewrite_model(model: &Path, out: &Path, change: impl Fn(&str, &mut Vec<usize>, &mut Vec<u8>)) {
+    let bytes = std::fs::read(model).unwrap();
+    let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.shape().to_vec(), view.data().to_vec()))
+        .collect();
+    for (name, shape, data) in &mut owned {
+        change(name, shape, data);
+    }
+    let views: Vec<(String, TensorView)> = owned
+        .iter()
+        .map(|(name, shape, data)| {
+            let view = TensorView::new(safetensors::Dtype::F32, shape.clone(), data).unwrap();
+            (name.clone(), view)
+        })
+        .collect();
+    let metadata: Option<HashMap<String, String>> = meta.metadata().clone();
+    std::fs::write(out, safetensors::serialize(views, metadata).unwrap()).unwrap();
+}
+
+#[test]
+fn broken_model_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = tiny_model(dir.path());
+    let broken = dir.path().join("broken.safetensors");
+    let codes = dir.path().join("codes.npy");
+    let encode = || {
+        aeclust(&[
+            "encode",
+            "--model",
+            s(&broken),
+            "--data",
+            s(&data),
+            "--out",
+            s(&codes),
+        ])
+    };
+    std::fs::write(&broken, b"not a model").unwrap();
+    assert_clean_failure(&encode(), "not a safetensors model file");
+    let good = std::fs::read(&model).unwrap();
+    std::fs::write(&broken, &good[..good.len() - 100]).unwrap();
+    assert_clean_failure(&encode(), "not a safetensors model file");
+    // Layers that do not chain: the second weight takes 5 inputs where the first gives 6.
+    rewrite_model(&model, &broken, |name, shape, data| {
+        if name == "encoder.1.weight" {
+            *shape = vec![3, 5];
+            data.truncate(15 * 4);
+        }
+    });
+    assert_clean_failure(&encode(), "encoder.1.weight has shape [3, 5]");
+    rewrite_model(&model, &broken, |name, _, data| {
+        if name == "decoder.0.bias" {
+            data[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        }
+    });
+    assert_clean_failure(&encode(), "NaN");
+    assert!(!codes.exists(), "a failed encode left an output file");
+}
+
+#[test]
+fn broken_npy_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("codes.npy");
+    let cluster = || aeclust(&["cluster", "--codes", s(&path), "--data", "/nonexistent"]);
+    let npy = |descr: &str, shape: &str, data: &[u8]| {
+        let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        let mut header = dict.into_bytes();
+        while (11 + header.len()) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"\x93NUMPY\x01\x00").unwrap();
+        file.write_all(&(header.len() as u16).to_le_bytes())
+            .unwrap();
+        file.write_all(&header).unwrap();
+        file.write_all(data).unwrap();
+    };
+    npy("<f8", "(2, 2)", &[0; 32]);
+    assert_clean_failure(&cluster(), "expected float32");
+    npy("<f4", "(2, 2, 2)", &[0; 32]);
+    assert_clean_failure(&cluster(), "expected a 2-D matrix");
+    npy("<f4", "(4,)", &[0; 16]);
+    assert_clean_failure(&cluster(), "expected a 2-D matrix");
+    npy("<f4", "(1000000000, 1000000)", &[0; 16]);
+    assert_clean_failure(&cluster(), "truncated");
+    npy("<f4", "(2, 1)", &[0, 0, 0xc0, 0x7f, 0, 0, 0, 0]);
+    assert_clean_failure(&cluster(), "NaN");
+    std::fs::write(&path, b"PK\x03\x04 a zip file").unwrap();
+    assert_clean_failure(&cluster(), "not a .npy file");
+}
+
+#[test]
+fn nonsense_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = dir.path().join("codes.npy");
+    aeclust::npy::write_matrix(&codes, &[0.5; 40], 20, 2).unwrap();
+    let cluster = |flags: &[&str]| {
+        let mut args = vec!["cluster", "--codes", s(&codes), "--data", "/nonexistent"];
+        args.extend_from_slice(flags);
+        aeclust(&args)
+    };
+    assert_clean_failure(&cluster(&["--k", "0"]), "--k must be between 1");
+    assert_clean_failure(
+        &cluster(&["--k", "21"]),
+        "at most the number of points (20)",
+    );
+    assert_clean_failure(&cluster(&["--n-init", "0"]), "--n-init");
+    assert_clean_failure(&cluster(&["--max-iter", "0"]), "--max-iter");
+    assert_clean_failure(&cluster(&["--tol", "-1"]), "--tol");
+    assert_clean_failure(&cluster(&["--tol", "NaN"]), "--tol");
+    assert_clean_failure(&cluster(&["--max-binding-mib", "0"]), "--max-binding-mib");
+
+    let data = dir.path().join("data");
+    common::write_idx_dataset(&data, 8, 8, 4, false);
+    let train = |flags: &[&str]| {
+        let mut args = vec!["train", "--data", s(&data)];
+        args.extend_from_slice(flags);
+        aeclust(&args)
+    };
+    for layers in ["16,4,15", "15,4,16", "16", "16,,16", "16,-4,16"] {
+        let out = train(&["--layers", layers]);
+        let stderr = text(&out.stderr);
+        assert!(
+            !out.status.success() && !stderr.contains("panicked"),
+            "{layers}: {stderr}"
+        );
+    }
+    assert_clean_failure(&train(&["--layers", "16,4,15"]), "image size 16");
+    assert_clean_failure(&train(&["--lr", "-0.1"]), "--lr must be a positive number");
+    assert_clean_failure(&train(&["--lr", "inf"]), "--lr must be a positive number");
+    assert_clean_failure(&train(&["--checkpoint-every", "1"]), "needs --model-out");
+    // Buffers beyond the device's limits: a clear error before anything is allocated.
+    let wide = train(&["--layers", "16,300000,16", "--max-binding-mib", "1"]);
+    assert_clean_failure(&wide, "allows (1 MiB)");
+}
+
+#[test]
+fn divergence_stops_training_and_keeps_the_previous_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    std::fs::write(&model, b"the previous model").unwrap();
+    for backend in ["gpu", "cpu"] {
+        let out = aeclust(&[
+            "train",
+            "--data",
+            mnist(),
+            "--limit",
+            "2000",
+            "--epochs",
+            "1",
+            "--lr",
+            "1e6",
+            "--backend",
+            backend,
+            "--model-out",
+            s(&model),
+        ]);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{backend}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains("training diverged at epoch 1, step"),
+            "{backend}: {stderr}"
+        );
+        assert_eq!(std::fs::read(&model).unwrap(), b"the previous model");
+    }
+    assert_eq!(listing(dir.path()), ["m.safetensors"]);
+}
+
+#[test]
+fn unwritable_outputs_fail_before_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = tiny_model(dir.path());
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    let inside = not_a_dir.join("codes.npy");
+    let out = aeclust(&[
+        "encode",
+        "--model",
+        s(&model),
+        "--data",
+        s(&data),
+        "--out",
+        s(&inside),
+    ]);
+    assert_clean_failure(&out, "cannot write");
+    let out = aeclust(&["run", "--data", s(&data), "--out", s(&not_a_dir)]);
+    assert_clean_failure(&out, "cannot create");
+}
+
+/// Starts `train` with a checkpoint after every epoch, waits until `epochs_done` epochs are
+/// saved, then sends `signal`; returns the exit status and stderr.
+fn train_and_kill(
+    dir: &Path,
+    signal: &str,
+    epochs_done: usize,
+) -> (std::process::ExitStatus, String) {
+    let data = dir.join("data");
+    let model = dir.join("m.safetensors");
+    let _ = std::fs::remove_file(&model);
+    let child = Command::new(env!("CARGO_BIN_EXE_aeclust"))
+        .args([
+            "train",
+            "--data",
+            s(&data),
+            "--layers",
+            "16,8,16",
+            "--epochs",
+            "1000",
+            "--checkpoint-every",
+            "1",
+            "--model-out",
+            s(&model),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let saved = aeclust::model_file::load(&model)
+            .ok()
+            .and_then(|(_, _, state)| state)
+            .is_some_and(|state| state.epochs >= epochs_done);
+        if saved {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint after 120 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    (output.status, text(&output.stderr))
+}
+
+#[test]
+fn a_killed_run_keeps_its_last_checkpoint_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_idx_dataset(&data, 20_000, 64, 4, false);
+    let model = dir.path().join("m.safetensors");
+    for signal in ["TERM", "INT", "KILL"] {
+        let (status, stderr) = train_and_kill(dir.path(), signal, 2);
+        assert!(!status.success(), "{signal}: the run was not stopped");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if signal != "KILL" {
+            assert!(
+                stderr.contains("holds the model after epoch"),
+                "{signal}: {stderr}"
+            );
+            // Stopped cleanly: no temporary file is left beside the checkpoint.
+            assert_eq!(listing(dir.path()), ["data", "m.safetensors"]);
+        }
+        let (_, _, state) = aeclust::model_file::load(&model).unwrap();
+        let done = state.unwrap().epochs;
+        assert!(done >= 2, "{signal}: checkpoint of epoch {done}");
+        let resumed = dir.path().join("resumed.safetensors");
+        let out = aeclust(&[
+            "train",
+            "--data",
+            s(&data),
+            "--model",
+            s(&model),
+            "--epochs",
+            "1",
+            "--model-out",
+            s(&resumed),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(&format!("epoch {}/{}", done + 1, done + 1)));
+        std::fs::remove_file(&resumed).unwrap();
+    }
+}
+
+#[test]
+fn a_dataset_larger_than_one_binding_trains_and_encodes_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // 200 000 images of 16 bytes: 3 MB, four buffers under a 1 MiB binding limit.
+    common::write_idx_dataset(&data, 200_000, 1000, 4, true);
+    let run = |name: &str, limit: &[&str]| {
+        let report = dir.path().join(format!("{name}.json"));
+        let model = dir.path().join(format!("{name}.safetensors"));
+        let codes = dir.path().join(format!("{name}.npy"));
+        let train = [
+            "train",
+            "--data",
+            s(&data),
+            "--layers",
+            "16,8,16",
+            "--epochs",
+            "1",
+            "--batch",
+            "256",
+            "--report",
+            s(&report),
+            "--model-out",
+            s(&model),
+        ];
+        let out = aeclust(&[&train[..], limit].concat());
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let encode = [
+            "encode",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--split",
+            "train",
+            "--out",
+            s(&codes),
+        ];
+        let out = aeclust(&[&encode[..], limit].concat());
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        (
+            read_json(&report)["epochs"].clone(),
+            std::fs::read(&codes).unwrap(),
+        )
+    };
+    let (split_epochs, split_codes) = run("split", &["--max-binding-mib", "1"]);
+    let (whole_epochs, whole_codes) = run("whole", &[]);
+    assert_eq!(split_epochs[0]["loss"], whole_epochs[0]["loss"]);
+    assert_eq!(split_epochs[0]["val_loss"], whole_epochs[0]["val_loss"]);
+    assert!(split_codes == whole_codes, "the codes differ");
+    let (values, rows, _) = aeclust::npy::parse_matrix(&split_codes, "codes").unwrap();
+    assert_eq!(rows, 200_000);
+    assert!(values.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = tiny_model(dir.path());
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        let args = [
+            "run",
+            "--data",
+            s(&data),
+            "--layers",
+            "16,6,3,6,16",
+            "--epochs",
+            "2",
+            "--k",
+            "3",
+            "--seed",
+            "5",
+            "--quiet",
+            "--out",
+            s(&out),
+        ];
+        let result = aeclust(&args);
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        out
+    };
+    let (a, b) = (run("a"), run("b"));
+    for file in ["codes.npy", "assignments.txt", "reconstructions.png"] {
+        let same = std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap();
+        assert!(same, "{file} differs between two runs with the same seed");
+    }
+    let losses = |dir: &Path| read_json(dir.join("train.json"))["epochs"].clone();
+    let (la, lb) = (losses(&a), losses(&b));
+    for (ea, eb) in la.as_array().unwrap().iter().zip(lb.as_array().unwrap()) {
+        assert_eq!(ea["loss"], eb["loss"]);
+        assert_eq!(ea["val_loss"], eb["val_loss"]);
+    }
+}
