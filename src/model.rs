@@ -1,46 +1,130 @@
 //! The network description and its parameters (Keras layout: a weight is `in x out`, row-major).
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// What a layer applies after `x W + b`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Activation {
     Relu,
     Linear,
     Sigmoid,
 }
 
-/// A dense autoencoder: layer widths from input to reconstruction, ReLU inside, sigmoid last.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelSpec {
-    pub widths: Vec<usize>,
-}
-
-impl ModelSpec {
-    /// The blog's model: 784-128-32-128-784.
-    pub fn blog() -> Self {
-        ModelSpec {
-            widths: vec![784, 128, 32, 128, 784],
+impl Activation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Linear => "linear",
+            Activation::Sigmoid => "sigmoid",
         }
     }
 
-    /// Parses `784,128,32,128,784` and checks it against the image size of the data.
+    fn parse(text: &str) -> Option<Self> {
+        [Activation::Relu, Activation::Linear, Activation::Sigmoid]
+            .into_iter()
+            .find(|a| a.name() == text.trim())
+    }
+}
+
+/// The reconstruction loss, which fixes the output layer's activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Binary cross-entropy on a sigmoid output (fused: the last layer stops at its logits).
+    Bce,
+    /// Mean squared error on a linear output.
+    Mse,
+}
+
+impl Loss {
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Bce => "bce",
+            Loss::Mse => "mse",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Loss::Bce, Loss::Mse]
+            .into_iter()
+            .find(|l| l.name() == text)
+    }
+
+    pub fn output_activation(self) -> Activation {
+        match self {
+            Loss::Bce => Activation::Sigmoid,
+            Loss::Mse => Activation::Linear,
+        }
+    }
+}
+
+/// A dense autoencoder: layer widths from input to reconstruction, each layer's activation,
+/// and the loss.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelSpec {
+    pub widths: Vec<usize>,
+    /// One per layer (`widths.len() - 1`); the last is the loss's output activation.
+    pub activations: Vec<Activation>,
+    pub loss: Loss,
+}
+
+/// Parses a comma-separated list of positive widths (`--layers`).
+pub fn parse_widths(text: &str) -> Result<Vec<usize>> {
+    text.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(v) if v > 0 => Ok(v),
+            _ => bail!("--layers: {w:?} is not a positive layer width"),
+        })
+        .collect()
+}
+
+/// Parses a comma-separated list of activations (`--activations`).
+pub fn parse_activations(text: &str) -> Result<Vec<Activation>> {
+    text.split(',')
+        .map(|a| {
+            Activation::parse(a)
+                .with_context(|| format!("--activations: {a:?} is not relu, linear or sigmoid"))
+        })
+        .collect()
+}
+
+impl ModelSpec {
+    /// The blog's model: 784-128-32-128-784, ReLU inside, sigmoid output, BCE.
+    pub fn blog() -> Self {
+        ModelSpec::standard(vec![784, 128, 32, 128, 784], false, Loss::Bce)
+    }
+
+    /// ReLU in every hidden layer (but a linear code layer when `linear_code`) and the output
+    /// activation of `loss`.
+    pub fn standard(widths: Vec<usize>, linear_code: bool, loss: Loss) -> Self {
+        let mut spec = ModelSpec {
+            activations: vec![Activation::Relu; widths.len().saturating_sub(1)],
+            widths,
+            loss,
+        };
+        if linear_code && spec.widths.len() >= 3 {
+            let code = spec.code_layer();
+            spec.activations[code] = Activation::Linear;
+        }
+        if let Some(last) = spec.activations.last_mut() {
+            *last = loss.output_activation();
+        }
+        spec
+    }
+
+    /// `784,128,32,128,784`-style widths with the blog's activations and loss, checked
+    /// against the image size of the data.
     pub fn parse(text: &str, image_size: usize) -> Result<Self> {
-        let widths = text
-            .split(',')
-            .map(|w| match w.trim().parse::<usize>() {
-                Ok(v) if v > 0 => Ok(v),
-                _ => bail!("--layers: {w:?} is not a positive layer width"),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let spec = ModelSpec { widths };
+        let spec = ModelSpec::standard(parse_widths(text)?, false, Loss::Bce);
         spec.check(image_size)?;
         Ok(spec)
     }
 
-    /// An autoencoder must start and end with the image size and have a code layer.
+    /// An autoencoder must start and end with the image size, have a code layer, one
+    /// activation per layer, and the output activation its loss needs.
     pub fn check(&self, image_size: usize) -> Result<()> {
         let w = &self.widths;
         if w.len() < 3 {
@@ -48,6 +132,26 @@ impl ModelSpec {
         }
         if w[0] != image_size || w[w.len() - 1] != image_size {
             bail!("the model's layers {w:?} must start and end with the image size {image_size}");
+        }
+        if self.activations.len() != self.layer_count() {
+            bail!(
+                "{} activations for {} layers",
+                self.activations.len(),
+                self.layer_count()
+            );
+        }
+        let last = self.activations[self.layer_count() - 1];
+        let wanted = self.loss.output_activation();
+        if last != wanted {
+            bail!(
+                "the {} loss needs a {} output layer, got {}",
+                self.loss.name(),
+                wanted.name(),
+                last.name()
+            );
+        }
+        if self.activations[..self.layer_count() - 1].contains(&Activation::Sigmoid) {
+            bail!("sigmoid is only for the output layer (its backward pass is not implemented)");
         }
         Ok(())
     }
@@ -62,11 +166,7 @@ impl ModelSpec {
     }
 
     pub fn activation(&self, l: usize) -> Activation {
-        if l + 1 == self.layer_count() {
-            Activation::Sigmoid
-        } else {
-            Activation::Relu
-        }
+        self.activations[l]
     }
 
     /// Index of the code layer (the narrowest), whose output is the learned representation.

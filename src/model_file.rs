@@ -7,11 +7,13 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use safetensors::{Dtype, SafeTensors};
 
-use crate::model::{ModelSpec, Params};
+use crate::model::{parse_activations, Loss, ModelSpec, Params};
 use crate::output::write_atomic;
 use crate::train::AdamState;
 
 const LAYERS_KEY: &str = "aeclust.layers";
+const ACTIVATIONS_KEY: &str = "aeclust.activations";
+const LOSS_KEY: &str = "aeclust.loss";
 const STEP_KEY: &str = "aeclust.adam_step";
 const EPOCHS_KEY: &str = "aeclust.epochs";
 const SEED_KEY: &str = "aeclust.seed";
@@ -80,7 +82,12 @@ pub fn save(
 ) -> Result<()> {
     let mut tensors = named_tensors(spec, params, "");
     let widths: Vec<String> = spec.widths.iter().map(usize::to_string).collect();
-    let mut metadata = HashMap::from([(LAYERS_KEY.to_string(), widths.join(","))]);
+    let activations: Vec<&str> = spec.activations.iter().map(|a| a.name()).collect();
+    let mut metadata = HashMap::from([
+        (LAYERS_KEY.to_string(), widths.join(",")),
+        (ACTIVATIONS_KEY.to_string(), activations.join(",")),
+        (LOSS_KEY.to_string(), spec.loss.name().to_string()),
+    ]);
     if let Some(state) = state {
         tensors.extend(named_tensors(spec, &state.adam.m, "adam.m."));
         tensors.extend(named_tensors(spec, &state.adam.v, "adam.v."));
@@ -120,11 +127,20 @@ pub fn load(path: &Path) -> Result<(ModelSpec, Params, Option<TrainingState>)> {
         .map(|w| w.parse::<usize>().ok().filter(|&w| w > 0))
         .collect::<Option<Vec<_>>>()
         .with_context(|| format!("{shown}: bad layer widths {layers:?}"))?;
-    let spec = ModelSpec { widths };
+    let meta = metadata.metadata().as_ref();
+    let text = |key: &str| meta.and_then(|m| m.get(key));
+    // Files from before activations and losses were recorded hold the blog's model.
+    let loss = match text(LOSS_KEY) {
+        None => Loss::Bce,
+        Some(name) => Loss::parse(name).with_context(|| format!("{shown}: bad loss {name:?}"))?,
+    };
+    let mut spec = ModelSpec::standard(widths, false, loss);
+    if let Some(list) = text(ACTIVATIONS_KEY) {
+        spec.activations = parse_activations(list).with_context(|| format!("{shown}"))?;
+    }
     spec.check(spec.widths[0])
         .with_context(|| format!("{shown}: not an autoencoder"))?;
     let params = read_params(&tensors, &spec, "", &shown)?;
-    let meta = metadata.metadata().as_ref();
     let number = |key: &str| -> Result<Option<u64>> {
         meta.and_then(|m| m.get(key))
             .map(|v| {

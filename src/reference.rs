@@ -140,6 +140,36 @@ pub fn bce_sigmoid(
         .collect()
 }
 
+/// Mean squared error of rows x `width` linear outputs, with the gradient and per-row losses
+/// as `bce_sigmoid` gives them (NaN where an output is NaN or infinite).
+pub fn mse(
+    outputs: &[f32],
+    targets: &[f32],
+    width: usize,
+    batch_rows: usize,
+    grad: &mut [f32],
+) -> Vec<f32> {
+    let scale = 2.0 / (batch_rows as f32 * width as f32);
+    outputs
+        .chunks(width)
+        .zip(targets.chunks(width))
+        .zip(grad.chunks_mut(width))
+        .map(|((y_row, t_row), g_row)| {
+            let mut sum = 0.0f32;
+            for ((&y, &t), g) in y_row.iter().zip(t_row).zip(g_row) {
+                let e = y - t;
+                *g = e * scale;
+                sum += e * e;
+            }
+            if y_row.iter().all(|y| y.is_finite()) {
+                sum / width as f32
+            } else {
+                f32::NAN
+            }
+        })
+        .collect()
+}
+
 /// One Adam step (Keras formula) with the bias-corrected rate `lr_t`. Returns false when a
 /// parameter or moment became NaN or infinite.
 #[must_use]

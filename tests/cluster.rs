@@ -175,7 +175,10 @@ fn principal_components_find_the_spread_directions() {
             [a + b + 3.0, a - b - 1.0, 5.0]
         })
         .collect();
-    let xy = aeclust::report::principal_components(&points, 2000, 3);
+    let xy: Vec<(f64, f64)> = aeclust::pca::project(&points, 2000, 3, 2)
+        .chunks(2)
+        .map(|p| (f64::from(p[0]), f64::from(p[1])))
+        .collect();
     let variance =
         |f: fn(&(f64, f64)) -> f64| xy.iter().map(f).map(|v| v * v).sum::<f64>() / 2000.0;
     let (v1, v2) = (variance(|p| p.0), variance(|p| p.1));

@@ -10,6 +10,7 @@ use aeclust::gpu::kernels::{
     MatmulKind, MatmulOperands, MatmulVariant, StepParams, StepTable,
 };
 use aeclust::gpu::GpuContext;
+use aeclust::model::Loss;
 use aeclust::reference;
 use common::{assert_close, gpu, rng, uniform};
 use proptest::prelude::*;
@@ -266,12 +267,13 @@ proptest! {
     }
 }
 
-/// Runs the loss kernel on `rows x width` logits and targets padded to `rows_pad` rows (with
-/// garbage past the valid rows); returns the padded gradient and the loss buffer, whose valid
-/// losses start at `offset`.
-fn run_bce(
+/// Runs the `loss` kernel on `rows x width` outputs and targets padded to `rows_pad` rows
+/// (with garbage past the valid rows); returns the padded gradient and the loss buffer, whose
+/// valid losses start at `offset`.
+fn run_loss(
     ctx: &GpuContext,
     kernels: &Kernels,
+    loss: Loss,
     (logits, targets): (&[f32], &[f32]),
     (rows, width, rows_pad, offset): (usize, usize, usize, usize),
 ) -> (Vec<f32>, Vec<f32>) {
@@ -294,12 +296,14 @@ fn run_bce(
     let grad_buf = storage_init(ctx, "grad", &vec![f32::NAN; rows_pad * stride]).unwrap();
     let loss_buf = storage(ctx, "losses", offset + rows + 1).unwrap();
     let buffers = LossBuffers {
-        logits: &logit_buf,
+        outputs: &logit_buf,
         targets: &target_buf,
         grad: &grad_buf,
         losses: &loss_buf,
     };
-    let d = kernels.loss.dispatch(ctx, &steps, buffers, width, rows_pad);
+    let d = kernels
+        .loss
+        .dispatch(ctx, loss, &steps, buffers, width, rows_pad);
     run(ctx, &[&d], steps.offset(0)).unwrap();
     (
         read_f32(ctx, &grad_buf, 0, rows_pad * stride).unwrap(),
@@ -308,22 +312,30 @@ fn run_bce(
 }
 
 #[test]
-fn bce_loss_matches_cpu_and_ignores_padding() {
+fn losses_match_cpu_and_ignore_padding() {
     let ctx = gpu();
     let kernels = Kernels::new(&ctx).unwrap();
     let mut rng = rng(11);
-    for (rows, width, rows_pad, offset) in [(1, 1, 32, 0), (7, 785, 32, 5), (33, 31, 64, 2)] {
+    let shapes = [(1, 1, 32, 0), (7, 785, 32, 5), (33, 31, 64, 2)];
+    for ((rows, width, rows_pad, offset), loss) in shapes
+        .into_iter()
+        .flat_map(|shape| [(shape, Loss::Bce), (shape, Loss::Mse)])
+    {
         let logits = uniform(&mut rng, rows * width, -9.0, 9.0);
         let targets = uniform(&mut rng, rows * width, 0.0, 1.0);
         let shape = (rows, width, rows_pad, offset);
-        let (grad, losses) = run_bce(&ctx, &kernels, (&logits, &targets), shape);
+        let (grad, losses) = run_loss(&ctx, &kernels, loss, (&logits, &targets), shape);
         let mut want_grad = vec![0.0; rows * width];
-        let want_loss = reference::bce_sigmoid(&logits, &targets, width, rows, &mut want_grad);
+        let reference_loss = match loss {
+            Loss::Bce => reference::bce_sigmoid,
+            Loss::Mse => reference::mse,
+        };
+        let want_loss = reference_loss(&logits, &targets, width, rows, &mut want_grad);
         let mut want_grad_pad = pad_matrix(&want_grad, rows, width);
         want_grad_pad.resize(rows_pad * padded(width), 0.0);
-        assert_close("bce grad", &grad, &want_grad_pad, 1e-9, 1e-5);
+        assert_close(&format!("{loss:?} grad"), &grad, &want_grad_pad, 1e-9, 1e-5);
         assert_close(
-            "bce losses",
+            &format!("{loss:?} losses"),
             &losses[offset..offset + rows],
             &want_loss,
             1e-6,
@@ -338,7 +350,7 @@ fn bce_loss_matches_cpu_and_ignores_padding() {
 }
 
 #[test]
-fn bce_loss_is_nan_in_a_row_with_a_non_finite_logit() {
+fn losses_are_nan_in_a_row_with_a_non_finite_output() {
     let ctx = gpu();
     let kernels = Kernels::new(&ctx).unwrap();
     let (rows, width) = (4, 70);
@@ -347,12 +359,26 @@ fn bce_loss_is_nan_in_a_row_with_a_non_finite_logit() {
     logits[2 * width + 69] = f32::INFINITY;
     logits[3 * width] = f32::NEG_INFINITY;
     let targets = vec![0.25; rows * width];
-    let (_, losses) = run_bce(&ctx, &kernels, (&logits, &targets), (rows, width, 32, 0));
-    let mut grad = vec![0.0; rows * width];
-    let want = reference::bce_sigmoid(&logits, &targets, width, rows, &mut grad);
-    for (row, (got, want)) in losses[..rows].iter().zip(&want).enumerate() {
-        assert_eq!(got.is_nan(), row > 0, "GPU loss of row {row}: {got}");
-        assert_eq!(want.is_nan(), row > 0, "CPU loss of row {row}: {want}");
+    for loss in [Loss::Bce, Loss::Mse] {
+        let shape = (rows, width, 32, 0);
+        let (_, losses) = run_loss(&ctx, &kernels, loss, (&logits, &targets), shape);
+        let mut grad = vec![0.0; rows * width];
+        let want = match loss {
+            Loss::Bce => reference::bce_sigmoid(&logits, &targets, width, rows, &mut grad),
+            Loss::Mse => reference::mse(&logits, &targets, width, rows, &mut grad),
+        };
+        for (row, (got, want)) in losses[..rows].iter().zip(&want).enumerate() {
+            assert_eq!(
+                got.is_nan(),
+                row > 0,
+                "{loss:?} GPU loss of row {row}: {got}"
+            );
+            assert_eq!(
+                want.is_nan(),
+                row > 0,
+                "{loss:?} CPU loss of row {row}: {want}"
+            );
+        }
     }
 }
 
@@ -379,12 +405,14 @@ fn bce_loss_hand_computed() {
     let g = storage(&ctx, "g", logits.len()).unwrap();
     let out = storage(&ctx, "out", 1).unwrap();
     let buffers = LossBuffers {
-        logits: &l,
+        outputs: &l,
         targets: &t,
         grad: &g,
         losses: &out,
     };
-    let d = kernels.loss.dispatch(&ctx, &steps, buffers, width, 32);
+    let d = kernels
+        .loss
+        .dispatch(&ctx, Loss::Bce, &steps, buffers, width, 32);
     run(&ctx, &[&d], 0).unwrap();
     let loss = read_f32(&ctx, &out, 0, 1).unwrap()[0];
     let want = (std::f32::consts::LN_2 + 15.942385) / 2.0;

@@ -8,9 +8,12 @@ use clap::Args;
 use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::Split;
 use aeclust::device::{BackendChoice, Device};
+use aeclust::embed::UmapConfig;
 use aeclust::gpu::kernels::AdamConfig;
 use aeclust::gpu::GpuRequest;
+use aeclust::model::{parse_activations, parse_widths, Loss, ModelSpec};
 use aeclust::output::check_writable;
+use aeclust::recipe::Recipe;
 use aeclust::train::TrainConfig;
 
 #[derive(Args)]
@@ -42,21 +45,32 @@ pub struct RecipeArgs {
     /// Directory with MNIST's four IDX files (train-/t10k-, images/labels, .gz or raw).
     #[arg(long, default_value = "data/mnist")]
     pub data: PathBuf,
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 3)]
-    pub epochs: usize,
-    /// Samples per Adam step.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
+    /// The model and training settings to start from; the flags below override its values.
+    #[arg(long, value_enum, default_value_t = Recipe::Blog)]
+    pub recipe: Recipe,
+    /// Passes over the training set [blog: 3, deep: 20].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Samples per Adam step [blog: 32, deep: 256].
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
     /// Seed of the initial weights and of the shuffle.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Layer widths from input to reconstruction (ReLU inside, sigmoid last).
-    #[arg(long, default_value = "784,128,32,128,784")]
-    pub layers: String,
+    /// Layer widths from input to reconstruction [blog: 784,128,32,128,784;
+    /// deep: 784,500,500,2000,10,2000,500,500,784].
+    #[arg(long)]
+    pub layers: Option<String>,
+    /// One activation per layer, relu, linear or sigmoid [ReLU inside, the code layer linear
+    /// in the deep recipe, the output the loss's].
+    #[arg(long)]
+    pub activations: Option<String>,
+    /// Reconstruction loss: bce (sigmoid output) or mse (linear output) [blog: bce, deep: mse].
+    #[arg(long, value_enum)]
+    pub loss: Option<Loss>,
     /// Train on the first N training samples only.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -67,12 +81,17 @@ pub struct RecipeArgs {
 }
 
 impl RecipeArgs {
-    /// The recipe, after checking the flags that can be checked without data.
+    /// The training settings, after checking the flags that can be checked without data.
     pub fn config(&self) -> Result<TrainConfig> {
-        if self.epochs == 0 {
+        let values = self.recipe.values();
+        let (epochs, batch) = (
+            self.epochs.unwrap_or(values.epochs),
+            self.batch.unwrap_or(values.batch),
+        );
+        if epochs == 0 {
             bail!("--epochs must be at least 1");
         }
-        if self.batch == 0 {
+        if batch == 0 {
             bail!("--batch must be at least 1");
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -85,8 +104,8 @@ impl RecipeArgs {
             bail!("--checkpoint-every must be at least 1");
         }
         Ok(TrainConfig {
-            epochs: self.epochs,
-            batch: self.batch,
+            epochs,
+            batch,
             adam: AdamConfig {
                 lr: self.lr,
                 ..AdamConfig::default()
@@ -94,6 +113,19 @@ impl RecipeArgs {
             seed: self.seed,
             first_epoch: 0,
         })
+    }
+
+    /// The model: the recipe's, with the flags' overrides, checked against the image size.
+    pub fn model(&self, image_size: usize) -> Result<ModelSpec> {
+        let values = self.recipe.values();
+        let widths = parse_widths(self.layers.as_deref().unwrap_or(values.layers))?;
+        let loss = self.loss.unwrap_or(values.loss);
+        let mut spec = ModelSpec::standard(widths, values.linear_code, loss);
+        if let Some(list) = &self.activations {
+            spec.activations = parse_activations(list)?;
+        }
+        spec.check(image_size)?;
+        Ok(spec)
     }
 }
 
@@ -145,6 +177,52 @@ impl KmeansArgs {
         };
         config.check()?;
         Ok(config)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmbedMethod {
+    /// Cluster the features as they are.
+    None,
+    /// Embed them with UMAP first (and cluster both, side by side).
+    Umap,
+}
+
+/// The embedding before k-means, shared by `cluster` and `run`.
+#[derive(Args)]
+pub struct EmbedArgs {
+    /// Also cluster a UMAP embedding of the features, side by side.
+    #[arg(long, value_enum, default_value_t = EmbedMethod::None)]
+    pub embed: EmbedMethod,
+    /// UMAP: neighbours per point.
+    #[arg(long, default_value_t = 20)]
+    pub neighbors: usize,
+    /// UMAP: dimensions of the embedding.
+    #[arg(long, default_value_t = 10)]
+    pub embed_dims: usize,
+    /// UMAP: how tightly points may pack.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub min_dist: f32,
+    /// UMAP: layout epochs [500 up to 10 000 points, else 200].
+    #[arg(long)]
+    pub embed_epochs: Option<usize>,
+}
+
+impl EmbedArgs {
+    /// The UMAP settings when an embedding was asked for, once checked.
+    pub fn config(&self, seed: u64) -> Result<Option<UmapConfig>> {
+        if self.embed == EmbedMethod::None {
+            return Ok(None);
+        }
+        let config = UmapConfig {
+            neighbors: self.neighbors,
+            dims: self.embed_dims,
+            min_dist: self.min_dist,
+            epochs: self.embed_epochs,
+            seed,
+        };
+        config.check()?;
+        Ok(Some(config))
     }
 }
 

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::args::{open_device, DeviceArgs, KmeansArgs, SplitArg};
-use aeclust::cluster::{cluster_features, metrics, ClusterRun, KmeansConfig};
+use super::args::{open_device, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg};
+use aeclust::cluster::{cluster_features, embed_and_cluster, metrics, ClusterRun, KmeansConfig};
 use aeclust::data::{load_dir, Dataset};
 use aeclust::device::Device;
+use aeclust::embed::UmapConfig;
 use aeclust::encode::encode;
 use aeclust::output::{check_writable, write_atomic, write_json};
 use aeclust::report::{self, ClusterReport};
@@ -31,7 +32,9 @@ pub struct ClusterArgs {
     pub split: SplitArg,
     #[command(flatten)]
     pub kmeans: KmeansArgs,
-    /// Seed of the initial centroids.
+    #[command(flatten)]
+    pub embed: EmbedArgs,
+    /// Seed of the initial centroids and of the embedding.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Also cluster the raw pixels the same way, side by side.
@@ -52,8 +55,12 @@ pub struct ClusterArgs {
 
 pub fn print_run(run: &ClusterRun) {
     let score = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    let embedding = run
+        .embedding
+        .as_ref()
+        .map_or(String::new(), |e| format!("   (umap {:.2} s)", e.seconds));
     println!(
-        "{:<7} {:>6} x {:<4} k {:<3} inertia {:<14.6e} {:>3} iterations {:>7.2} s   acc {}  nmi {}  ari {}",
+        "{:<11} {:>6} x {:<4} k {:<3} inertia {:<14.6e} {:>3} iterations {:>7.2} s   acc {}  nmi {}  ari {}{embedding}",
         run.features,
         run.samples,
         run.dims,
@@ -76,13 +83,15 @@ pub struct ClusterOutputs<'a> {
     pub sheet: Option<&'a Path>,
 }
 
-/// Clusters `codes` (n x d) and, with `pixels`, the images' pixels; scores them against the
-/// labels of `data` when there is data; prints and writes the results.
+/// Clusters `codes` (n x d), and with `embed` their UMAP embedding, and with `pixels` the
+/// images' pixels (embedded too with `embed`); scores them against the labels of `data` when
+/// there is data; prints and writes the results. Assignments and pictures follow the
+/// embedded codes when there are any.
 pub fn cluster_and_write(
     device: &Device,
     (codes, n, d): (&[f32], usize, usize),
     data: Option<&Dataset>,
-    config: &KmeansConfig,
+    (config, embed): (&KmeansConfig, Option<&UmapConfig>),
     pixels: bool,
     outputs: &ClusterOutputs,
 ) -> Result<(Vec<ClusterRun>, Vec<u32>)> {
@@ -90,19 +99,26 @@ pub fn cluster_and_write(
         bail!("--pixels and --pictures need the images of the codes (--data, --split)");
     }
     let labels = data.map(Dataset::digit_labels).transpose()?;
-    let (run, result) = cluster_features(device, "codes", codes, (n, d), labels, config)?;
-    print_run(&run);
-    let mut runs = vec![run];
+    let mut runs = Vec::new();
+    let mut cluster = |features: &str, points: &[f32], shape: (usize, usize)| -> Result<_> {
+        let (run, plain) = cluster_features(device, features, points, shape, labels, config)?;
+        print_run(&run);
+        runs.push(run);
+        let Some(umap) = embed else { return Ok(plain) };
+        let (run, embedded) =
+            embed_and_cluster(device, features, points, shape, labels, (config, umap))?;
+        print_run(&run);
+        runs.push(run);
+        Ok(embedded)
+    };
+    let result = cluster("codes", codes, (n, d))?;
+    if let (true, Some(data)) = (pixels, data) {
+        let values: Vec<f32> = data.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        cluster("pixels", &values, (data.count, data.image_size()))?;
+    }
     if let Some(labels) = labels {
         let counts = metrics::contingency(&result.labels, labels);
         print!("{}", report::contingency_table(&counts));
-    }
-    if let (true, Some(data)) = (pixels, data) {
-        let values: Vec<f32> = data.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
-        let shape = (data.count, data.image_size());
-        let (run, _) = cluster_features(device, "pixels", &values, shape, labels, config)?;
-        print_run(&run);
-        runs.push(run);
     }
     if let Some(path) = outputs.assignments {
         let text: String = result.labels.iter().map(|c| format!("{c}\n")).collect();
@@ -141,6 +157,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         check_writable(path)?;
     }
     let config = args.kmeans.config(args.seed)?;
+    let embed = args.embed.config(args.seed)?;
     let device = open_device(&args.device)?;
     let data = load_dir(&args.data, args.split.split());
     let (codes, n, d, data) = match (&args.codes, &args.model) {
@@ -168,7 +185,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         &device,
         (&codes, n, d),
         data.as_ref(),
-        &config,
+        (&config, embed.as_ref()),
         args.pixels,
         &outputs,
     )?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser};
 
-use super::args::{open_device, DeviceArgs, KmeansArgs, RecipeArgs};
+use super::args::{open_device, DeviceArgs, EmbedArgs, KmeansArgs, RecipeArgs};
 use super::cluster::{cluster_and_write, ClusterOutputs};
 use super::train::{run_training, ModelOutput};
 use aeclust::data::{load_dir, Split};
@@ -24,6 +24,8 @@ pub struct RunArgs {
     pub recipe: RecipeArgs,
     #[command(flatten)]
     pub kmeans: KmeansArgs,
+    #[command(flatten)]
+    pub embed: EmbedArgs,
     /// Also cluster the raw test pixels, side by side with the codes.
     #[arg(long)]
     pub pixels: bool,
@@ -51,6 +53,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     args.recipe.config()?;
     // One seed for the whole pipeline: the weights, the shuffle and the initial centroids.
     let config = args.kmeans.config(args.recipe.seed)?;
+    let embed = args.embed.config(args.recipe.seed)?;
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     aeclust::output::check_writable(&out.join("train.json"))?;
@@ -91,7 +94,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         &device,
         (&codes, test.count, d),
         Some(&test),
-        &config,
+        (&config, embed.as_ref()),
         args.pixels,
         &outputs,
     )?;

@@ -117,7 +117,7 @@ pub fn run_training(
     let val_set = load_dir(&recipe.data, Split::Test)?;
     let (spec, init, adam) = match resumed {
         None => {
-            let spec = ModelSpec::parse(&recipe.layers, train_set.image_size())?;
+            let spec = recipe.model(train_set.image_size())?;
             let init = Params::glorot(&spec, config.seed);
             (spec, init, None)
         }
@@ -142,12 +142,18 @@ pub fn run_training(
         device.matmul_kernel()
     );
     println!(
-        "data: {} train, {} validation images of {}x{}; model {:?}, {} parameters",
+        "data: {} train, {} validation images of {}x{}; model {:?} ({}; {}), {} parameters",
         train_set.count,
         val_set.count,
         train_set.rows,
         train_set.cols,
         spec.widths,
+        spec.activations
+            .iter()
+            .map(|a| a.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        spec.loss.name(),
         spec.parameter_count()
     );
     let mut trainer = device.trainer(&spec, &init, &train_set, &val_set, &config)?;
@@ -217,6 +223,8 @@ pub fn run_training(
         adapter,
         matmul_kernel: device.matmul_kernel().into(),
         layers: spec.widths.clone(),
+        activations: spec.activations.clone(),
+        loss: spec.loss,
         train_samples: train_set.count,
         val_samples: val_set.count,
         final_loss: last.loss,

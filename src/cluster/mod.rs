@@ -6,4 +6,4 @@ pub mod metrics;
 mod run;
 
 pub use kmeans::{kmeans, Init, KmeansConfig, KmeansResult};
-pub use run::{cluster_features, ClusterRun};
+pub use run::{cluster_features, embed_and_cluster, ClusterRun, EmbeddingRun};

@@ -5,11 +5,22 @@ use anyhow::Result;
 use super::metrics::{accuracy, ari, nmi};
 use super::{kmeans, KmeansConfig, KmeansResult};
 use crate::device::Device;
+use crate::embed::{umap_cpu, UmapConfig};
+
+/// How the features were embedded before k-means, and how long it took.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EmbeddingRun {
+    pub method: &'static str,
+    #[serde(flatten)]
+    pub config: UmapConfig,
+    pub layout_epochs: usize,
+    pub seconds: f64,
+}
 
 /// One clustering of one feature set, as reported.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ClusterRun {
-    /// "codes" or "pixels".
+    /// "codes" or "pixels", with "+umap" when embedded first.
     pub features: String,
     pub samples: usize,
     pub dims: usize,
@@ -21,6 +32,8 @@ pub struct ClusterRun {
     pub acc: Option<f64>,
     pub nmi: Option<f64>,
     pub ari: Option<f64>,
+    /// The embedding the k-means ran on, if any.
+    pub embedding: Option<EmbeddingRun>,
 }
 
 /// k-means of `points` (n x d) on `device`, timed and scored against `labels`.
@@ -47,6 +60,32 @@ pub fn cluster_features(
         acc: score(accuracy),
         nmi: score(nmi),
         ari: score(ari),
+        embedding: None,
     };
+    Ok((run, result))
+}
+
+/// UMAP of `points` (n x d), then k-means of the embedding, timed and scored; the run's
+/// features are `features` + "+umap".
+pub fn embed_and_cluster(
+    device: &Device,
+    features: &str,
+    points: &[f32],
+    (n, d): (usize, usize),
+    labels: Option<&[u8]>,
+    (kmeans, umap): (&KmeansConfig, &UmapConfig),
+) -> Result<(ClusterRun, KmeansResult)> {
+    let start = Instant::now();
+    let embedded = umap_cpu(points, n, d, umap)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let name = format!("{features}+umap");
+    let (mut run, result) =
+        cluster_features(device, &name, &embedded, (n, umap.dims), labels, kmeans)?;
+    run.embedding = Some(EmbeddingRun {
+        method: "umap",
+        config: umap.clone(),
+        layout_epochs: umap.epochs_for(n),
+        seconds,
+    });
     Ok((run, result))
 }

@@ -2,6 +2,7 @@
 
 use crate::cluster::{ClusterRun, KmeansConfig};
 use crate::gpu::AdapterSummary;
+use crate::model::{Activation, Loss};
 use crate::train::{EpochStats, TrainConfig};
 
 /// What `aeclust train --report` writes.
@@ -11,6 +12,8 @@ pub struct TrainReport {
     pub adapter: AdapterSummary,
     pub matmul_kernel: String,
     pub layers: Vec<usize>,
+    pub activations: Vec<Activation>,
+    pub loss: Loss,
     pub config: TrainConfig,
     pub train_samples: usize,
     pub val_samples: usize,
@@ -31,7 +34,7 @@ mod images;
 mod plots;
 mod summary;
 
-pub use plots::{loss_plot, pca_plot, principal_components};
+pub use plots::{loss_plot, pca_plot};
 pub use summary::RunReport;
 
 pub use images::{image_grid, reconstruction_sheet, write_png, Gray};

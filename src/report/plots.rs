@@ -110,64 +110,6 @@ pub fn loss_plot(path: &Path, running: &[(f64, f64)], epochs: &[EpochStats]) -> 
     })
 }
 
-/// The first two principal components of the n x d `points` (centred), by power iteration
-/// with deflation on the d x d covariance; returns n (x, y) pairs.
-pub fn principal_components(points: &[f32], n: usize, d: usize) -> Vec<(f64, f64)> {
-    let mut mean = vec![0.0f64; d];
-    for row in points.chunks(d) {
-        for (m, &v) in mean.iter_mut().zip(row) {
-            *m += f64::from(v) / n as f64;
-        }
-    }
-    let mut cov = vec![0.0f64; d * d];
-    for row in points.chunks(d) {
-        let centred: Vec<f64> = row
-            .iter()
-            .zip(&mean)
-            .map(|(&v, m)| f64::from(v) - m)
-            .collect();
-        for i in 0..d {
-            for j in 0..d {
-                cov[i * d + j] += centred[i] * centred[j];
-            }
-        }
-    }
-    let mut components = Vec::new();
-    for _ in 0..2 {
-        let mut v: Vec<f64> = (0..d).map(|i| 1.0 + i as f64 * 1e-3).collect();
-        for _ in 0..300 {
-            let mut w: Vec<f64> = (0..d)
-                .map(|i| (0..d).map(|j| cov[i * d + j] * v[j]).sum())
-                .collect();
-            let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
-            w.iter_mut().for_each(|x| *x /= norm);
-            v = w;
-        }
-        let lambda: f64 = (0..d)
-            .map(|i| v[i] * (0..d).map(|j| cov[i * d + j] * v[j]).sum::<f64>())
-            .sum();
-        for i in 0..d {
-            for j in 0..d {
-                cov[i * d + j] -= lambda * v[i] * v[j];
-            }
-        }
-        components.push(v);
-    }
-    points
-        .chunks(d)
-        .map(|row| {
-            let project = |c: &[f64]| {
-                row.iter()
-                    .zip(&mean)
-                    .zip(c)
-                    .map(|((&v, m), c)| (f64::from(v) - m) * c)
-                    .sum()
-            };
-            (project(&components[0]), project(&components[1]))
-        })
-        .collect()
-}
-
 /// The codes projected on their first two principal components, coloured by cluster.
 pub fn pca_plot(
     path: &Path,
@@ -175,7 +117,11 @@ pub fn pca_plot(
     (n, d): (usize, usize),
     clusters: &[u32],
 ) -> Result<()> {
-    let xy = principal_components(codes, n, d);
+    let projected = crate::pca::project(codes, n, d, 2);
+    let xy: Vec<(f64, f64)> = projected
+        .chunks(2)
+        .map(|p| (f64::from(p[0]), f64::from(p[1])))
+        .collect();
     let range = |f: fn(&(f64, f64)) -> f64| {
         let (lo, hi) = xy
             .iter()

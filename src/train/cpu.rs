@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use super::{AdamState, Backend, Progress, TrainConfig};
 use crate::data::Dataset;
 use crate::gpu::kernels::AdamConfig;
-use crate::model::{Activation, ModelSpec, Params};
+use crate::model::{Activation, Loss, ModelSpec, Params};
 use crate::reference::{self, gemm_into};
 
 /// Rows per validation batch (as on the GPU).
@@ -75,7 +75,11 @@ impl Worker {
     fn loss(&mut self, spec: &ModelSpec, rows: usize, batch_rows: usize) -> Vec<f32> {
         let layers = spec.layer_count();
         let width = spec.widths[layers];
-        reference::bce_sigmoid(
+        let loss = match spec.loss {
+            Loss::Bce => reference::bce_sigmoid,
+            Loss::Mse => reference::mse,
+        };
+        loss(
             &self.acts[layers][..rows * width],
             &self.acts[0][..rows * width],
             width,

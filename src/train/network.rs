@@ -92,8 +92,8 @@ pub struct Network<'n> {
 }
 
 impl Network<'_> {
-    /// Gather the batch, run every layer, and score the output with the BCE loss (which
-    /// applies the final sigmoid itself, so the last layer stops at its logits).
+    /// Gather the batch, run every layer, and score the output with the model's loss (BCE
+    /// applies the final sigmoid itself, so for it the last layer stops at its logits).
     pub fn forward_loss(&self, work: &Workspace, split: &DeviceSplit) -> Vec<Dispatch> {
         let layers = self.layout.layers.len();
         let mut list = self.forward(work, split, layers, true);
@@ -101,9 +101,10 @@ impl Network<'_> {
         let out = self.spec.widths[layers];
         list.push(self.kernels.loss.dispatch(
             self.ctx,
+            self.spec.loss,
             self.steps,
             LossBuffers {
-                logits: &work.acts[layers],
+                outputs: &work.acts[layers],
                 targets: &work.acts[0],
                 grad: &work.deltas[last + 1],
                 losses: &split.losses,

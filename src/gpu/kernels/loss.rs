@@ -3,61 +3,69 @@ use anyhow::Result;
 use super::{row_shape, step::STEP_BYTES, Dispatch, Kernel, StepTable};
 use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
+use crate::model::Loss;
 
 const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
 const SOURCE: (&str, &str) = ("loss.wgsl", include_str!("../../../shaders/loss.wgsl"));
 
-/// What the loss kernel reads and writes. `logits`, `targets` and `grad` are
-/// `rows_pad x stride` with `width` valid columns; `losses` takes one value per valid row.
+/// What a loss kernel reads and writes. `outputs` (the last layer's logits for BCE, its
+/// linear outputs for MSE), `targets` and `grad` are `rows_pad x stride` with `width` valid
+/// columns; `losses` takes one value per valid row.
 pub struct LossBuffers<'a> {
-    pub logits: &'a wgpu::Buffer,
+    pub outputs: &'a wgpu::Buffer,
     pub targets: &'a wgpu::Buffer,
     pub grad: &'a wgpu::Buffer,
     pub losses: &'a wgpu::Buffer,
 }
 
-/// Fused sigmoid + binary cross-entropy: per-sample losses and dL/dlogits.
-pub struct BceLoss(Kernel);
+/// The reconstruction losses: per-sample losses and the gradient of the batch's mean loss.
+pub struct LossKernels {
+    bce_sigmoid: Kernel,
+    mse: Kernel,
+}
 
-impl BceLoss {
+impl LossKernels {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        Kernel::new(
-            ctx,
-            &[STEP, SOURCE],
-            "bce_sigmoid",
-            &[
-                Slot::StepUniform(STEP_BYTES),
-                Slot::Uniform,
-                Slot::Read,
-                Slot::Read,
-                Slot::ReadWrite,
-                Slot::ReadWrite,
-            ],
-        )
-        .map(BceLoss)
+        let slots = [
+            Slot::StepUniform(STEP_BYTES),
+            Slot::Uniform,
+            Slot::Read,
+            Slot::Read,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+        ];
+        Ok(LossKernels {
+            bce_sigmoid: Kernel::new(ctx, &[STEP, SOURCE], "bce_sigmoid", &slots)?,
+            mse: Kernel::new(ctx, &[STEP, SOURCE], "mse", &slots)?,
+        })
     }
 
     pub fn dispatch(
         &self,
         ctx: &GpuContext,
+        loss: Loss,
         steps: &StepTable,
         buffers: LossBuffers<'_>,
         width: usize,
         rows_pad: usize,
     ) -> Dispatch {
         let LossBuffers {
-            logits,
+            outputs,
             targets,
             grad,
             losses,
         } = buffers;
+        let kernel = match loss {
+            Loss::Bce => &self.bce_sigmoid,
+            Loss::Mse => &self.mse,
+        };
         let shape = row_shape(ctx, width);
-        self.0.dispatch(
+        kernel.dispatch(
             ctx,
             vec![
                 steps.binding(),
                 shape.as_entire_binding(),
-                logits.as_entire_binding(),
+                outputs.as_entire_binding(),
                 targets.as_entire_binding(),
                 grad.as_entire_binding(),
                 losses.as_entire_binding(),

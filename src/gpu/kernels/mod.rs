@@ -12,7 +12,7 @@ mod step;
 pub use adam::{Adam, AdamBuffers, AdamConfig};
 pub use gather::{upload_images, Gather, ImageChunk};
 pub use kmeans::{Kmeans, KmeansBuffers, KmeansShape, KMEANS_CHUNK, KMEANS_MAX_K};
-pub use loss::{BceLoss, LossBuffers};
+pub use loss::{LossBuffers, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
 pub use step::{StepParams, StepTable};
@@ -161,7 +161,7 @@ pub fn run(ctx: &GpuContext, dispatches: &[&Dispatch], step_offset: u32) -> Resu
 pub struct Kernels {
     pub matmul: Matmul,
     pub gather: Gather,
-    pub loss: BceLoss,
+    pub loss: LossKernels,
     pub column_sums: ColumnSums,
     pub adam: Adam,
     pub kmeans: Kmeans,
@@ -172,7 +172,7 @@ impl Kernels {
         Ok(Kernels {
             matmul: Matmul::new(ctx)?,
             gather: Gather::new(ctx)?,
-            loss: BceLoss::new(ctx)?,
+            loss: LossKernels::new(ctx)?,
             column_sums: ColumnSums::new(ctx)?,
             adam: Adam::new(ctx)?,
             kmeans: Kmeans::new(ctx)?,

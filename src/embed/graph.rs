@@ -1,0 +1,92 @@
+//! UMAP's fuzzy neighbour graph: per-point membership weights from the k nearest neighbours
+//! (a binary search for each point's bandwidth), made symmetric by the fuzzy union.
+
+/// Bisection steps for each bandwidth (umap-learn uses 64).
+const SEARCH_STEPS: usize = 64;
+/// A bandwidth is at least this times the mean neighbour distance (umap-learn's floor).
+const MIN_SCALE: f32 = 1e-3;
+
+/// Each point's membership weights for its k neighbours (n x k), from the Euclidean
+/// distances `distances` (n x k, nearest first): w = exp(-(d - rho) / sigma), rho the nearest
+/// distance, sigma such that the weights sum to log2(k).
+pub fn memberships(distances: &[f32], k: usize) -> Vec<f32> {
+    let target = (k as f32).log2();
+    let mean_all = distances.iter().sum::<f32>() / distances.len().max(1) as f32;
+    distances
+        .chunks(k)
+        .flat_map(|row| {
+            let rho = row.iter().copied().find(|&d| d > 0.0).unwrap_or(0.0);
+            let sigma = bandwidth(row, rho, target);
+            let mean_row = row.iter().sum::<f32>() / k as f32;
+            let floor = MIN_SCALE * if rho > 0.0 { mean_row } else { mean_all };
+            let sigma = sigma.max(floor);
+            row.iter()
+                .map(move |&d| (-(d - rho).max(0.0) / sigma).exp())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The sigma at which sum_j exp(-max(0, d_j - rho) / sigma) over the row, the nearest
+/// excluded as umap-learn does, reaches `target`.
+fn bandwidth(row: &[f32], rho: f32, target: f32) -> f32 {
+    let (mut lo, mut hi, mut mid) = (0.0f32, f32::INFINITY, 1.0f32);
+    for _ in 0..SEARCH_STEPS {
+        let sum: f32 = row[1..]
+            .iter()
+            .map(|&d| (-(d - rho).max(0.0) / mid).exp())
+            .sum();
+        if (sum - target).abs() < 1e-5 {
+            break;
+        }
+        if sum > target {
+            hi = mid;
+            mid = (lo + hi) / 2.0;
+        } else {
+            lo = mid;
+            mid = if hi.is_finite() {
+                (lo + hi) / 2.0
+            } else {
+                mid * 2.0
+            };
+        }
+    }
+    mid
+}
+
+/// A symmetric sparse graph in compressed rows: the edges of point i are
+/// `targets[offsets[i]..offsets[i + 1]]` with `weights` alongside, sorted by target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Graph {
+    pub offsets: Vec<u32>,
+    pub targets: Vec<u32>,
+    pub weights: Vec<f32>,
+}
+
+/// The fuzzy union w_ij + w_ji - w_ij w_ji of the directed kNN weights.
+pub fn symmetrize(neighbours: &[u32], weights: &[f32], n: usize, k: usize) -> Graph {
+    let mut rows: Vec<std::collections::BTreeMap<u32, (f32, f32)>> = vec![Default::default(); n];
+    for i in 0..n {
+        for s in 0..k {
+            let (j, w) = (neighbours[i * k + s], weights[i * k + s]);
+            rows[i].entry(j).or_default().0 = w;
+            rows[j as usize].entry(i as u32).or_default().1 = w;
+        }
+    }
+    let mut graph = Graph {
+        offsets: vec![0],
+        targets: Vec::new(),
+        weights: Vec::new(),
+    };
+    for row in rows {
+        for (j, (a, b)) in row {
+            let w = a + b - a * b;
+            if w > 0.0 {
+                graph.targets.push(j);
+                graph.weights.push(w);
+            }
+        }
+        graph.offsets.push(graph.targets.len() as u32);
+    }
+    graph
+}

@@ -1,0 +1,59 @@
+//! Exact k nearest neighbours by brute force (squared Euclidean distances, ties to the lower
+//! index; a point is not its own neighbour).
+
+use rayon::prelude::*;
+
+use crate::reference::gemm;
+
+/// Rows of distances computed at once.
+const BLOCK: usize = 256;
+
+/// The `k` nearest neighbours of every point of the n x d `points`: (indices, squared
+/// distances), each n x k, nearest first.
+pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> (Vec<u32>, Vec<f32>) {
+    let norms: Vec<f32> = points
+        .chunks(d)
+        .map(|p| p.iter().map(|v| v * v).sum())
+        .collect();
+    let rows: Vec<(Vec<u32>, Vec<f32>)> = (0..n)
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .par_iter()
+        .flat_map_iter(|&first| {
+            let rows = BLOCK.min(n - first);
+            let block = &points[first * d..(first + rows) * d];
+            // -2 x_i . x_j for the block's rows against every point.
+            let dots = gemm(false, true, block, points, (rows, n, d));
+            let norms = &norms;
+            (0..rows).map(move |r| {
+                let i = first + r;
+                let distances = (0..n).map(|j| {
+                    let d2 = (norms[i] + norms[j] - 2.0 * dots[r * n + j]).max(0.0);
+                    (j as u32, d2)
+                });
+                nearest(distances.filter(|&(j, _)| j as usize != i), k)
+            })
+        })
+        .collect();
+    let mut indices = Vec::with_capacity(n * k);
+    let mut distances = Vec::with_capacity(n * k);
+    for (i, d) in rows {
+        indices.extend(i);
+        distances.extend(d);
+    }
+    (indices, distances)
+}
+
+/// The `k` smallest (index, distance) pairs, nearest first, ties to the lower index.
+pub fn nearest(candidates: impl Iterator<Item = (u32, f32)>, k: usize) -> (Vec<u32>, Vec<f32>) {
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+    for (j, d) in candidates {
+        if best.len() == k && d >= best[k - 1].1 {
+            continue;
+        }
+        let at = best.partition_point(|&(_, bd)| bd <= d);
+        best.insert(at, (j, d));
+        best.truncate(k);
+    }
+    best.into_iter().unzip()
+}

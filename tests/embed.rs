@@ -1,0 +1,136 @@
+//! The UMAP steps on the CPU: against brute force, umap-learn's constants and known geometry.
+
+mod common;
+
+use aeclust::embed::{
+    knn, memberships, nearest, negative_sample, symmetrize, umap_cpu, Curve, UmapConfig,
+};
+use common::{rng, uniform};
+
+#[test]
+fn curve_fit_matches_umap_learn() {
+    // umap-learn's find_ab_params(spread=1, min_dist) (scipy curve_fit) gives these.
+    for (min_dist, a, b) in [(0.1, 1.5769, 0.8951), (0.0, 1.9328, 0.7905)] {
+        let curve = Curve::fit(min_dist);
+        assert!(
+            (curve.a - a).abs() < 0.01 * a,
+            "min_dist {min_dist}: a {}",
+            curve.a
+        );
+        assert!(
+            (curve.b - b).abs() < 0.01 * b,
+            "min_dist {min_dist}: b {}",
+            curve.b
+        );
+    }
+}
+
+#[test]
+fn knn_matches_brute_force() {
+    let mut rng = rng(4);
+    let (n, d, k) = (300, 7, 5);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let (indices, distances) = knn(&points, n, d, k);
+    for i in 0..n {
+        let exact = (0..n).filter(|&j| j != i).map(|j| {
+            let d2: f32 = (0..d)
+                .map(|c| (points[i * d + c] - points[j * d + c]).powi(2))
+                .sum();
+            (j as u32, d2)
+        });
+        let (want, want_d) = nearest(exact, k);
+        assert_eq!(&indices[i * k..(i + 1) * k], &want[..], "neighbours of {i}");
+        for (got, want) in distances[i * k..(i + 1) * k].iter().zip(want_d) {
+            assert!((got - want).abs() < 1e-5, "distance {got} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn memberships_sum_to_log2_k_and_the_graph_is_symmetric() {
+    let mut rng = rng(5);
+    let (n, d, k) = (200, 4, 8);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let (indices, squared) = knn(&points, n, d, k);
+    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
+    let weights = memberships(&distances, k);
+    for row in weights.chunks(k) {
+        assert_eq!(row[0], 1.0, "the nearest neighbour has weight 1");
+        let sum: f32 = row[1..].iter().sum();
+        assert!((sum - (k as f32).log2()).abs() < 1e-3, "row sums to {sum}");
+    }
+    let graph = symmetrize(&indices, &weights, n, k);
+    let weight = |i: usize, j: u32| {
+        let row = graph.offsets[i] as usize..graph.offsets[i + 1] as usize;
+        row.clone()
+            .find(|&e| graph.targets[e] == j)
+            .map(|e| graph.weights[e])
+    };
+    for i in 0..n {
+        for e in graph.offsets[i] as usize..graph.offsets[i + 1] as usize {
+            let j = graph.targets[e];
+            assert_eq!(weight(j as usize, i as u32), Some(graph.weights[e]));
+            assert!(graph.weights[e] > 0.0 && graph.weights[e] <= 1.0);
+        }
+    }
+}
+
+#[test]
+fn negative_samples_cover_the_points_evenly() {
+    let n = 97;
+    let mut counts = vec![0u32; n as usize];
+    for e in 0..2000 {
+        for s in 0..5 {
+            counts[negative_sample(3, 7, e, s, n) as usize] += 1;
+        }
+    }
+    let expected = 10_000.0 / n as f64;
+    for c in counts {
+        assert!((f64::from(c) - expected).abs() < 0.5 * expected, "{c}");
+    }
+}
+
+#[test]
+fn umap_separates_blobs_and_repeats_itself() {
+    // Five well separated blobs in 20 dimensions.
+    let mut rng = rng(6);
+    let (per, d) = (60, 20);
+    let mut points = Vec::new();
+    for blob in 0..5 {
+        let centre = uniform(&mut rng, d, -20.0, 20.0);
+        for _ in 0..per {
+            let noise = uniform(&mut rng, d, -1.0, 1.0);
+            points.extend(centre.iter().zip(noise).map(|(c, e)| c + e + blob as f32));
+        }
+    }
+    let n = 5 * per;
+    let config = UmapConfig {
+        neighbors: 10,
+        dims: 2,
+        epochs: Some(200),
+        ..Default::default()
+    };
+    let embedded = umap_cpu(&points, n, d, &config).unwrap();
+    assert_eq!(embedded, umap_cpu(&points, n, d, &config).unwrap());
+    let centre = |b: usize| -> [f32; 2] {
+        let mut c = [0.0; 2];
+        for p in embedded[b * per * 2..(b + 1) * per * 2].chunks(2) {
+            c[0] += p[0] / per as f32;
+            c[1] += p[1] / per as f32;
+        }
+        c
+    };
+    let dist = |p: &[f32], c: [f32; 2]| ((p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)).sqrt();
+    // Every point is nearer its own blob's centre than any other blob's.
+    for b in 0..5 {
+        for p in embedded[b * per * 2..(b + 1) * per * 2].chunks(2) {
+            let own = dist(p, centre(b));
+            for other in (0..5).filter(|&o| o != b) {
+                assert!(
+                    own < dist(p, centre(other)),
+                    "a point of blob {b} sits in {other}"
+                );
+            }
+        }
+    }
+}
