@@ -29,6 +29,7 @@ pub fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
 
 /// Parses the bytes of a .npy file holding a 2-D float32 matrix; `shown` names it in errors.
 pub fn parse_matrix(bytes: &[u8], shown: &str) -> Result<(Vec<f32>, usize, usize)> {
+    check_header_length(bytes, shown)?;
     let npy = npyz::NpyFile::new(bytes).with_context(|| format!("{shown} is not a .npy file"))?;
     let dtype = npy.dtype().descr();
     if dtype != "'<f4'" {
@@ -59,4 +60,23 @@ pub fn parse_matrix(bytes: &[u8], shown: &str) -> Result<(Vec<f32>, usize, usize
         bail!("{shown}: holds NaN or infinite values");
     }
     Ok((values, rows as usize, cols as usize))
+}
+
+/// Fails when the header length the file states exceeds the file (npyz allocates that length
+/// before reading, so a 20-byte file could ask for 4 GB; found by fuzzing).
+fn check_header_length(bytes: &[u8], shown: &str) -> Result<()> {
+    let stated = match (bytes.get(..6), bytes.get(6)) {
+        (Some(b"\x93NUMPY"), Some(1)) => bytes
+            .get(8..10)
+            .map(|b| (10, u64::from(u16::from_le_bytes([b[0], b[1]])))),
+        (Some(b"\x93NUMPY"), Some(2 | 3)) => bytes
+            .get(8..12)
+            .map(|b| (12, u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))),
+        // Not a .npy file at all: npyz says so.
+        _ => return Ok(()),
+    };
+    match stated {
+        Some((prefix, length)) if prefix + length <= bytes.len() as u64 => Ok(()),
+        _ => bail!("{shown}: truncated .npy header"),
+    }
 }

@@ -226,3 +226,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn npy_header_longer_than_the_file_is_refused() {
+    // Found by fuzzing: a version 3 header stating 2.7 GB made the reader allocate it.
+    for version in [1u8, 2, 3] {
+        let mut bytes = b"\x93NUMPY".to_vec();
+        bytes.extend([version, 0]);
+        if version == 1 {
+            bytes.extend(u16::MAX.to_le_bytes());
+        } else {
+            bytes.extend(0x9a9b_d77bu32.to_le_bytes());
+        }
+        bytes.extend(b"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }\n");
+        let err = npy::parse_matrix(&bytes, "x").unwrap_err().to_string();
+        assert!(err.contains("truncated .npy header"), "version {version}: {err}");
+    }
+}

@@ -122,11 +122,15 @@ impl<'a> LayoutProblem<'a> {
             }
             let j = g.targets[e] as usize;
             let other = &previous[j * dims..(j + 1) * dims];
-            let d2 = squared_distance(own, other);
-            if d2 > 0.0 {
-                let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-                for (y, o) in own.iter_mut().zip(other) {
-                    *y += (coeff * (*y - o)).clamp(-CLIP, CLIP) * alpha;
+            // umap-learn moves both ends of a sampled edge; every edge is stored in both
+            // directions, so a point takes the pull of its own copy and of the reverse one.
+            for _ in 0..2 {
+                let d2 = squared_distance(own, other);
+                if d2 > 0.0 {
+                    let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
+                    for (y, o) in own.iter_mut().zip(other) {
+                        *y += (coeff * (*y - o)).clamp(-CLIP, CLIP) * alpha;
+                    }
                 }
             }
             for s in 0..NEGATIVE_RATE {
