@@ -2,9 +2,13 @@
 
 mod common;
 
+use aeclust::device::Device;
 use aeclust::embed::{
-    knn, memberships, nearest, negative_sample, symmetrize, umap_cpu, Curve, UmapConfig,
+    self, knn, memberships, nearest, negative_sample, symmetrize, umap, Curve, LayoutProblem,
+    UmapConfig,
 };
+use aeclust::gpu::kernels::Kernels;
+use aeclust::gpu::{GpuContext, GpuRequest};
 use common::{rng, uniform};
 
 #[test]
@@ -47,7 +51,7 @@ fn knn_matches_brute_force() {
 }
 
 #[test]
-fn memberships_sum_to_log2_k_and_the_graph_is_symmetric() {
+fn memberships_sum_to_log2_of_k_plus_one_and_the_graph_is_symmetric() {
     let mut rng = rng(5);
     let (n, d, k) = (200, 4, 8);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
@@ -56,8 +60,11 @@ fn memberships_sum_to_log2_k_and_the_graph_is_symmetric() {
     let weights = memberships(&distances, k);
     for row in weights.chunks(k) {
         assert_eq!(row[0], 1.0, "the nearest neighbour has weight 1");
-        let sum: f32 = row[1..].iter().sum();
-        assert!((sum - (k as f32).log2()).abs() < 1e-3, "row sums to {sum}");
+        let sum: f32 = row.iter().sum();
+        assert!(
+            (sum - ((k + 1) as f32).log2()).abs() < 1e-3,
+            "row sums to {sum}"
+        );
     }
     let graph = symmetrize(&indices, &weights, n, k);
     let weight = |i: usize, j: u32| {
@@ -90,9 +97,8 @@ fn negative_samples_cover_the_points_evenly() {
     }
 }
 
-#[test]
-fn umap_separates_blobs_and_repeats_itself() {
-    // Five well separated blobs in 20 dimensions.
+/// Five well separated blobs of 60 points in 20 dimensions: (points, n, d, per blob).
+fn blobs() -> (Vec<f32>, usize, usize, usize) {
     let mut rng = rng(6);
     let (per, d) = (60, 20);
     let mut points = Vec::new();
@@ -103,15 +109,11 @@ fn umap_separates_blobs_and_repeats_itself() {
             points.extend(centre.iter().zip(noise).map(|(c, e)| c + e + blob as f32));
         }
     }
-    let n = 5 * per;
-    let config = UmapConfig {
-        neighbors: 10,
-        dims: 2,
-        epochs: Some(200),
-        ..Default::default()
-    };
-    let embedded = umap_cpu(&points, n, d, &config).unwrap();
-    assert_eq!(embedded, umap_cpu(&points, n, d, &config).unwrap());
+    (points, 5 * per, d, per)
+}
+
+/// Every point of a 2-d embedding of `blobs` is nearer its own blob's centre than any other's.
+fn assert_blobs_separate(embedded: &[f32], per: usize) {
     let centre = |b: usize| -> [f32; 2] {
         let mut c = [0.0; 2];
         for p in embedded[b * per * 2..(b + 1) * per * 2].chunks(2) {
@@ -121,7 +123,6 @@ fn umap_separates_blobs_and_repeats_itself() {
         c
     };
     let dist = |p: &[f32], c: [f32; 2]| ((p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)).sqrt();
-    // Every point is nearer its own blob's centre than any other blob's.
     for b in 0..5 {
         for p in embedded[b * per * 2..(b + 1) * per * 2].chunks(2) {
             let own = dist(p, centre(b));
@@ -133,4 +134,85 @@ fn umap_separates_blobs_and_repeats_itself() {
             }
         }
     }
+}
+
+#[test]
+fn umap_separates_blobs_and_repeats_itself() {
+    let (points, n, d, per) = blobs();
+    let config = UmapConfig {
+        neighbors: 10,
+        dims: 2,
+        epochs: Some(200),
+        ..Default::default()
+    };
+    let embedded = umap(&Device::Cpu, &points, (n, d), &config).unwrap();
+    assert_eq!(
+        embedded,
+        umap(&Device::Cpu, &points, (n, d), &config).unwrap()
+    );
+    assert_blobs_separate(&embedded, per);
+}
+
+/// A context whose bindings hold at most 64 KiB, so that the kNN runs in several blocks.
+fn small_gpu() -> (GpuContext, Kernels) {
+    let request = GpuRequest {
+        max_binding_bytes: Some(64 << 10),
+        ..Default::default()
+    };
+    let ctx = GpuContext::new(&request).expect("a GPU adapter (see tests/common)");
+    let kernels = Kernels::new(&ctx).unwrap();
+    (ctx, kernels)
+}
+
+#[test]
+fn gpu_knn_and_memberships_match_the_cpu() {
+    let (ctx, kernels) = small_gpu();
+    let mut rng = rng(8);
+    let (n, d, k) = (300, 7, 9);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let (indices, squared) = embed::gpu::knn(&ctx, &kernels, &points, (n, d, k)).unwrap();
+    let (want_indices, want_squared) = knn(&points, n, d, k);
+    assert_eq!(indices, want_indices);
+    common::assert_close("kNN distances", &squared, &want_squared, 1e-5, 1e-5);
+    let weights = embed::gpu::memberships(&ctx, &kernels, &squared, (n, k)).unwrap();
+    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
+    common::assert_close("weights", &weights, &memberships(&distances, k), 1e-4, 1e-4);
+}
+
+#[test]
+fn gpu_layout_epochs_match_the_cpu() {
+    let ctx = common::gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let mut rng = rng(9);
+    let (n, d, k, dims) = (200, 5, 7, 3);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let (indices, squared) = knn(&points, n, d, k);
+    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
+    let graph = symmetrize(&indices, &memberships(&distances, k), n, k);
+    let problem = LayoutProblem::new(&graph, Curve::fit(0.0), dims, 11);
+    let initial = uniform(&mut rng, n * dims, 0.0, 10.0);
+    for epochs in [1, 4] {
+        let gpu = embed::gpu::layout(&ctx, &kernels, &problem, &initial, epochs).unwrap();
+        let cpu = (1..=epochs as u32).fold(initial.clone(), |layout, epoch| {
+            problem.epoch(&layout, epoch, epochs as u32)
+        });
+        common::assert_close(&format!("{epochs} epochs"), &gpu, &cpu, 1e-3, 1e-3);
+    }
+}
+
+#[test]
+fn gpu_umap_separates_blobs_and_repeats_itself() {
+    let ctx = common::gpu();
+    let kernels = Kernels::new(&ctx).unwrap();
+    let device = Device::Gpu(Box::new(aeclust::device::Gpu { ctx, kernels }));
+    let (points, n, d, per) = blobs();
+    let config = UmapConfig {
+        neighbors: 10,
+        dims: 2,
+        epochs: Some(200),
+        ..Default::default()
+    };
+    let embedded = umap(&device, &points, (n, d), &config).unwrap();
+    assert_eq!(embedded, umap(&device, &points, (n, d), &config).unwrap());
+    assert_blobs_separate(&embedded, per);
 }

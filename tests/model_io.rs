@@ -240,6 +240,9 @@ fn npy_header_longer_than_the_file_is_refused() {
         }
         bytes.extend(b"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }\n");
         let err = npy::parse_matrix(&bytes, "x").unwrap_err().to_string();
-        assert!(err.contains("truncated .npy header"), "version {version}: {err}");
+        assert!(
+            err.contains("truncated .npy header"),
+            "version {version}: {err}"
+        );
     }
 }

@@ -5,7 +5,7 @@ use anyhow::Result;
 use super::metrics::{accuracy, ari, nmi};
 use super::{kmeans, KmeansConfig, KmeansResult};
 use crate::device::Device;
-use crate::embed::{umap_cpu, UmapConfig};
+use crate::embed::UmapConfig;
 
 /// How the features were embedded before k-means, and how long it took.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -76,7 +76,7 @@ pub fn embed_and_cluster(
     (kmeans, umap): (&KmeansConfig, &UmapConfig),
 ) -> Result<(ClusterRun, KmeansResult)> {
     let start = Instant::now();
-    let embedded = umap_cpu(points, n, d, umap)?;
+    let embedded = crate::embed::umap(device, points, (n, d), umap)?;
     let seconds = start.elapsed().as_secs_f64();
     let name = format!("{features}+umap");
     let (mut run, result) =

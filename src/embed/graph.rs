@@ -8,9 +8,10 @@ const MIN_SCALE: f32 = 1e-3;
 
 /// Each point's membership weights for its k neighbours (n x k), from the Euclidean
 /// distances `distances` (n x k, nearest first): w = exp(-(d - rho) / sigma), rho the nearest
-/// distance, sigma such that the weights sum to log2(k).
+/// distance, sigma such that the weights sum to log2(k + 1). (umap-learn counts the point as
+/// its own first neighbour: its `n_neighbors` is k + 1, and its sums skip that self entry.)
 pub fn memberships(distances: &[f32], k: usize) -> Vec<f32> {
-    let target = (k as f32).log2();
+    let target = ((k + 1) as f32).log2();
     let mean_all = distances.iter().sum::<f32>() / distances.len().max(1) as f32;
     distances
         .chunks(k)
@@ -27,15 +28,11 @@ pub fn memberships(distances: &[f32], k: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The sigma at which sum_j exp(-max(0, d_j - rho) / sigma) over the row, the nearest
-/// excluded as umap-learn does, reaches `target`.
+/// The sigma at which sum_j exp(-max(0, d_j - rho) / sigma) over the row reaches `target`.
 fn bandwidth(row: &[f32], rho: f32, target: f32) -> f32 {
     let (mut lo, mut hi, mut mid) = (0.0f32, f32::INFINITY, 1.0f32);
     for _ in 0..SEARCH_STEPS {
-        let sum: f32 = row[1..]
-            .iter()
-            .map(|&d| (-(d - rho).max(0.0) / mid).exp())
-            .sum();
+        let sum: f32 = row.iter().map(|&d| (-(d - rho).max(0.0) / mid).exp()).sum();
         if (sum - target).abs() < 1e-5 {
             break;
         }

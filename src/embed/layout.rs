@@ -1,10 +1,17 @@
 //! UMAP's layout optimisation, one epoch at a time, in the form the GPU runs it: each point
 //! moves only itself, against the other points' positions from the previous epoch, so an
 //! epoch's result does not depend on the order the points are processed in.
+//!
+//! umap-learn instead walks the edges in order and moves both ends of each in place. Moving
+//! only one end per copy of an edge (half the pull) left clusters merged (k-means accuracy
+//! 0.82 instead of 0.96 on the deep recipe's codes), and pulling twice towards the stale
+//! partner overshoots; replaying umap-learn's exchange on the pair (see `move_point`) gives
+//! umap-learn's accuracy.
 
 use rayon::prelude::*;
 
 use super::graph::Graph;
+use crate::gpu::kernels::UMAP_MAX_DIMS;
 
 /// Negative samples per applied edge (umap-learn's default).
 pub const NEGATIVE_RATE: u32 = 5;
@@ -122,14 +129,19 @@ impl<'a> LayoutProblem<'a> {
             }
             let j = g.targets[e] as usize;
             let other = &previous[j * dims..(j + 1) * dims];
-            // umap-learn moves both ends of a sampled edge; every edge is stored in both
-            // directions, so a point takes the pull of its own copy and of the reverse one.
+            // umap-learn moves both ends of a sampled edge, and samples it in both directions
+            // (the graph is symmetric). Played out on the pair alone: both ends move, twice;
+            // this point keeps its own moves, and the partner's copy of the edge moves it.
+            let mut partner = [0.0f32; UMAP_MAX_DIMS];
+            partner[..dims].copy_from_slice(other);
             for _ in 0..2 {
-                let d2 = squared_distance(own, other);
+                let d2 = squared_distance(own, &partner[..dims]);
                 if d2 > 0.0 {
                     let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-                    for (y, o) in own.iter_mut().zip(other) {
-                        *y += (coeff * (*y - o)).clamp(-CLIP, CLIP) * alpha;
+                    for (y, o) in own.iter_mut().zip(partner.iter_mut()) {
+                        let g = (coeff * (*y - *o)).clamp(-CLIP, CLIP) * alpha;
+                        *y += g;
+                        *o -= g;
                     }
                 }
             }

@@ -1,21 +1,28 @@
 //! UMAP: a low-dimensional embedding in which k-means finds the digits. The steps: exact
-//! k nearest neighbours, fuzzy membership weights, their symmetric union, a PCA initial
+//! k nearest neighbours, fuzzy membership weights, their symmetric union, a spectral initial
 //! layout, then the stochastic layout optimisation with negative sampling.
 
+pub mod gpu;
 mod graph;
+mod init;
 mod knn;
 mod layout;
 
 pub use graph::{memberships, symmetrize, Graph};
+pub use init::spectral_layout;
 pub use knn::{knn, nearest};
 pub use layout::{mix, negative_sample, Curve, LayoutProblem, NEGATIVE_RATE};
 
 use anyhow::{bail, Result};
 
+use crate::device::Device;
+use crate::gpu::kernels::{UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
+
 /// The embedding's settings (umap-learn's names and defaults where they exist).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct UmapConfig {
-    /// Neighbours per point in the graph (`n_neighbors`).
+    /// Neighbours per point in the graph, counting the point itself (umap-learn's
+    /// `n_neighbors`).
     pub neighbors: usize,
     /// Dimensions of the embedding (`n_components`).
     pub dims: usize,
@@ -64,40 +71,46 @@ impl UmapConfig {
     }
 }
 
-/// The initial layout: the points' first `dims` principal components, scaled so that the
-/// largest coordinate is 10 (umap-learn scales its spectral layout the same way).
-pub fn initial_layout(points: &[f32], n: usize, d: usize, dims: usize) -> Vec<f32> {
-    let mut layout = crate::pca::project(points, n, d, dims);
-    let largest = layout.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if largest > 0.0 {
-        layout.iter_mut().for_each(|v| *v *= 10.0 / largest);
-    }
-    layout
-}
-
-/// Embeds the n x d `points` in `config.dims` dimensions on the CPU (n x dims, row-major).
-pub fn umap_cpu(points: &[f32], n: usize, d: usize, config: &UmapConfig) -> Result<Vec<f32>> {
+/// Embeds the n x d `points` in `config.dims` dimensions (n x dims, row-major): the kNN
+/// graph, its weights and the layout on `device`; the graph's symmetrisation (sparse, a few
+/// hundred thousand edges) and the spectral initial layout on the host.
+pub fn umap(
+    device: &Device,
+    points: &[f32],
+    (n, d): (usize, usize),
+    config: &UmapConfig,
+) -> Result<Vec<f32>> {
     config.check()?;
-    if config.neighbors >= n {
+    let k = config.neighbors - 1;
+    if k >= n {
         bail!(
-            "--neighbors must be below the number of points ({n}), got {}",
-            config.neighbors
+            "--neighbors must be at most the number of points ({n}), got {}",
+            k + 1
         );
     }
-    let k = config.neighbors;
-    let (neighbours, squared) = knn(points, n, d, k);
-    let distances: Vec<f32> = squared.iter().map(|d2| d2.sqrt()).collect();
-    let graph = symmetrize(&neighbours, &memberships(&distances, k), n, k);
-    let problem = LayoutProblem::new(
-        &graph,
-        Curve::fit(config.min_dist),
-        config.dims,
-        config.seed as u32,
-    );
-    let epochs = config.epochs_for(n) as u32;
-    let mut layout = initial_layout(points, n, d, config.dims);
-    for epoch in 1..=epochs {
-        layout = problem.epoch(&layout, epoch, epochs);
+    if k > UMAP_MAX_NEIGHBORS || config.dims > UMAP_MAX_DIMS {
+        bail!("UMAP takes at most {UMAP_MAX_NEIGHBORS} neighbours and {UMAP_MAX_DIMS} dimensions");
     }
-    Ok(layout)
+    if points.iter().any(|v| !v.is_finite()) {
+        bail!("the features hold NaN or infinite values");
+    }
+    let (neighbours, squared) = match device {
+        Device::Gpu(gpu) => gpu::knn(&gpu.ctx, &gpu.kernels, points, (n, d, k))?,
+        Device::Cpu => knn(points, n, d, k),
+    };
+    let weights = match device {
+        Device::Gpu(gpu) => gpu::memberships(&gpu.ctx, &gpu.kernels, &squared, (n, k))?,
+        Device::Cpu => memberships(&squared.iter().map(|v| v.sqrt()).collect::<Vec<_>>(), k),
+    };
+    let graph = symmetrize(&neighbours, &weights, n, k);
+    let initial = spectral_layout(&graph, n, config.dims, config.seed);
+    let curve = Curve::fit(config.min_dist);
+    let problem = LayoutProblem::new(&graph, curve, config.dims, config.seed as u32);
+    let epochs = config.epochs_for(n);
+    match device {
+        Device::Gpu(gpu) => gpu::layout(&gpu.ctx, &gpu.kernels, &problem, &initial, epochs),
+        Device::Cpu => Ok((1..=epochs as u32).fold(initial, |layout, epoch| {
+            problem.epoch(&layout, epoch, epochs as u32)
+        })),
+    }
 }

@@ -8,6 +8,7 @@ mod loss;
 mod matmul;
 mod reduce;
 mod step;
+mod umap;
 
 pub use adam::{Adam, AdamBuffers, AdamConfig};
 pub use gather::{upload_images, Gather, ImageChunk};
@@ -16,6 +17,9 @@ pub use loss::{LossBuffers, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
 pub use step::{StepParams, StepTable};
+pub use umap::{
+    LayoutBuffers, LayoutEpoch, LayoutShape, UmapKernels, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
+};
 
 use anyhow::Result;
 
@@ -165,6 +169,7 @@ pub struct Kernels {
     pub column_sums: ColumnSums,
     pub adam: Adam,
     pub kmeans: Kmeans,
+    pub umap: UmapKernels,
 }
 
 impl Kernels {
@@ -176,6 +181,7 @@ impl Kernels {
             column_sums: ColumnSums::new(ctx)?,
             adam: Adam::new(ctx)?,
             kmeans: Kmeans::new(ctx)?,
+            umap: UmapKernels::new(ctx)?,
         })
     }
 }

@@ -12,7 +12,8 @@ pub struct StepParams {
 
 pub const STEP_BYTES: u64 = std::mem::size_of::<StepParams>() as u64;
 
-/// A uniform buffer of step slots, one per step, at the device's dynamic-offset alignment.
+/// A uniform buffer of step slots, one per step (or per dispatch of any per-step kernel), at
+/// the device's dynamic-offset alignment.
 pub struct StepTable {
     pub buffer: wgpu::Buffer,
     stride: usize,
@@ -41,11 +42,17 @@ impl StepTable {
 
     /// Writes `steps` into slots `first..first + steps.len()`.
     pub fn write(&self, ctx: &GpuContext, first: usize, steps: &[StepParams]) {
-        assert!(first + steps.len() <= self.capacity, "step table overflow");
-        let mut bytes = vec![0u8; steps.len() * self.stride];
-        for (i, s) in steps.iter().enumerate() {
-            bytes[i * self.stride..i * self.stride + STEP_BYTES as usize]
-                .copy_from_slice(bytemuck::bytes_of(s));
+        self.write_slots(ctx, first, steps);
+    }
+
+    /// Writes `values` (of a kernel's own per-step struct) into slots `first..`.
+    pub fn write_slots<T: bytemuck::Pod>(&self, ctx: &GpuContext, first: usize, values: &[T]) {
+        let size = std::mem::size_of::<T>();
+        assert!(size <= self.stride, "a slot holds {} bytes", self.stride);
+        assert!(first + values.len() <= self.capacity, "step table overflow");
+        let mut bytes = vec![0u8; values.len() * self.stride];
+        for (i, v) in values.iter().enumerate() {
+            bytes[i * self.stride..i * self.stride + size].copy_from_slice(bytemuck::bytes_of(v));
         }
         ctx.queue
             .write_buffer(&self.buffer, (first * self.stride) as u64, &bytes);
@@ -58,10 +65,15 @@ impl StepTable {
 
     /// The binding a per-step kernel takes (one slot, moved by the dynamic offset).
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        self.binding_of(STEP_BYTES)
+    }
+
+    /// The binding of one slot of `bytes` bytes.
+    pub fn binding_of(&self, bytes: u64) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &self.buffer,
             offset: 0,
-            size: wgpu::BufferSize::new(STEP_BYTES),
+            size: wgpu::BufferSize::new(bytes),
         })
     }
 }

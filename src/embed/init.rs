@@ -1,0 +1,74 @@
+//! The initial layout of the embedding: the graph's spectral layout (umap-learn's default),
+//! each dimension scaled to [0, 10] as umap-learn scales it.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::graph::Graph;
+
+/// Block power iterations for the eigenvectors.
+const ITERATIONS: usize = 300;
+
+/// The eigenvectors of the normalised adjacency D^-1/2 W D^-1/2 with the largest
+/// eigenvalues after the trivial one (the smallest of the normalised Laplacian, as
+/// umap-learn's spectral layout), by block power iteration on (I + M) / 2 with
+/// Gram-Schmidt; n x dims.
+pub fn spectral_layout(graph: &Graph, n: usize, dims: usize, seed: u64) -> Vec<f32> {
+    let degree: Vec<f64> = (0..n)
+        .map(|i| row(graph, i).map(|(_, w)| w).sum::<f64>().max(1e-12))
+        .collect();
+    let scale: Vec<f64> = degree.iter().map(|d| 1.0 / d.sqrt()).collect();
+    let columns = dims + 1;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5350_4543);
+    let mut basis: Vec<Vec<f64>> = (0..columns)
+        .map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect())
+        .collect();
+    orthonormalize(&mut basis);
+    for _ in 0..ITERATIONS {
+        for v in &mut basis {
+            let next: Vec<f64> = (0..n)
+                .map(|i| {
+                    let pulled: f64 = row(graph, i).map(|(j, w)| w * scale[j] * v[j]).sum();
+                    (v[i] + scale[i] * pulled) / 2.0
+                })
+                .collect();
+            *v = next;
+        }
+        orthonormalize(&mut basis);
+    }
+    // Each dimension spans [0, 10], as umap-learn rescales its initial layout.
+    let spans: Vec<(f64, f64)> = basis[1..]
+        .iter()
+        .map(|v| {
+            v.iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+        })
+        .collect();
+    (0..n)
+        .flat_map(|i| {
+            basis[1..]
+                .iter()
+                .zip(&spans)
+                .map(move |(v, &(lo, hi))| (10.0 * (v[i] - lo) / (hi - lo).max(1e-300)) as f32)
+        })
+        .collect()
+}
+
+fn row(graph: &Graph, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+    let edges = graph.offsets[i] as usize..graph.offsets[i + 1] as usize;
+    edges.map(|e| (graph.targets[e] as usize, f64::from(graph.weights[e])))
+}
+
+/// Modified Gram-Schmidt, in order: column c keeps only what the earlier ones do not span.
+fn orthonormalize(basis: &mut [Vec<f64>]) {
+    for c in 0..basis.len() {
+        let (done, rest) = basis.split_at_mut(c);
+        let v = &mut rest[0];
+        for u in done.iter() {
+            let dot: f64 = u.iter().zip(v.iter()).map(|(a, b)| a * b).sum();
+            v.iter_mut().zip(u).for_each(|(x, y)| *x -= dot * y);
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}

@@ -1,0 +1,182 @@
+use anyhow::Result;
+
+use super::{Dispatch, Kernel, StepTable};
+use crate::gpu::buffers::uniform;
+use crate::gpu::shader::{grid, Slot};
+use crate::gpu::GpuContext;
+
+const KNN: (&str, &str) = (
+    "umap_knn.wgsl",
+    include_str!("../../../shaders/umap_knn.wgsl"),
+);
+const GRAPH: (&str, &str) = (
+    "umap_graph.wgsl",
+    include_str!("../../../shaders/umap_graph.wgsl"),
+);
+const LAYOUT: (&str, &str) = (
+    "umap_layout.wgsl",
+    include_str!("../../../shaders/umap_layout.wgsl"),
+);
+/// Must match MAX_K in umap_knn.wgsl, MAX_DIMS and ROW in umap_layout.wgsl.
+pub const UMAP_MAX_NEIGHBORS: usize = 64;
+pub const UMAP_MAX_DIMS: usize = 32;
+const GRID_ROW: u32 = 65535;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct KnnShape {
+    n: u32,
+    k: u32,
+    first_row: u32,
+    rows: u32,
+    stride: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GraphShape {
+    n: u32,
+    k: u32,
+    mean_distance: f32,
+    _pad: u32,
+}
+
+/// The per-epoch values of `umap_layout.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LayoutEpoch {
+    pub epoch: u32,
+    pub alpha: f32,
+}
+
+/// Sizes and constants of one layout problem.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LayoutShape {
+    pub n: u32,
+    pub dims: u32,
+    pub seed: u32,
+    pub a: f32,
+    pub b: f32,
+}
+
+/// The buffers of one layout epoch: the graph in compressed rows and the positions.
+pub struct LayoutBuffers<'a> {
+    pub offsets: &'a wgpu::Buffer,
+    pub targets: &'a wgpu::Buffer,
+    pub periods: &'a wgpu::Buffer,
+    pub previous: &'a wgpu::Buffer,
+    pub next: &'a wgpu::Buffer,
+}
+
+/// UMAP's kernels: per-row top-k of a distance block, membership weights, layout epochs.
+pub struct UmapKernels {
+    top_k: Kernel,
+    memberships: Kernel,
+    layout: Kernel,
+}
+
+impl UmapKernels {
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        use Slot::{Read, ReadWrite, Uniform};
+        let epoch = Slot::StepUniform(std::mem::size_of::<LayoutEpoch>() as u64);
+        Ok(UmapKernels {
+            top_k: Kernel::new(
+                ctx,
+                &[KNN],
+                "top_k",
+                &[Uniform, Read, Read, ReadWrite, ReadWrite],
+            )?,
+            memberships: Kernel::new(ctx, &[GRAPH], "memberships", &[Uniform, Read, ReadWrite])?,
+            layout: Kernel::new(
+                ctx,
+                &[LAYOUT],
+                "layout_epoch",
+                &[epoch, Uniform, Read, Read, Read, Read, ReadWrite],
+            )?,
+        })
+    }
+
+    /// The `k` nearest neighbours of rows `first..first + rows` of `n` points from their
+    /// `dots` with every point (rows x `stride`) and the squared `norms`; writes their rows
+    /// of `indices` and squared `distances` (n x k).
+    #[allow(clippy::too_many_arguments)]
+    pub fn top_k(
+        &self,
+        ctx: &GpuContext,
+        (n, k): (usize, usize),
+        (first, rows, stride): (usize, usize, usize),
+        dots: &wgpu::Buffer,
+        norms: &wgpu::Buffer,
+        (indices, distances): (&wgpu::Buffer, &wgpu::Buffer),
+    ) -> Dispatch {
+        let shape = KnnShape {
+            n: n as u32,
+            k: k as u32,
+            first_row: first as u32,
+            rows: rows as u32,
+            stride: stride as u32,
+        };
+        self.top_k.dispatch(
+            ctx,
+            vec![
+                uniform(ctx, "knn shape", &shape).as_entire_binding(),
+                dots.as_entire_binding(),
+                norms.as_entire_binding(),
+                indices.as_entire_binding(),
+                distances.as_entire_binding(),
+            ],
+            ((rows as u32).div_ceil(64), 1),
+        )
+    }
+
+    /// Membership weights (n x k) from the squared kNN distances.
+    pub fn memberships(
+        &self,
+        ctx: &GpuContext,
+        (n, k, mean_distance): (usize, usize, f32),
+        squared: &wgpu::Buffer,
+        weights: &wgpu::Buffer,
+    ) -> Dispatch {
+        let shape = GraphShape {
+            n: n as u32,
+            k: k as u32,
+            mean_distance,
+            _pad: 0,
+        };
+        self.memberships.dispatch(
+            ctx,
+            vec![
+                uniform(ctx, "graph shape", &shape).as_entire_binding(),
+                squared.as_entire_binding(),
+                weights.as_entire_binding(),
+            ],
+            ((n as u32).div_ceil(64), 1),
+        )
+    }
+
+    /// One layout epoch from `previous` into `next`; the epoch and alpha come from the slot
+    /// of `epochs` at the dynamic offset it is recorded with.
+    pub fn layout(
+        &self,
+        ctx: &GpuContext,
+        shape: &LayoutShape,
+        epochs: &StepTable,
+        buffers: LayoutBuffers<'_>,
+    ) -> Dispatch {
+        let epoch_bytes = std::mem::size_of::<LayoutEpoch>() as u64;
+        self.layout.dispatch(
+            ctx,
+            vec![
+                epochs.binding_of(epoch_bytes),
+                uniform(ctx, "layout shape", shape).as_entire_binding(),
+                buffers.offsets.as_entire_binding(),
+                buffers.targets.as_entire_binding(),
+                buffers.periods.as_entire_binding(),
+                buffers.previous.as_entire_binding(),
+                buffers.next.as_entire_binding(),
+            ],
+            grid(shape.n.div_ceil(64), GRID_ROW),
+        )
+    }
+}
