@@ -462,3 +462,103 @@ fn unknown_adapter() {
     let out = train_tiny(&["--adapter", "no-such-gpu"]);
     assert_clean_failure(&out, "no adapter name contains");
 }
+
+#[test]
+fn deep_recipe_and_umap_run_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_idx_dataset(&data, 120, 80, 4, false);
+    let model = dir.path().join("m.safetensors");
+    let report = dir.path().join("c.json");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    // The deep recipe with smaller layers: its linear code, MSE and batch stay.
+    let out = aeclust(&[
+        "train",
+        "--recipe",
+        "deep",
+        "--data",
+        &s(&data),
+        "--layers",
+        "16,12,12,20,3,20,12,12,16",
+        "--epochs",
+        "2",
+        "--model-out",
+        &s(&model),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("relu,relu,relu,linear,relu,relu,relu,linear; mse"),
+        "{stdout}"
+    );
+    let (spec, _, _) = aeclust::model_file::load(&model).unwrap();
+    assert_eq!(spec.loss, aeclust::model::Loss::Mse);
+    assert_eq!(spec.activations[3], aeclust::model::Activation::Linear);
+    for backend in ["gpu", "cpu"] {
+        let out = aeclust(&[
+            "cluster",
+            "--model",
+            &s(&model),
+            "--data",
+            &s(&data),
+            "--k",
+            "3",
+            "--pixels",
+            "--embed",
+            "umap",
+            "--neighbors",
+            "8",
+            "--embed-dims",
+            "2",
+            "--embed-epochs",
+            "30",
+            "--backend",
+            backend,
+            "--report",
+            &s(&report),
+        ]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            stdout.contains("codes+umap") && stdout.contains("pixels+umap"),
+            "{stdout}"
+        );
+        let json = read_json(&report);
+        let runs = json["runs"].as_array().unwrap();
+        let features: Vec<&str> = runs
+            .iter()
+            .map(|r| r["features"].as_str().unwrap())
+            .collect();
+        assert_eq!(features, ["codes", "codes+umap", "pixels", "pixels+umap"]);
+        let embedding = &runs[1]["embedding"];
+        assert_eq!(embedding["method"], "umap");
+        assert_eq!(embedding["neighbors"], 8);
+        assert_eq!(runs[1]["dims"], 2);
+        assert!(embedding["seconds"].is_number() && runs[1]["acc"].is_number());
+        assert!(runs[0]["embedding"].is_null());
+    }
+    let out = aeclust(&[
+        "cluster",
+        "--model",
+        &s(&model),
+        "--data",
+        &s(&data),
+        "--embed",
+        "umap",
+        "--neighbors",
+        "1",
+    ]);
+    assert_clean_failure(&out, "--neighbors must be at least 2");
+    let out = aeclust(&[
+        "train",
+        "--data",
+        &s(&data),
+        "--layers",
+        "16,4,16",
+        "--loss",
+        "mse",
+        "--activations",
+        "relu,sigmoid",
+    ]);
+    assert_clean_failure(&out, "the mse loss needs a linear output layer");
+}
