@@ -18,11 +18,14 @@ struct Cli {
 const EXAMPLES: &str = "Examples:
   aeclust                                        train, encode, cluster, pictures into out/
   aeclust run --out results --epochs 5 --pixels  the same, with codes and pixels side by side
+  aeclust run --recipe deep --embed umap         a deeper model, its codes embedded by UMAP
   aeclust train --epochs 1 --limit 5000          a quick run
   aeclust train --backend cpu                    the CPU reference trainer
   aeclust train --model-out model.safetensors    then:
   aeclust encode --model model.safetensors --out codes.npy
   aeclust cluster --codes codes.npy --k 10 --report clusters.json
+  aeclust train --epochs 20 --checkpoint-every 1 --model-out m.safetensors
+  aeclust train --model m.safetensors --epochs 5 --model-out m.safetensors  (continue)
   aeclust bench --batch 32,256 --json bench.json GPU vs CPU reference throughput
   aeclust info                                   the adapters wgpu sees";
 
