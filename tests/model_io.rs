@@ -246,3 +246,19 @@ fn npy_header_longer_than_the_file_is_refused() {
         );
     }
 }
+
+#[test]
+fn npy_nested_header_is_refused_at_once() {
+    // Found by fuzzing: nested braces made the header parser backtrack for minutes.
+    let mut header = b"  ".to_vec();
+    header.extend([b'{'; 100]);
+    header.extend(b"'descr': '<f4'}\n");
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header);
+    let err = npy::parse_matrix(&bytes, "x").unwrap_err().to_string();
+    assert!(
+        err.contains("not the header of a plain float32 matrix"),
+        "{err}"
+    );
+}
