@@ -4,8 +4,8 @@ mod common;
 
 use aeclust::device::Device;
 use aeclust::embed::{
-    self, knn, memberships, nearest, negative_sample, symmetrize, umap, Curve, LayoutProblem,
-    UmapConfig,
+    self, knn, memberships, nearest, negative_sample, symmetrize, umap, ColouredEdges, Curve,
+    LayoutProblem, UmapConfig,
 };
 use aeclust::gpu::kernels::Kernels;
 use aeclust::gpu::{GpuContext, GpuRequest};
@@ -215,4 +215,29 @@ fn gpu_umap_separates_blobs_and_repeats_itself() {
     let embedded = umap(&device, &points, (n, d), &config).unwrap();
     assert_eq!(embedded, umap(&device, &points, (n, d), &config).unwrap());
     assert_blobs_separate(&embedded, per);
+}
+
+#[test]
+fn edge_colours_share_no_end_and_cover_every_edge_once() {
+    let mut rng = rng(12);
+    let (n, d, k) = (250, 6, 9);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let (indices, squared) = knn(&points, n, d, k);
+    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
+    let graph = symmetrize(&indices, &memberships(&distances, k), n, k);
+    let edges = ColouredEdges::new(&graph);
+    assert_eq!(edges.ends.len() * 2, graph.targets.len());
+    for c in 0..edges.colours() {
+        let mut seen = vec![false; n];
+        for &[i, j, forward, reverse] in
+            &edges.ends[edges.offsets[c] as usize..edges.offsets[c + 1] as usize]
+        {
+            for v in [i, j] {
+                assert!(!seen[v as usize], "colour {c} touches point {v} twice");
+                seen[v as usize] = true;
+            }
+            assert_eq!(graph.targets[forward as usize], j);
+            assert_eq!(graph.targets[reverse as usize], i);
+        }
+    }
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::LayoutProblem;
 use crate::gpu::buffers::{pad_matrix, padded, read_bytes, read_f32, slice, storage, storage_init};
 use crate::gpu::kernels::{
-    Epilogue, Kernels, LayoutBuffers, LayoutEpoch, LayoutShape, MatmulDims, MatmulKind,
+    Epilogue, Kernels, LayoutBuffers, LayoutColour, LayoutShape, MatmulDims, MatmulKind,
     MatmulOperands, StepTable,
 };
 use crate::gpu::GpuContext;
@@ -89,7 +89,8 @@ pub fn memberships(
     read_f32(ctx, &weights, 0, n * k)
 }
 
-/// `epochs` layout epochs from `initial` (n x dims).
+/// `epochs` layout epochs from `initial` (n x dims): per epoch, the positions are copied
+/// to the previous-epoch buffer, then each colour of edges runs as one dispatch.
 pub fn layout(
     ctx: &GpuContext,
     kernels: &Kernels,
@@ -97,8 +98,7 @@ pub fn layout(
     initial: &[f32],
     epochs: usize,
 ) -> Result<Vec<f32>> {
-    let graph = problem.graph;
-    let n = graph.offsets.len() - 1;
+    let n = problem.graph.offsets.len() - 1;
     let shape = LayoutShape {
         n: n as u32,
         dims: problem.dims as u32,
@@ -106,39 +106,45 @@ pub fn layout(
         a: problem.curve.a,
         b: problem.curve.b,
     };
-    let offsets = storage_init(ctx, "the graph's rows", &graph.offsets)?;
-    let targets = storage_init(ctx, "the graph's edges", &graph.targets)?;
+    let edges = &problem.edges;
+    let ends = storage_init(ctx, "the coloured edges", &edges.ends)?;
     let periods = storage_init(ctx, "the edges' periods", &problem.epochs_per_sample)?;
-    let positions = [
-        storage_init(ctx, "the layout", initial)?,
-        storage(ctx, "the layout", initial.len())?,
-    ];
-    let table = StepTable::new(ctx, epochs);
-    let slots: Vec<LayoutEpoch> = (1..=epochs)
-        .map(|t| LayoutEpoch {
-            epoch: t as u32,
-            alpha: 1.0 - (t - 1) as f32 / epochs as f32,
+    let positions = storage_init(ctx, "the layout", initial)?;
+    let previous = storage(ctx, "the previous layout", initial.len())?;
+    let colours = edges.colours();
+    let slots = StepTable::new(ctx, epochs * colours);
+    let values: Vec<LayoutColour> = (1..=epochs)
+        .flat_map(|t| {
+            (0..colours).map(move |c| LayoutColour {
+                epoch: t as u32,
+                alpha: 1.0 - (t - 1) as f32 / epochs as f32,
+                first: edges.offsets[c],
+                count: edges.offsets[c + 1] - edges.offsets[c],
+            })
         })
         .collect();
-    table.write_slots(ctx, 0, &slots);
-    // Epoch t reads positions[(t - 1) % 2] and writes the other one.
-    let dispatches = [0, 1].map(|from| {
-        let buffers = LayoutBuffers {
-            offsets: &offsets,
-            targets: &targets,
-            periods: &periods,
-            previous: &positions[from],
-            next: &positions[1 - from],
-        };
-        kernels.umap.layout(ctx, &shape, &table, buffers)
-    });
+    slots.write_slots(ctx, 0, &values);
+    let dispatches: Vec<_> = (0..colours)
+        .map(|c| {
+            let count = (edges.offsets[c + 1] - edges.offsets[c]) as usize;
+            let buffers = LayoutBuffers {
+                ends: &ends,
+                periods: &periods,
+                previous: &previous,
+                positions: &positions,
+            };
+            kernels.umap.layout(ctx, &shape, (&slots, count), buffers)
+        })
+        .collect();
+    let bytes = std::mem::size_of_val(initial) as u64;
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
+    for t in 0..epochs {
+        encoder.copy_buffer_to_buffer(&positions, 0, &previous, 0, bytes);
         let mut pass = encoder.begin_compute_pass(&Default::default());
-        for t in 0..epochs {
-            dispatches[t % 2].record(&mut pass, table.offset(t));
+        for (c, dispatch) in dispatches.iter().enumerate() {
+            dispatch.record(&mut pass, slots.offset(t * colours + c));
         }
     }
     ctx.queue.submit([encoder.finish()]);
-    read_f32(ctx, &positions[epochs % 2], 0, initial.len())
+    read_f32(ctx, &positions, 0, initial.len())
 }

@@ -11,12 +11,12 @@ mod layout;
 pub use graph::{memberships, symmetrize, Graph};
 pub use init::spectral_layout;
 pub use knn::{knn, nearest};
-pub use layout::{mix, negative_sample, Curve, LayoutProblem, NEGATIVE_RATE};
+pub use layout::{mix, negative_sample, ColouredEdges, Curve, LayoutProblem, NEGATIVE_RATE};
 
 use anyhow::{bail, Result};
 
 use crate::device::Device;
-use crate::gpu::kernels::{UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
+use crate::gpu::kernels::UMAP_MAX_NEIGHBORS;
 
 /// The embedding's settings (umap-learn's names and defaults where they exist).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -88,8 +88,12 @@ pub fn umap(
             k + 1
         );
     }
-    if k > UMAP_MAX_NEIGHBORS || config.dims > UMAP_MAX_DIMS {
-        bail!("UMAP takes at most {UMAP_MAX_NEIGHBORS} neighbours and {UMAP_MAX_DIMS} dimensions");
+    if k > UMAP_MAX_NEIGHBORS {
+        bail!(
+            "--neighbors is at most {}, got {}",
+            UMAP_MAX_NEIGHBORS + 1,
+            k + 1
+        );
     }
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");

@@ -17,9 +17,7 @@ pub use loss::{LossBuffers, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
 pub use step::{StepParams, StepTable};
-pub use umap::{
-    LayoutBuffers, LayoutEpoch, LayoutShape, UmapKernels, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
-};
+pub use umap::{LayoutBuffers, LayoutColour, LayoutShape, UmapKernels, UMAP_MAX_NEIGHBORS};
 
 use anyhow::Result;
 

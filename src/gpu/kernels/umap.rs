@@ -17,9 +17,8 @@ const LAYOUT: (&str, &str) = (
     "umap_layout.wgsl",
     include_str!("../../../shaders/umap_layout.wgsl"),
 );
-/// Must match MAX_K in umap_knn.wgsl, MAX_DIMS and ROW in umap_layout.wgsl.
+/// Must match MAX_K in umap_knn.wgsl and ROW in umap_layout.wgsl.
 pub const UMAP_MAX_NEIGHBORS: usize = 64;
-pub const UMAP_MAX_DIMS: usize = 32;
 const GRID_ROW: u32 = 65535;
 
 #[repr(C)]
@@ -41,12 +40,15 @@ struct GraphShape {
     _pad: u32,
 }
 
-/// The per-epoch values of `umap_layout.wgsl`.
+/// The per-(epoch, colour) values of `umap_layout.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct LayoutEpoch {
+pub struct LayoutColour {
     pub epoch: u32,
     pub alpha: f32,
+    /// The colour's edges are `first..first + count` of the edge list.
+    pub first: u32,
+    pub count: u32,
 }
 
 /// Sizes and constants of one layout problem.
@@ -60,16 +62,16 @@ pub struct LayoutShape {
     pub b: f32,
 }
 
-/// The buffers of one layout epoch: the graph in compressed rows and the positions.
+/// The buffers of the layout: the coloured edges, the directed edges' periods, the previous
+/// epoch's positions and the positions being moved.
 pub struct LayoutBuffers<'a> {
-    pub offsets: &'a wgpu::Buffer,
-    pub targets: &'a wgpu::Buffer,
+    pub ends: &'a wgpu::Buffer,
     pub periods: &'a wgpu::Buffer,
     pub previous: &'a wgpu::Buffer,
-    pub next: &'a wgpu::Buffer,
+    pub positions: &'a wgpu::Buffer,
 }
 
-/// UMAP's kernels: per-row top-k of a distance block, membership weights, layout epochs.
+/// UMAP's kernels: per-row top-k of a distance block, membership weights, layout colours.
 pub struct UmapKernels {
     top_k: Kernel,
     memberships: Kernel,
@@ -79,7 +81,7 @@ pub struct UmapKernels {
 impl UmapKernels {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
         use Slot::{Read, ReadWrite, Uniform};
-        let epoch = Slot::StepUniform(std::mem::size_of::<LayoutEpoch>() as u64);
+        let colour = Slot::StepUniform(std::mem::size_of::<LayoutColour>() as u64);
         Ok(UmapKernels {
             top_k: Kernel::new(
                 ctx,
@@ -91,8 +93,8 @@ impl UmapKernels {
             layout: Kernel::new(
                 ctx,
                 &[LAYOUT],
-                "layout_epoch",
-                &[epoch, Uniform, Read, Read, Read, Read, ReadWrite],
+                "layout_edges",
+                &[colour, Uniform, Read, Read, Read, ReadWrite],
             )?,
         })
     }
@@ -155,28 +157,27 @@ impl UmapKernels {
         )
     }
 
-    /// One layout epoch from `previous` into `next`; the epoch and alpha come from the slot
-    /// of `epochs` at the dynamic offset it is recorded with.
+    /// The edges of one colour, `count` of them: their epoch, alpha and place in the edge list
+    /// come from the slot of `slots` at the dynamic offset it is recorded with.
     pub fn layout(
         &self,
         ctx: &GpuContext,
         shape: &LayoutShape,
-        epochs: &StepTable,
+        (slots, count): (&StepTable, usize),
         buffers: LayoutBuffers<'_>,
     ) -> Dispatch {
-        let epoch_bytes = std::mem::size_of::<LayoutEpoch>() as u64;
+        let slot_bytes = std::mem::size_of::<LayoutColour>() as u64;
         self.layout.dispatch(
             ctx,
             vec![
-                epochs.binding_of(epoch_bytes),
+                slots.binding_of(slot_bytes),
                 uniform(ctx, "layout shape", shape).as_entire_binding(),
-                buffers.offsets.as_entire_binding(),
-                buffers.targets.as_entire_binding(),
+                buffers.ends.as_entire_binding(),
                 buffers.periods.as_entire_binding(),
                 buffers.previous.as_entire_binding(),
-                buffers.next.as_entire_binding(),
+                buffers.positions.as_entire_binding(),
             ],
-            grid(shape.n.div_ceil(64), GRID_ROW),
+            grid((count as u32).div_ceil(64), GRID_ROW),
         )
     }
 }
