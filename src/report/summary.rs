@@ -45,12 +45,13 @@ impl RunReport {
             self.kmeans.init.name(),
             self.kmeans.n_init
         );
-        md += "| features | acc | NMI | ARI | inertia | iterations | seconds |\n";
-        md += "| --- | --- | --- | --- | --- | --- | --- |\n";
+        md +=
+            "| features | acc | NMI | ARI | inertia | iterations | seconds | embedding seconds |\n";
+        md += "| --- | --- | --- | --- | --- | --- | --- | --- |\n";
         let score = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
         for r in &self.clustering {
             md += &format!(
-                "| {} ({} x {}) | {} | {} | {} | {:.6e} | {} | {:.2} |\n",
+                "| {} ({} x {}) | {} | {} | {} | {:.6e} | {} | {:.2} | {} |\n",
                 r.features,
                 r.samples,
                 r.dims,
@@ -59,7 +60,10 @@ impl RunReport {
                 score(r.ari),
                 r.inertia,
                 r.iterations,
-                r.seconds
+                r.seconds,
+                r.embedding
+                    .as_ref()
+                    .map_or("-".into(), |e| format!("{:.2}", e.seconds))
             );
         }
         md += "\nFiles: ";
