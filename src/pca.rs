@@ -1,5 +1,5 @@
 //! Principal components by power iteration with deflation on the covariance matrix (computed
-//! with sgemm): the PCA view of the codes and the initial layout of the embedding.
+//! with sgemm): the PCA view of the codes.
 
 use crate::reference::gemm;
 
