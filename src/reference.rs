@@ -119,25 +119,11 @@ pub fn bce_sigmoid(
     grad: &mut [f32],
 ) -> Vec<f32> {
     let scale = 1.0 / (batch_rows as f32 * width as f32);
-    logits
-        .chunks(width)
-        .zip(targets.chunks(width))
-        .zip(grad.chunks_mut(width))
-        .map(|((z_row, t_row), g_row)| {
-            let mut sum = 0.0f32;
-            for ((&z, &t), g) in z_row.iter().zip(t_row).zip(g_row) {
-                let p = sigmoid(z);
-                *g = (p - t) * scale;
-                let q = p.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
-                sum -= t * q.ln() + (1.0 - t) * (1.0 - q).ln();
-            }
-            if z_row.iter().all(|z| z.is_finite()) {
-                sum / width as f32
-            } else {
-                f32::NAN
-            }
-        })
-        .collect()
+    row_losses((logits, targets), width, grad, |z, t| {
+        let p = sigmoid(z);
+        let q = p.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
+        ((p - t) * scale, -(t * q.ln() + (1.0 - t) * (1.0 - q).ln()))
+    })
 }
 
 /// Mean squared error of rows x `width` linear outputs, with the gradient and per-row losses
@@ -150,6 +136,20 @@ pub fn mse(
     grad: &mut [f32],
 ) -> Vec<f32> {
     let scale = 2.0 / (batch_rows as f32 * width as f32);
+    row_losses((outputs, targets), width, grad, |y, t| {
+        let e = y - t;
+        (e * scale, e * e)
+    })
+}
+
+/// Each row's mean of `element(output, target)`'s loss, its gradient written into `grad`;
+/// NaN for a row that holds a NaN or infinite output.
+fn row_losses(
+    (outputs, targets): (&[f32], &[f32]),
+    width: usize,
+    grad: &mut [f32],
+    element: impl Fn(f32, f32) -> (f32, f32),
+) -> Vec<f32> {
     outputs
         .chunks(width)
         .zip(targets.chunks(width))
@@ -157,9 +157,9 @@ pub fn mse(
         .map(|((y_row, t_row), g_row)| {
             let mut sum = 0.0f32;
             for ((&y, &t), g) in y_row.iter().zip(t_row).zip(g_row) {
-                let e = y - t;
-                *g = e * scale;
-                sum += e * e;
+                let (gradient, loss) = element(y, t);
+                *g = gradient;
+                sum += loss;
             }
             if y_row.iter().all(|y| y.is_finite()) {
                 sum / width as f32
