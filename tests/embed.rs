@@ -56,8 +56,7 @@ fn memberships_sum_to_log2_of_k_plus_one_and_the_graph_is_symmetric() {
     let (n, d, k) = (200, 4, 8);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
     let (indices, squared) = knn(&points, n, d, k);
-    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
-    let weights = memberships(&distances, k);
+    let weights = memberships(&squared, k);
     for row in weights.chunks(k) {
         assert_eq!(row[0], 1.0, "the nearest neighbour has weight 1");
         let sum: f32 = row.iter().sum();
@@ -175,8 +174,7 @@ fn gpu_knn_and_memberships_match_the_cpu() {
     assert_eq!(indices, want_indices);
     common::assert_close("kNN distances", &squared, &want_squared, 1e-5, 1e-5);
     let weights = embed::gpu::memberships(&ctx, &kernels, &squared, (n, k)).unwrap();
-    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
-    common::assert_close("weights", &weights, &memberships(&distances, k), 1e-4, 1e-4);
+    common::assert_close("weights", &weights, &memberships(&squared, k), 1e-4, 1e-4);
 }
 
 #[test]
@@ -187,8 +185,7 @@ fn gpu_layout_epochs_match_the_cpu() {
     let (n, d, k, dims) = (200, 5, 7, 3);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
     let (indices, squared) = knn(&points, n, d, k);
-    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
-    let graph = symmetrize(&indices, &memberships(&distances, k), n, k);
+    let graph = symmetrize(&indices, &memberships(&squared, k), n, k);
     let problem = LayoutProblem::new(&graph, Curve::fit(0.0), dims, 11);
     let initial = uniform(&mut rng, n * dims, 0.0, 10.0);
     for epochs in [1, 4] {
@@ -223,8 +220,7 @@ fn edge_colours_share_no_end_and_cover_every_edge_once() {
     let (n, d, k) = (250, 6, 9);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
     let (indices, squared) = knn(&points, n, d, k);
-    let distances: Vec<f32> = squared.iter().map(|v| v.sqrt()).collect();
-    let graph = symmetrize(&indices, &memberships(&distances, k), n, k);
+    let graph = symmetrize(&indices, &memberships(&squared, k), n, k);
     let edges = ColouredEdges::new(&graph);
     assert_eq!(edges.ends.len() * 2, graph.targets.len());
     for c in 0..edges.colours() {

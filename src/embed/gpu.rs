@@ -72,7 +72,7 @@ pub fn knn(
 }
 
 /// Membership weights (n x k) from the squared neighbour distances, as
-/// `embed::memberships` computes them from the distances on the CPU.
+/// `embed::memberships` computes them on the CPU.
 pub fn memberships(
     ctx: &GpuContext,
     kernels: &Kernels,

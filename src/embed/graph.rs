@@ -6,11 +6,13 @@ const SEARCH_STEPS: usize = 64;
 /// A bandwidth is at least this times the mean neighbour distance (umap-learn's floor).
 const MIN_SCALE: f32 = 1e-3;
 
-/// Each point's membership weights for its k neighbours (n x k), from the Euclidean
-/// distances `distances` (n x k, nearest first): w = exp(-(d - rho) / sigma), rho the nearest
-/// distance, sigma such that the weights sum to log2(k + 1). (umap-learn counts the point as
-/// its own first neighbour: its `n_neighbors` is k + 1, and its sums skip that self entry.)
-pub fn memberships(distances: &[f32], k: usize) -> Vec<f32> {
+/// Each point's membership weights for its k neighbours (n x k), from the squared distances
+/// `squared` (n x k, nearest first, as `knn` gives them): with d the Euclidean distance,
+/// w = exp(-(d - rho) / sigma), rho the nearest distance, sigma such that the weights sum to
+/// log2(k + 1). (umap-learn counts the point as its own first neighbour: its `n_neighbors`
+/// is k + 1, and its sums skip that self entry.)
+pub fn memberships(squared: &[f32], k: usize) -> Vec<f32> {
+    let distances: Vec<f32> = squared.iter().map(|d2| d2.sqrt()).collect();
     let target = ((k + 1) as f32).log2();
     let mean_all = distances.iter().sum::<f32>() / distances.len().max(1) as f32;
     distances

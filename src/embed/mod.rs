@@ -104,7 +104,7 @@ pub fn umap(
     };
     let weights = match device {
         Device::Gpu(gpu) => gpu::memberships(&gpu.ctx, &gpu.kernels, &squared, (n, k))?,
-        Device::Cpu => memberships(&squared.iter().map(|v| v.sqrt()).collect::<Vec<_>>(), k),
+        Device::Cpu => memberships(&squared, k),
     };
     let graph = symmetrize(&neighbours, &weights, n, k);
     let initial = spectral_layout(&graph, n, config.dims, config.seed);
