@@ -1,7 +1,7 @@
 use anyhow::Result;
 
 use super::{step::STEP_BYTES, Dispatch, Kernel, StepTable};
-use crate::gpu::buffers::{padded, storage_bytes, uniform};
+use crate::gpu::buffers::{padded, round_up, storage_bytes, uniform};
 use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
@@ -23,18 +23,17 @@ pub fn upload_images(
     pixels: &[u8],
     width: usize,
 ) -> Result<Vec<ImageChunk>> {
-    let per_chunk = (ctx.max_binding_bytes() / width.max(1) as u64) as usize;
-    if per_chunk == 0 {
-        // Not even one image fits: let the size check say so.
-        storage_bytes(ctx, what, &pixels[..width])?;
-    }
+    // Fails when not even one image fits.
+    ctx.check_binding_size(what, round_up(width, 4) as u64)?;
+    let image = width.max(1);
+    let per_chunk = (ctx.max_binding_bytes() / image as u64) as usize;
     pixels
-        .chunks(per_chunk.max(1) * width.max(1))
+        .chunks(per_chunk * image)
         .enumerate()
         .map(|(i, bytes)| {
             Ok(ImageChunk {
                 first: i * per_chunk,
-                count: bytes.len() / width.max(1),
+                count: bytes.len() / image,
                 pixels: storage_bytes(ctx, what, bytes)?,
             })
         })
