@@ -21,8 +21,8 @@ struct AdamConsts {
 @group(0) @binding(5) var<storage, read_write> v: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> losses: array<f32>;
 
-// Workgroups per row of the 2-D dispatch grid (dispatch sizes are capped at 65535 per axis).
-const ROW: u32 = 4096u;
+// ROW, the workgroups per row of the 2-D dispatch grid (a dispatch is capped at 65535 per
+// axis), is declared by the host (src/gpu/kernels/adam.rs).
 
 @compute @workgroup_size(256)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>) {

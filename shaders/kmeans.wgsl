@@ -8,13 +8,14 @@ struct KmeansShape {
     k: u32,
     // Point chunks of the partial sums (CHUNK points each).
     chunks: u32,
+    // `assign` compares centroids first_centroid .. end_centroid in this dispatch.
+    first_centroid: u32,
+    end_centroid: u32,
 }
 
-const CHUNK: u32 = 256u;
-// The largest k the partial-sum kernel keeps in registers.
-const MAX_K: u32 = 256u;
-// Invocations per row of a 2-D dispatch grid.
-const ROW: u32 = 65535u * 64u;
+// CHUNK (points per partial-sum chunk), MAX_K (the most clusters the partial-sum kernel keeps
+// in registers) and ROW (workgroups per row of a 2-D grid) are declared by the host, from
+// src/gpu/kernels/domain.rs.
 
 @group(0) @binding(0) var<uniform> shape: KmeansShape;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
@@ -26,15 +27,21 @@ const ROW: u32 = 65535u * 64u;
 @group(0) @binding(6) var<storage, read_write> updated: array<f32>;
 
 // Nearest centroid of each point (ties go to the lower index) and its squared distance.
+// The host splits the centroids over several dispatches, so that no invocation loops past
+// the software drivers' budget; each after the first starts from the best found so far.
 @compute @workgroup_size(64)
 fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.y * ROW + gid.x;
+    let i = gid.y * (ROW * 64u) + gid.x;
     if i >= shape.n {
         return;
     }
     var best = 3.4e38;
     var best_c = 0u;
-    for (var c = 0u; c < shape.k; c++) {
+    if shape.first_centroid > 0u {
+        best = distances[i];
+        best_c = labels[i];
+    }
+    for (var c = shape.first_centroid; c < shape.end_centroid; c++) {
         var dist = 0.0;
         for (var j = 0u; j < shape.d; j++) {
             let diff = points[i * shape.d + j] - centroids[c * shape.d + j];

@@ -26,7 +26,7 @@ struct Colour {
 
 const NEGATIVE_RATE: u32 = 5u;
 const CLIP: f32 = 4.0;
-const ROW: u32 = 65535u;
+// ROW, the workgroups per row of a 2-D grid, is declared by the host.
 
 @group(0) @binding(0) var<uniform> colour: Colour;
 @group(0) @binding(1) var<uniform> shape: LayoutShape;

@@ -9,6 +9,7 @@ use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::Split;
 use aeclust::device::{BackendChoice, Device};
 use aeclust::embed::UmapConfig;
+use aeclust::gpu::kernels::domain::check_matmul_k;
 use aeclust::gpu::kernels::AdamConfig;
 use aeclust::gpu::GpuRequest;
 use aeclust::model::{parse_activations, parse_widths, Loss, ModelSpec};
@@ -51,7 +52,7 @@ pub struct RecipeArgs {
     /// Passes over the training set [blog: 3, deep: 20].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Samples per Adam step [blog: 32, deep: 256].
+    /// Samples per Adam step, at most 32768 [blog: 32, deep: 256].
     #[arg(long)]
     pub batch: Option<usize>,
     /// Adam learning rate.
@@ -60,7 +61,7 @@ pub struct RecipeArgs {
     /// Seed of the initial weights and of the shuffle.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Layer widths from input to reconstruction [blog: 784,128,32,128,784;
+    /// Layer widths from input to reconstruction, each at most 32768 [blog: 784,128,32,128,784;
     /// deep: 784,500,500,2000,10,2000,500,500,784].
     #[arg(long)]
     pub layers: Option<String>,
@@ -94,6 +95,7 @@ impl RecipeArgs {
         if batch == 0 {
             bail!("--batch must be at least 1");
         }
+        check_matmul_k("--batch", batch)?;
         if !(self.lr.is_finite() && self.lr > 0.0) {
             bail!("--lr must be a positive number, got {}", self.lr);
         }
@@ -125,6 +127,9 @@ impl RecipeArgs {
             spec.activations = parse_activations(list)?;
         }
         spec.check(image_size)?;
+        for &width in &spec.widths {
+            check_matmul_k("a layer's width", width)?;
+        }
         Ok(spec)
     }
 }
@@ -147,7 +152,7 @@ impl SplitArg {
 /// k-means settings, shared by `cluster` and `run`.
 #[derive(Args)]
 pub struct KmeansArgs {
-    /// Number of clusters.
+    /// Number of clusters, 1 to 256 (and at most the number of points).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
     /// How the first centroids are chosen.
@@ -194,10 +199,10 @@ pub struct EmbedArgs {
     /// Also cluster a UMAP embedding of the features, side by side.
     #[arg(long, value_enum, default_value_t = EmbedMethod::None)]
     pub embed: EmbedMethod,
-    /// UMAP: neighbours per point.
+    /// UMAP: neighbours per point, counting the point itself, 2 to 65.
     #[arg(long, default_value_t = 20)]
     pub neighbors: usize,
-    /// UMAP: dimensions of the embedding.
+    /// UMAP: dimensions of the embedding, 1 to 1024.
     #[arg(long, default_value_t = 10)]
     pub embed_dims: usize,
     /// UMAP: how tightly points may pack.

@@ -2,8 +2,9 @@
 
 use anyhow::Result;
 
-use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init, uniform};
-use crate::gpu::kernels::{run, Dispatch, Kernels, KmeansBuffers, KmeansShape, KMEANS_CHUNK};
+use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init};
+use crate::gpu::kernels::domain::KMEANS_CHUNK;
+use crate::gpu::kernels::{run, Dispatch, Kernels, KmeansBuffers, KmeansShape};
 use crate::gpu::GpuContext;
 
 /// Where Lloyd's iterations run.
@@ -115,7 +116,8 @@ pub struct GpuEngine<'a> {
     labels: wgpu::Buffer,
     distances: wgpu::Buffer,
     updated: wgpu::Buffer,
-    assign: Dispatch,
+    /// One dispatch per range of centroids, in order.
+    assign: Vec<Dispatch>,
     partial_sums: Dispatch,
     update: Dispatch,
 }
@@ -129,7 +131,6 @@ impl<'a> GpuEngine<'a> {
     ) -> Result<Self> {
         ctx.check_binding_size("the points", (points.len() * 4) as u64)?;
         let shape = KmeansShape::new(n, d, k);
-        let shape_buffer = uniform(ctx, "kmeans shape", &shape);
         let points = storage_init(ctx, "points", points)?;
         let centroids = storage(ctx, "centroids", k * d)?;
         let labels = storage(ctx, "labels", n)?;
@@ -137,7 +138,6 @@ impl<'a> GpuEngine<'a> {
         let partials = storage(ctx, "partial sums", shape.chunks as usize * k * (d + 1))?;
         let updated = storage(ctx, "updated centroids", k * d)?;
         let buffers = KmeansBuffers {
-            shape: &shape_buffer,
             points: &points,
             centroids: &centroids,
             labels: &labels,
@@ -164,18 +164,19 @@ impl Engine for GpuEngine<'_> {
     fn step(&mut self, centroids: &[f32]) -> Result<Vec<f32>> {
         let q = &self.ctx.queue;
         q.write_buffer(&self.centroids, 0, bytemuck::cast_slice(centroids));
-        run(
-            self.ctx,
-            &[&self.assign, &self.partial_sums, &self.update],
-            0,
-        )?;
+        let dispatches: Vec<&Dispatch> = self
+            .assign
+            .iter()
+            .chain([&self.partial_sums, &self.update])
+            .collect();
+        run(self.ctx, &dispatches, 0)?;
         read_f32(self.ctx, &self.updated, 0, centroids.len())
     }
 
     fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)> {
         let q = &self.ctx.queue;
         q.write_buffer(&self.centroids, 0, bytemuck::cast_slice(centroids));
-        run(self.ctx, &[&self.assign], 0)?;
+        run(self.ctx, &self.assign.iter().collect::<Vec<_>>(), 0)?;
         let labels =
             bytemuck::pod_collect_to_vec(&read_bytes(self.ctx, &self.labels, 0, self.n * 4)?);
         Ok((labels, read_f32(self.ctx, &self.distances, 0, self.n)?))

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::engine::{CpuEngine, Engine, GpuEngine};
 use crate::device::Device;
-use crate::gpu::kernels::KMEANS_MAX_K;
+use crate::gpu::kernels::domain::{check_kmeans, KMEANS_MAX_K};
 
 /// How the first centroids are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
@@ -93,6 +93,9 @@ pub fn kmeans(
     let k = config.k;
     if k > n {
         bail!("k must be at most the number of points ({n}), got {k}");
+    }
+    if let Device::Gpu(_) = device {
+        check_kmeans(n, d, k)?;
     }
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");

@@ -64,7 +64,9 @@ pub fn knn(
         );
         let mut pass = encoder.begin_compute_pass(&Default::default());
         matmul.record(&mut pass, 0);
-        top_k.record(&mut pass, 0);
+        for dispatch in &top_k {
+            dispatch.record(&mut pass, 0);
+        }
     }
     ctx.queue.submit([encoder.finish()]);
     let neighbours = bytemuck::pod_collect_to_vec(&read_bytes(ctx, &indices, 0, n * k * 4)?);

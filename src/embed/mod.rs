@@ -16,7 +16,7 @@ pub use layout::{mix, negative_sample, ColouredEdges, Curve, LayoutProblem, NEGA
 use anyhow::{bail, Result};
 
 use crate::device::Device;
-use crate::gpu::kernels::UMAP_MAX_NEIGHBORS;
+use crate::gpu::kernels::domain::{check_knn, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
 
 /// The embedding's settings (umap-learn's names and defaults where they exist).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -48,11 +48,18 @@ impl Default for UmapConfig {
 impl UmapConfig {
     /// Fails on settings that fit no data.
     pub fn check(&self) -> Result<()> {
-        if self.neighbors < 2 {
-            bail!("--neighbors must be at least 2, got {}", self.neighbors);
+        if !(2..=UMAP_MAX_NEIGHBORS + 1).contains(&self.neighbors) {
+            bail!(
+                "--neighbors must be between 2 and {}, got {}",
+                UMAP_MAX_NEIGHBORS + 1,
+                self.neighbors
+            );
         }
-        if self.dims == 0 {
-            bail!("--embed-dims must be at least 1");
+        if !(1..=UMAP_MAX_DIMS).contains(&self.dims) {
+            bail!(
+                "--embed-dims must be between 1 and {UMAP_MAX_DIMS}, got {}",
+                self.dims
+            );
         }
         if !(self.min_dist.is_finite() && self.min_dist >= 0.0) {
             bail!(
@@ -88,15 +95,11 @@ pub fn umap(
             k + 1
         );
     }
-    if k > UMAP_MAX_NEIGHBORS {
-        bail!(
-            "--neighbors is at most {}, got {}",
-            UMAP_MAX_NEIGHBORS + 1,
-            k + 1
-        );
-    }
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");
+    }
+    if let Device::Gpu(_) = device {
+        check_knn(n, d)?;
     }
     let (neighbours, squared) = match device {
         Device::Gpu(gpu) => gpu::knn(&gpu.ctx, &gpu.kernels, points, (n, d, k))?,

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use super::GpuContext;
 
 /// How a kernel sees one binding; bindings are numbered in the order given.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
     Uniform,
     /// The per-step uniform, bound at a dynamic offset of `size` bytes.
@@ -79,10 +79,19 @@ pub fn bind_group(
     })
 }
 
+/// WGSL `const` declarations of `values`: how a constant that the host and a shader share
+/// reaches the shader from its one definition in Rust.
+pub fn wgsl_constants(values: &[(&str, u32)]) -> String {
+    values
+        .iter()
+        .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
+        .collect()
+}
+
 /// Compiles WGSL assembled from `parts` (file name, text) into a pipeline for `entry`.
 pub fn pipeline(
     ctx: &GpuContext,
-    parts: &[(&str, &str)],
+    parts: &[(&'static str, String)],
     entry: &str,
     layout: &wgpu::BindGroupLayout,
     constants: &[(&str, f64)],
@@ -90,7 +99,7 @@ pub fn pipeline(
     let names: Vec<&str> = parts.iter().map(|(name, _)| *name).collect();
     let source: String = parts
         .iter()
-        .map(|(_, text)| *text)
+        .map(|(_, text)| text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -121,7 +130,7 @@ pub fn pipeline(
             cache: None,
         });
     if let Some(error) = pollster::block_on(scope.pop()) {
-        bail!("shaders/{}: {error}", names.join(" + shaders/"));
+        bail!("{}: {error}", names.join(" + "));
     }
     Ok(pipeline)
 }

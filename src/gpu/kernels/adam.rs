@@ -1,14 +1,32 @@
 use anyhow::Result;
 
-use super::{step::STEP_BYTES, Dispatch, Kernel, StepTable};
+use super::{step::STEP_BYTES, Dispatch, EntryPoint, Kernel, StepTable};
 use crate::gpu::buffers::uniform;
-use crate::gpu::shader::{grid, Slot};
+use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
 
-const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
-const SOURCE: (&str, &str) = ("adam.wgsl", include_str!("../../../shaders/adam.wgsl"));
-/// Must match `ROW` in adam.wgsl.
+/// Workgroups per row of Adam's 2-D grid (`ROW` in adam.wgsl).
 const GRID_ROW: u32 = 4096;
+
+pub(super) fn entry_points() -> Vec<EntryPoint> {
+    vec![EntryPoint {
+        entry: "adam",
+        parts: vec![
+            ("adam constants", wgsl_constants(&[("ROW", GRID_ROW)])),
+            wgsl_file!("step.wgsl"),
+            wgsl_file!("adam.wgsl"),
+        ],
+        slots: vec![
+            Slot::StepUniform(STEP_BYTES),
+            Slot::Uniform,
+            Slot::ReadWrite,
+            Slot::Read,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+        ],
+    }]
+}
 
 /// Adam's hyper-parameters (Keras defaults).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -63,21 +81,7 @@ pub struct Adam(Kernel);
 
 impl Adam {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        Kernel::new(
-            ctx,
-            &[STEP, SOURCE],
-            "adam",
-            &[
-                Slot::StepUniform(STEP_BYTES),
-                Slot::Uniform,
-                Slot::ReadWrite,
-                Slot::Read,
-                Slot::ReadWrite,
-                Slot::ReadWrite,
-                Slot::ReadWrite,
-            ],
-        )
-        .map(Adam)
+        Kernel::new(ctx, &entry_points()[0]).map(Adam)
     }
 
     /// Updates `count` floats (a multiple of 4) of `params` and the moments `m`, `v`.

@@ -1,12 +1,23 @@
 use anyhow::Result;
 
-use super::{step::STEP_BYTES, Dispatch, Kernel, StepTable};
+use super::{step::STEP_BYTES, Dispatch, EntryPoint, Kernel, StepTable};
 use crate::gpu::buffers::{padded, round_up, storage_bytes, uniform};
 use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
-const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
-const SOURCE: (&str, &str) = ("gather.wgsl", include_str!("../../../shaders/gather.wgsl"));
+pub(super) fn entry_points() -> Vec<EntryPoint> {
+    vec![EntryPoint {
+        entry: "gather",
+        parts: vec![wgsl_file!("step.wgsl"), wgsl_file!("gather.wgsl")],
+        slots: vec![
+            Slot::StepUniform(STEP_BYTES),
+            Slot::Uniform,
+            Slot::Read,
+            Slot::Read,
+            Slot::ReadWrite,
+        ],
+    }]
+}
 
 /// Images `first .. first + count` of a split, packed as u8 in one buffer.
 pub struct ImageChunk {
@@ -54,19 +65,7 @@ pub struct Gather(Kernel);
 
 impl Gather {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        Kernel::new(
-            ctx,
-            &[STEP, SOURCE],
-            "gather",
-            &[
-                Slot::StepUniform(STEP_BYTES),
-                Slot::Uniform,
-                Slot::Read,
-                Slot::Read,
-                Slot::ReadWrite,
-            ],
-        )
-        .map(Gather)
+        Kernel::new(ctx, &entry_points()[0]).map(Gather)
     }
 
     /// `batch` is `rows_pad x padded(width)`; images are `width` bytes each. One dispatch per

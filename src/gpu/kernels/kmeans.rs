@@ -1,14 +1,37 @@
 use anyhow::Result;
 
-use super::{Dispatch, Kernel};
-use crate::gpu::shader::{grid, Slot};
+use super::domain::{kmeans_centroids_per_dispatch, GRID_ROW, KMEANS_CHUNK, KMEANS_MAX_K};
+use super::{Dispatch, EntryPoint, Kernel};
+use crate::gpu::buffers::uniform;
+use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
 
-const SOURCE: (&str, &str) = ("kmeans.wgsl", include_str!("../../../shaders/kmeans.wgsl"));
-/// Must match CHUNK, MAX_K and ROW in kmeans.wgsl.
-pub const KMEANS_CHUNK: usize = 256;
-pub const KMEANS_MAX_K: usize = 256;
-const GRID_ROW: u32 = 65535;
+/// `assign`, `partial_sums` and `update`, in that order.
+pub(super) fn entry_points() -> Vec<EntryPoint> {
+    let constants = wgsl_constants(&[
+        ("CHUNK", KMEANS_CHUNK as u32),
+        ("MAX_K", KMEANS_MAX_K as u32),
+        ("ROW", GRID_ROW),
+    ]);
+    ["assign", "partial_sums", "update"]
+        .map(|entry| EntryPoint {
+            entry,
+            parts: vec![
+                ("kmeans constants", constants.clone()),
+                wgsl_file!("kmeans.wgsl"),
+            ],
+            slots: vec![
+                Slot::Uniform,
+                Slot::Read,
+                Slot::Read,
+                Slot::ReadWrite,
+                Slot::ReadWrite,
+                Slot::ReadWrite,
+                Slot::ReadWrite,
+            ],
+        })
+        .to_vec()
+}
 
 /// Sizes of one k-means problem, as the kernels see them.
 #[repr(C)]
@@ -18,23 +41,28 @@ pub struct KmeansShape {
     pub d: u32,
     pub k: u32,
     pub chunks: u32,
+    /// The centroids one `assign` dispatch compares: first_centroid .. end_centroid.
+    first_centroid: u32,
+    end_centroid: u32,
 }
 
 impl KmeansShape {
+    /// The shape of n points of d features in k clusters; the caller checks it against
+    /// `domain::check_kmeans`.
     pub fn new(n: usize, d: usize, k: usize) -> Self {
         KmeansShape {
             n: n as u32,
             d: d as u32,
             k: k as u32,
             chunks: n.div_ceil(KMEANS_CHUNK) as u32,
+            first_centroid: 0,
+            end_centroid: k as u32,
         }
     }
 }
 
-/// The buffers of one k-means problem: `[shape, points, centroids, labels, distances,
-/// partials, updated]` in binding order.
+/// The buffers of one k-means problem, in binding order.
 pub struct KmeansBuffers<'a> {
-    pub shape: &'a wgpu::Buffer,
     pub points: &'a wgpu::Buffer,
     pub centroids: &'a wgpu::Buffer,
     pub labels: &'a wgpu::Buffer,
@@ -44,9 +72,9 @@ pub struct KmeansBuffers<'a> {
 }
 
 impl KmeansBuffers<'_> {
-    fn bindings(&self) -> Vec<wgpu::BindingResource<'_>> {
+    fn bindings<'b>(&'b self, shape: &'b wgpu::Buffer) -> Vec<wgpu::BindingResource<'b>> {
         [
-            self.shape,
+            shape,
             self.points,
             self.centroids,
             self.labels,
@@ -67,30 +95,36 @@ pub struct Kmeans {
     update: Kernel,
 }
 
-const SLOTS: [Slot; 7] = [
-    Slot::Uniform,
-    Slot::Read,
-    Slot::Read,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-    Slot::ReadWrite,
-];
-
 impl Kmeans {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
+        let [assign, partial_sums, update] = &entry_points()[..] else {
+            unreachable!("three k-means entry points")
+        };
         Ok(Kmeans {
-            assign: Kernel::new(ctx, &[SOURCE], "assign", &SLOTS)?,
-            partial_sums: Kernel::new(ctx, &[SOURCE], "partial_sums", &SLOTS)?,
-            update: Kernel::new(ctx, &[SOURCE], "update", &SLOTS)?,
+            assign: Kernel::new(ctx, assign)?,
+            partial_sums: Kernel::new(ctx, partial_sums)?,
+            update: Kernel::new(ctx, update)?,
         })
     }
 
-    /// Labels and distances of every point to the nearest of `centroids`.
-    pub fn assign(&self, ctx: &GpuContext, shape: KmeansShape, b: &KmeansBuffers) -> Dispatch {
+    /// Labels and distances of every point to the nearest of `centroids`: one dispatch per
+    /// range of centroids that fits the loop budget, to be recorded in order.
+    pub fn assign(&self, ctx: &GpuContext, shape: KmeansShape, b: &KmeansBuffers) -> Vec<Dispatch> {
         let groups = shape.n.div_ceil(64);
-        self.assign
-            .dispatch(ctx, b.bindings(), grid(groups, GRID_ROW))
+        let per_dispatch = kmeans_centroids_per_dispatch(shape.d as usize) as u32;
+        (0..shape.k)
+            .step_by(per_dispatch as usize)
+            .map(|first| {
+                let range = KmeansShape {
+                    first_centroid: first,
+                    end_centroid: (first + per_dispatch).min(shape.k),
+                    ..shape
+                };
+                let shape = uniform(ctx, "kmeans shape", &range);
+                self.assign
+                    .dispatch(ctx, b.bindings(&shape), grid(groups, GRID_ROW))
+            })
+            .collect()
     }
 
     /// The per-chunk sums of the points of each cluster (after `assign`).
@@ -100,16 +134,21 @@ impl Kmeans {
         shape: KmeansShape,
         b: &KmeansBuffers,
     ) -> Dispatch {
+        let shape_buffer = uniform(ctx, "kmeans shape", &shape);
         self.partial_sums.dispatch(
             ctx,
-            b.bindings(),
+            b.bindings(&shape_buffer),
             ((shape.d + 1).div_ceil(64), shape.chunks),
         )
     }
 
     /// The new centroids into `updated` (after `partial_sums`).
     pub fn update(&self, ctx: &GpuContext, shape: KmeansShape, b: &KmeansBuffers) -> Dispatch {
-        self.update
-            .dispatch(ctx, b.bindings(), (shape.d.div_ceil(64), shape.k))
+        let shape_buffer = uniform(ctx, "kmeans shape", &shape);
+        self.update.dispatch(
+            ctx,
+            b.bindings(&shape_buffer),
+            (shape.d.div_ceil(64), shape.k),
+        )
     }
 }

@@ -1,12 +1,27 @@
 use anyhow::Result;
 
-use super::{row_shape, step::STEP_BYTES, Dispatch, Kernel, StepTable};
+use super::{row_shape, step::STEP_BYTES, Dispatch, EntryPoint, Kernel, StepTable};
 use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 use crate::model::Loss;
 
-const STEP: (&str, &str) = ("step.wgsl", include_str!("../../../shaders/step.wgsl"));
-const SOURCE: (&str, &str) = ("loss.wgsl", include_str!("../../../shaders/loss.wgsl"));
+/// `bce_sigmoid` and `mse`, in that order.
+pub(super) fn entry_points() -> Vec<EntryPoint> {
+    ["bce_sigmoid", "mse"]
+        .map(|entry| EntryPoint {
+            entry,
+            parts: vec![wgsl_file!("step.wgsl"), wgsl_file!("loss.wgsl")],
+            slots: vec![
+                Slot::StepUniform(STEP_BYTES),
+                Slot::Uniform,
+                Slot::Read,
+                Slot::Read,
+                Slot::ReadWrite,
+                Slot::ReadWrite,
+            ],
+        })
+        .to_vec()
+}
 
 /// What a loss kernel reads and writes. `outputs` (the last layer's logits for BCE, its
 /// linear outputs for MSE), `targets` and `grad` are `rows_pad x stride` with `width` valid
@@ -26,17 +41,12 @@ pub struct LossKernels {
 
 impl LossKernels {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let slots = [
-            Slot::StepUniform(STEP_BYTES),
-            Slot::Uniform,
-            Slot::Read,
-            Slot::Read,
-            Slot::ReadWrite,
-            Slot::ReadWrite,
-        ];
+        let [bce_sigmoid, mse] = &entry_points()[..] else {
+            unreachable!("two loss entry points")
+        };
         Ok(LossKernels {
-            bce_sigmoid: Kernel::new(ctx, &[STEP, SOURCE], "bce_sigmoid", &slots)?,
-            mse: Kernel::new(ctx, &[STEP, SOURCE], "mse", &slots)?,
+            bce_sigmoid: Kernel::new(ctx, bce_sigmoid)?,
+            mse: Kernel::new(ctx, mse)?,
         })
     }
 

@@ -1,26 +1,38 @@
 use anyhow::Result;
 
-use super::Dispatch;
+use super::domain::{MATMUL_MAX_K, MATMUL_MAX_MN};
+use super::{Dispatch, EntryPoint};
 use crate::gpu::buffers::uniform;
 use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
 use crate::gpu::GpuContext;
 
-const COMMON: (&str, &str) = (
-    "matmul_common.wgsl",
-    include_str!("../../../shaders/matmul_common.wgsl"),
-);
-const SUBGROUP: (&str, &str) = (
-    "matmul_subgroup.wgsl",
-    include_str!("../../../shaders/matmul_subgroup.wgsl"),
-);
-const TILED: (&str, &str) = (
-    "matmul_tiled.wgsl",
-    include_str!("../../../shaders/matmul_tiled.wgsl"),
-);
-const BLOCKED: (&str, &str) = (
-    "matmul_blocked.wgsl",
-    include_str!("../../../shaders/matmul_blocked.wgsl"),
-);
+/// Every variant computes a 32 x 32 tile of C per workgroup.
+const TILE: u32 = 32;
+
+/// The `matmul` entry point of one variant.
+fn entry_point(variant: MatmulVariant) -> EntryPoint {
+    let body = match variant {
+        MatmulVariant::Subgroup8 => wgsl_file!("matmul_subgroup.wgsl"),
+        MatmulVariant::Tiled => wgsl_file!("matmul_tiled.wgsl"),
+        MatmulVariant::Blocked => wgsl_file!("matmul_blocked.wgsl"),
+    };
+    EntryPoint {
+        entry: "matmul",
+        parts: vec![wgsl_file!("matmul_common.wgsl"), body],
+        slots: vec![
+            Slot::Uniform,
+            Slot::Read,
+            Slot::Read,
+            Slot::Read,
+            Slot::ReadWrite,
+        ],
+    }
+}
+
+/// `matmul` in every variant.
+pub(super) fn entry_points() -> Vec<EntryPoint> {
+    MatmulVariant::ALL.map(entry_point).to_vec()
+}
 
 /// What happens to each element of C = op(A) op(B) before it is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +121,11 @@ impl MatmulDims {
                 "matmul dims must be padded"
             );
         }
+        // The callers check their sizes against the domain before any work.
+        assert!(
+            k <= MATMUL_MAX_K && m.max(n) <= MATMUL_MAX_MN,
+            "matmul {m} x {n} x {k} is outside the kernels' domain"
+        );
         MatmulDims {
             m: m as u32,
             n: n as u32,
@@ -139,6 +156,12 @@ pub enum MatmulVariant {
 }
 
 impl MatmulVariant {
+    pub const ALL: [MatmulVariant; 3] = [
+        MatmulVariant::Subgroup8,
+        MatmulVariant::Tiled,
+        MatmulVariant::Blocked,
+    ];
+
     /// The variant for this adapter.
     pub fn for_adapter(ctx: &GpuContext) -> Self {
         Self::choose(ctx.subgroup8, ctx.software)
@@ -168,8 +191,6 @@ impl MatmulVariant {
 pub struct Matmul {
     layout: wgpu::BindGroupLayout,
     pipelines: Vec<(MatmulKind, wgpu::ComputePipeline)>,
-    /// C rows per workgroup (the N tile is 32 columns in every variant).
-    rows_per_group: u32,
     pub variant: &'static str,
 }
 
@@ -181,22 +202,8 @@ impl Matmul {
     /// Builds one variant; `Subgroup8` needs an adapter with 8-wide subgroups. Tests build
     /// every variant the adapter can run.
     pub fn with_variant(ctx: &GpuContext, variant: MatmulVariant) -> Result<Self> {
-        let layout = bind_group_layout(
-            ctx,
-            "matmul",
-            &[
-                Slot::Uniform,
-                Slot::Read,
-                Slot::Read,
-                Slot::Read,
-                Slot::ReadWrite,
-            ],
-        );
-        let (body, rows_per_group) = match variant {
-            MatmulVariant::Subgroup8 => (SUBGROUP, 32),
-            MatmulVariant::Tiled => (TILED, 32),
-            MatmulVariant::Blocked => (BLOCKED, 32),
-        };
+        let spec = entry_point(variant);
+        let layout = bind_group_layout(ctx, spec.entry, &spec.slots);
         let pipelines = MatmulKind::ALL
             .iter()
             .map(|&kind| {
@@ -205,13 +212,12 @@ impl Matmul {
                     ("TRANS_B", f64::from(u8::from(kind.trans_b))),
                     ("EPILOGUE", kind.epilogue as u32 as f64),
                 ];
-                pipeline(ctx, &[COMMON, body], "matmul", &layout, &constants).map(|p| (kind, p))
+                pipeline(ctx, &spec.parts, spec.entry, &layout, &constants).map(|p| (kind, p))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Matmul {
             layout,
             pipelines,
-            rows_per_group,
             variant: variant.name(),
         })
     }
@@ -242,7 +248,7 @@ impl Matmul {
             label: kind.label(),
             pipeline,
             bind_group,
-            workgroups: (dims.n / 32, dims.m / self.rows_per_group),
+            workgroups: (dims.n / TILE, dims.m / TILE),
             per_step: false,
         }
     }

@@ -1,7 +1,18 @@
 //! One Rust wrapper per WGSL kernel family. Each builds its pipelines once and turns buffers
 //! into `Dispatch`es: a pipeline, a bind group and a grid, ready to record any number of times.
 
+/// One WGSL file of shaders/ as a source part: its path and its text, built into the binary.
+macro_rules! wgsl_file {
+    ($name:literal) => {
+        (
+            concat!("shaders/", $name),
+            include_str!(concat!("../../../shaders/", $name)).to_string(),
+        )
+    };
+}
+
 mod adam;
+pub mod domain;
 mod gather;
 mod kmeans;
 mod loss;
@@ -12,16 +23,17 @@ mod umap;
 
 pub use adam::{Adam, AdamBuffers, AdamConfig};
 pub use gather::{upload_images, Gather, ImageChunk};
-pub use kmeans::{Kmeans, KmeansBuffers, KmeansShape, KMEANS_CHUNK, KMEANS_MAX_K};
+pub use kmeans::{Kmeans, KmeansBuffers, KmeansShape};
 pub use loss::{LossBuffers, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
 pub use step::{StepParams, StepTable};
-pub use umap::{LayoutBuffers, LayoutColour, LayoutShape, UmapKernels, UMAP_MAX_NEIGHBORS};
+pub use umap::{LayoutBuffers, LayoutColour, LayoutShape, UmapKernels};
 
 use anyhow::Result;
 
-use super::shader::{bind_group, bind_group_layout, pipeline, Slot};
+pub use super::shader::Slot;
+use super::shader::{bind_group, bind_group_layout, pipeline};
 use super::{buffers, GpuContext};
 
 /// One kernel launch with its resources bound.
@@ -48,6 +60,31 @@ impl Dispatch {
     }
 }
 
+/// One WGSL entry point as the host builds it: the source parts it is compiled from, in order
+/// (files of shaders/ and constants generated from Rust), and how it sees each binding. The
+/// wrappers build their pipelines from these, and the contract test checks them against the
+/// shaders with naga, so the two cannot drift apart.
+#[derive(Clone, Debug)]
+pub struct EntryPoint {
+    pub entry: &'static str,
+    pub parts: Vec<(&'static str, String)>,
+    pub slots: Vec<Slot>,
+}
+
+/// Every entry point the host can build, for every matmul variant.
+pub fn catalog() -> Vec<EntryPoint> {
+    [
+        matmul::entry_points(),
+        gather::entry_points(),
+        loss::entry_points(),
+        reduce::entry_points(),
+        adam::entry_points(),
+        kmeans::entry_points(),
+        umap::entry_points(),
+    ]
+    .concat()
+}
+
 /// One WGSL entry point with its bind group layout: what every single-pipeline family wraps.
 struct Kernel {
     entry: &'static str,
@@ -57,18 +94,13 @@ struct Kernel {
 }
 
 impl Kernel {
-    /// `slots` in binding order; a leading `StepUniform` makes the kernel per-step.
-    fn new(
-        ctx: &GpuContext,
-        parts: &[(&str, &str)],
-        entry: &'static str,
-        slots: &[Slot],
-    ) -> Result<Self> {
-        let layout = bind_group_layout(ctx, entry, slots);
-        let pipeline = pipeline(ctx, parts, entry, &layout, &[])?;
-        let per_step = matches!(slots.first(), Some(Slot::StepUniform(_)));
+    /// A leading `StepUniform` slot makes the kernel per-step.
+    fn new(ctx: &GpuContext, spec: &EntryPoint) -> Result<Self> {
+        let layout = bind_group_layout(ctx, spec.entry, &spec.slots);
+        let pipeline = pipeline(ctx, &spec.parts, spec.entry, &layout, &[])?;
+        let per_step = matches!(spec.slots.first(), Some(Slot::StepUniform(_)));
         Ok(Kernel {
-            entry,
+            entry: spec.entry,
             layout,
             pipeline,
             per_step,

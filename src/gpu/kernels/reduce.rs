@@ -1,11 +1,17 @@
 use anyhow::Result;
 
-use super::{Dispatch, Kernel};
+use super::{Dispatch, EntryPoint, Kernel};
 use crate::gpu::buffers::uniform;
 use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
-const SOURCE: (&str, &str) = ("reduce.wgsl", include_str!("../../../shaders/reduce.wgsl"));
+pub(super) fn entry_points() -> Vec<EntryPoint> {
+    vec![EntryPoint {
+        entry: "column_sums",
+        parts: vec![wgsl_file!("reduce.wgsl")],
+        slots: vec![Slot::Uniform, Slot::Read, Slot::ReadWrite],
+    }]
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -19,13 +25,7 @@ pub struct ColumnSums(Kernel);
 
 impl ColumnSums {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        Kernel::new(
-            ctx,
-            &[SOURCE],
-            "column_sums",
-            &[Slot::Uniform, Slot::Read, Slot::ReadWrite],
-        )
-        .map(ColumnSums)
+        Kernel::new(ctx, &entry_points()[0]).map(ColumnSums)
     }
 
     /// Sums the `rows` x `stride` matrix into `sums` (`stride` floats).

@@ -1,25 +1,42 @@
 use anyhow::Result;
 
-use super::{Dispatch, Kernel, StepTable};
+use super::domain::{knn_columns_per_dispatch, GRID_ROW, UMAP_MAX_NEIGHBORS};
+use super::{Dispatch, EntryPoint, Kernel, StepTable};
 use crate::gpu::buffers::uniform;
-use crate::gpu::shader::{grid, Slot};
+use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
 
-const KNN: (&str, &str) = (
-    "umap_knn.wgsl",
-    include_str!("../../../shaders/umap_knn.wgsl"),
-);
-const GRAPH: (&str, &str) = (
-    "umap_graph.wgsl",
-    include_str!("../../../shaders/umap_graph.wgsl"),
-);
-const LAYOUT: (&str, &str) = (
-    "umap_layout.wgsl",
-    include_str!("../../../shaders/umap_layout.wgsl"),
-);
-/// Must match MAX_K in umap_knn.wgsl and ROW in umap_layout.wgsl.
-pub const UMAP_MAX_NEIGHBORS: usize = 64;
-const GRID_ROW: u32 = 65535;
+/// `top_k`, `memberships` and `layout_edges`, in that order.
+pub(super) fn entry_points() -> Vec<EntryPoint> {
+    use Slot::{Read, ReadWrite, Uniform};
+    let colour = Slot::StepUniform(std::mem::size_of::<LayoutColour>() as u64);
+    vec![
+        EntryPoint {
+            entry: "top_k",
+            parts: vec![
+                (
+                    "top_k constants",
+                    wgsl_constants(&[("MAX_K", UMAP_MAX_NEIGHBORS as u32)]),
+                ),
+                wgsl_file!("umap_knn.wgsl"),
+            ],
+            slots: vec![Uniform, Read, Read, ReadWrite, ReadWrite],
+        },
+        EntryPoint {
+            entry: "memberships",
+            parts: vec![wgsl_file!("umap_graph.wgsl")],
+            slots: vec![Uniform, Read, ReadWrite],
+        },
+        EntryPoint {
+            entry: "layout_edges",
+            parts: vec![
+                ("layout constants", wgsl_constants(&[("ROW", GRID_ROW)])),
+                wgsl_file!("umap_layout.wgsl"),
+            ],
+            slots: vec![colour, Uniform, Read, Read, Read, ReadWrite],
+        },
+    ]
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -29,6 +46,8 @@ struct KnnShape {
     first_row: u32,
     rows: u32,
     stride: u32,
+    first_col: u32,
+    end_col: u32,
 }
 
 #[repr(C)]
@@ -80,28 +99,20 @@ pub struct UmapKernels {
 
 impl UmapKernels {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        use Slot::{Read, ReadWrite, Uniform};
-        let colour = Slot::StepUniform(std::mem::size_of::<LayoutColour>() as u64);
+        let [top_k, memberships, layout] = &entry_points()[..] else {
+            unreachable!("three UMAP entry points")
+        };
         Ok(UmapKernels {
-            top_k: Kernel::new(
-                ctx,
-                &[KNN],
-                "top_k",
-                &[Uniform, Read, Read, ReadWrite, ReadWrite],
-            )?,
-            memberships: Kernel::new(ctx, &[GRAPH], "memberships", &[Uniform, Read, ReadWrite])?,
-            layout: Kernel::new(
-                ctx,
-                &[LAYOUT],
-                "layout_edges",
-                &[colour, Uniform, Read, Read, Read, ReadWrite],
-            )?,
+            top_k: Kernel::new(ctx, top_k)?,
+            memberships: Kernel::new(ctx, memberships)?,
+            layout: Kernel::new(ctx, layout)?,
         })
     }
 
     /// The `k` nearest neighbours of rows `first..first + rows` of `n` points from their
     /// `dots` with every point (rows x `stride`) and the squared `norms`; writes their rows
-    /// of `indices` and squared `distances` (n x k).
+    /// of `indices` and squared `distances` (n x k). One dispatch per range of columns that
+    /// fits the loop budget, to be recorded in order.
     #[allow(clippy::too_many_arguments)]
     pub fn top_k(
         &self,
@@ -111,25 +122,33 @@ impl UmapKernels {
         dots: &wgpu::Buffer,
         norms: &wgpu::Buffer,
         (indices, distances): (&wgpu::Buffer, &wgpu::Buffer),
-    ) -> Dispatch {
-        let shape = KnnShape {
-            n: n as u32,
-            k: k as u32,
-            first_row: first as u32,
-            rows: rows as u32,
-            stride: stride as u32,
-        };
-        self.top_k.dispatch(
-            ctx,
-            vec![
-                uniform(ctx, "knn shape", &shape).as_entire_binding(),
-                dots.as_entire_binding(),
-                norms.as_entire_binding(),
-                indices.as_entire_binding(),
-                distances.as_entire_binding(),
-            ],
-            ((rows as u32).div_ceil(64), 1),
-        )
+    ) -> Vec<Dispatch> {
+        let columns = knn_columns_per_dispatch(k);
+        (0..n)
+            .step_by(columns)
+            .map(|first_col| {
+                let shape = KnnShape {
+                    n: n as u32,
+                    k: k as u32,
+                    first_row: first as u32,
+                    rows: rows as u32,
+                    stride: stride as u32,
+                    first_col: first_col as u32,
+                    end_col: (first_col + columns).min(n) as u32,
+                };
+                self.top_k.dispatch(
+                    ctx,
+                    vec![
+                        uniform(ctx, "knn shape", &shape).as_entire_binding(),
+                        dots.as_entire_binding(),
+                        norms.as_entire_binding(),
+                        indices.as_entire_binding(),
+                        distances.as_entire_binding(),
+                    ],
+                    ((rows as u32).div_ceil(64), 1),
+                )
+            })
+            .collect()
     }
 
     /// Membership weights (n x k) from the squared kNN distances.

@@ -1,0 +1,91 @@
+//! What every kernel is correct for, in one place: the limits that follow from the kernels'
+//! code and from the adapters, and the checks the host runs before any work. The table in
+//! docs/ARCHITECTURE.md states the same limits in words.
+//!
+//! Besides the device limits (binding sizes, grid sizes), one limit is easy to miss: Mesa's
+//! software drivers (lavapipe, llvmpipe) stop *every* loop of an invocation once the
+//! invocation has run 65 535 loop iterations in total, all loops together
+//! (`LP_MAX_TGSI_LOOP_ITERATIONS` in gallivm), with no error. A kernel that loops longer
+//! returns a wrong answer there. So no kernel loops more than [`LOOP_BUDGET`] times per
+//! invocation for any accepted input: long scans are split over several dispatches that carry
+//! their state in a buffer, and what cannot be split is a stated limit.
+
+use anyhow::{bail, Result};
+
+/// Loop iterations one invocation may run, all loops together, with a margin under
+/// gallivm's 65 535 for the short fixed loops around the long one.
+pub const LOOP_BUDGET: usize = 60_000;
+
+/// The longest reduction a matmul accepts (its K: the batch for a weight gradient, a layer's
+/// width otherwise, the features for the kNN's dot products). The tiled kernel loops
+/// K + K / 32 times per invocation, the others K / 4 or K / 8.
+pub const MATMUL_MAX_K: usize = 32_768;
+/// The most rows (M) or columns (N) of a matmul's C: a 32 x 32 tile per workgroup, at most
+/// 65 535 workgroups per grid axis.
+pub const MATMUL_MAX_MN: usize = GRID_ROW as usize * 32;
+
+/// k-means: the points per partial-sum chunk (kmeans.wgsl's CHUNK).
+pub const KMEANS_CHUNK: usize = 256;
+/// k-means: the most clusters the partial-sum kernel keeps in registers (kmeans.wgsl's MAX_K).
+pub const KMEANS_MAX_K: usize = 256;
+/// k-means: the most features per point. `assign` loops d + 1 times per centroid and takes
+/// as many centroids per dispatch as the loop budget allows, at least one.
+pub const KMEANS_MAX_D: usize = LOOP_BUDGET - 1;
+/// k-means: the most points. `update` loops once per chunk, and member counts are exact in
+/// f32 up to 2^24.
+pub const KMEANS_MAX_N: usize = (LOOP_BUDGET - 1) * KMEANS_CHUNK;
+
+/// UMAP: the most neighbours per point, not counting the point itself (umap_knn.wgsl's MAX_K,
+/// the registers of its insertion list).
+pub const UMAP_MAX_NEIGHBORS: usize = 64;
+/// UMAP: the most embedding dimensions. A layout invocation loops about 12 times per
+/// dimension (attraction both ways, five negative samples); 1 024 keeps it far inside the
+/// budget and the host's spectral layout quick.
+pub const UMAP_MAX_DIMS: usize = 1_024;
+
+/// Rows of a 2-D dispatch grid (WebGPU's per-axis limit), shared by every kernel that indexes
+/// with `gid.y * ROW + gid.x`.
+pub const GRID_ROW: u32 = 65_535;
+
+/// The columns `top_k` scans per dispatch: each costs one iteration, plus up to `k` when it
+/// enters the list, and the list is loaded and stored once.
+pub fn knn_columns_per_dispatch(k: usize) -> usize {
+    ((LOOP_BUDGET - 2 * k) / (k + 1)).max(1)
+}
+
+/// The centroids `assign` compares per dispatch.
+pub fn kmeans_centroids_per_dispatch(d: usize) -> usize {
+    (LOOP_BUDGET / (d + 1)).max(1)
+}
+
+/// Fails unless `value`, a size that becomes a matmul's reduction K, fits the kernels.
+pub fn check_matmul_k(what: &str, value: usize) -> Result<()> {
+    if value > MATMUL_MAX_K {
+        bail!("{what} is at most {MATMUL_MAX_K} on the GPU, got {value}");
+    }
+    Ok(())
+}
+
+/// Fails unless UMAP's exact kNN of n points of d features fits the kernels (the dot
+/// products are a matmul with N = n and K = d).
+pub fn check_knn(n: usize, d: usize) -> Result<()> {
+    check_matmul_k("UMAP's number of features", d)?;
+    if n > MATMUL_MAX_MN {
+        bail!("UMAP on the GPU takes at most {MATMUL_MAX_MN} points, got {n}");
+    }
+    Ok(())
+}
+
+/// Fails unless k-means of n points of d features into k clusters fits the kernels.
+pub fn check_kmeans(n: usize, d: usize, k: usize) -> Result<()> {
+    if k == 0 || k > KMEANS_MAX_K {
+        bail!("--k must be between 1 and {KMEANS_MAX_K}, got {k}");
+    }
+    if d == 0 || d > KMEANS_MAX_D {
+        bail!("k-means takes 1 to {KMEANS_MAX_D} features per point, got {d}");
+    }
+    if n > KMEANS_MAX_N {
+        bail!("k-means takes at most {KMEANS_MAX_N} points, got {n}");
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! The kernels over their whole stated domain (src/gpu/kernels/domain.rs), GPU against the
+//! CPU twin: sizes up to the limits, across the dispatch splits that keep every invocation
+//! inside the software drivers' loop budget, and refusals just past the limits.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use aeclust::cluster::{kmeans, Init, KmeansConfig};
+use aeclust::device::{Device, Gpu};
+use aeclust::embed::{self, knn, umap, UmapConfig};
+use aeclust::gpu::kernels::domain::{
+    kmeans_centroids_per_dispatch, knn_columns_per_dispatch, KMEANS_MAX_D, KMEANS_MAX_K,
+    LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_NEIGHBORS,
+};
+use aeclust::gpu::kernels::Kernels;
+use common::{rng, uniform};
+use proptest::prelude::*;
+
+fn shared_gpu() -> &'static Device {
+    static GPU: OnceLock<Device> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let ctx = common::gpu();
+        let kernels = Kernels::new(&ctx).unwrap();
+        Device::Gpu(Box::new(Gpu { ctx, kernels }))
+    })
+}
+
+fn gpu_parts() -> (&'static aeclust::gpu::GpuContext, &'static Kernels) {
+    match shared_gpu() {
+        Device::Gpu(gpu) => (&gpu.ctx, &gpu.kernels),
+        Device::Cpu => unreachable!("shared_gpu opens a GPU"),
+    }
+}
+
+/// k-means on the GPU gives its CPU twin's labels and centroids, bit for bit.
+fn check_kmeans(n: usize, d: usize, k: usize, seed: u64) {
+    let points = uniform(&mut rng(seed), n * d, 0.0, 1.0);
+    let config = KmeansConfig {
+        k,
+        init: Init::Random,
+        n_init: 1,
+        max_iter: 3,
+        seed,
+        ..KmeansConfig::default()
+    };
+    let g = kmeans(shared_gpu(), &points, n, d, &config).unwrap();
+    let c = kmeans(&Device::Cpu, &points, n, d, &config).unwrap();
+    let what = format!("n {n} d {d} k {k}");
+    assert_eq!(g.labels, c.labels, "{what}: labels differ");
+    assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
+    assert!(
+        (g.inertia - c.inertia).abs() <= 1e-5 * c.inertia,
+        "{what}: inertia {} vs {}",
+        g.inertia,
+        c.inertia
+    );
+}
+
+#[test]
+fn kmeans_at_the_edges_of_its_domain() {
+    // Each case needs several `assign` dispatches; the second is the size that once returned
+    // wrong clusters on lavapipe (k (d + 1) past 65 535 loop iterations).
+    for (n, d, k) in [
+        (300, 784, KMEANS_MAX_K),
+        (300, 784, 90),
+        (40, KMEANS_MAX_D, 3),
+        (70, LOOP_BUDGET / 2, 4),
+        (1000, 1, KMEANS_MAX_K),
+    ] {
+        check_kmeans(n, d, k, n as u64 + k as u64);
+    }
+    assert!(kmeans_centroids_per_dispatch(784) < KMEANS_MAX_K);
+    assert_eq!(kmeans_centroids_per_dispatch(KMEANS_MAX_D), 1);
+}
+
+#[test]
+fn kmeans_refuses_sizes_past_its_domain() {
+    let points = vec![0.5f32; 2 * (KMEANS_MAX_D + 1)];
+    let config = KmeansConfig {
+        k: 2,
+        ..KmeansConfig::default()
+    };
+    let err = kmeans(shared_gpu(), &points, 2, KMEANS_MAX_D + 1, &config).unwrap_err();
+    assert!(err.to_string().contains("features per point"), "{err}");
+    let err = KmeansConfig {
+        k: KMEANS_MAX_K + 1,
+        ..KmeansConfig::default()
+    }
+    .check()
+    .unwrap_err();
+    assert!(err.to_string().contains("256"), "{err}");
+}
+
+/// The GPU's exact kNN gives the CPU's neighbours. The points are small integers, so every
+/// distance is exact whatever the order of the sums, and the many ties test the rule that
+/// ties go to the lower index, across the column dispatches too.
+fn check_knn(n: usize, d: usize, k: usize, seed: u64) {
+    let (ctx, kernels) = gpu_parts();
+    let mut rng = rng(seed);
+    let points: Vec<f32> = (0..n * d)
+        .map(|_| rand::Rng::random_range(&mut rng, -4i32..=4) as f32)
+        .collect();
+    let (indices, squared) = embed::gpu::knn(ctx, kernels, &points, (n, d, k)).unwrap();
+    let (want_indices, want_squared) = knn(&points, n, d, k);
+    let what = format!("n {n} d {d} k {k}");
+    if let Some(at) = (0..n * k).find(|&e| indices[e] != want_indices[e]) {
+        panic!(
+            "{what}: point {} neighbour {}: GPU {} at {}, CPU {} at {}",
+            at / k,
+            at % k,
+            indices[at],
+            squared[at],
+            want_indices[at],
+            want_squared[at]
+        );
+    }
+    assert_eq!(squared, want_squared, "{what}: distances differ");
+}
+
+#[test]
+fn knn_at_the_edges_of_its_domain() {
+    // The most neighbours, over several column dispatches; the default neighbours over
+    // more columns than one dispatch scans.
+    check_knn(
+        2 * knn_columns_per_dispatch(UMAP_MAX_NEIGHBORS) + 5,
+        3,
+        UMAP_MAX_NEIGHBORS,
+        1,
+    );
+    check_knn(knn_columns_per_dispatch(19) + 40, 2, 19, 2);
+    check_knn(UMAP_MAX_NEIGHBORS + 1, 5, UMAP_MAX_NEIGHBORS, 3);
+}
+
+#[test]
+fn umap_refuses_sizes_past_its_domain() {
+    let n = 3;
+    let d = MATMUL_MAX_K + 1;
+    let points = vec![0.5f32; n * d];
+    let config = UmapConfig {
+        neighbors: 2,
+        ..UmapConfig::default()
+    };
+    let err = umap(shared_gpu(), &points, (n, d), &config).unwrap_err();
+    assert!(err.to_string().contains("features"), "{err}");
+    for bad in [
+        UmapConfig {
+            neighbors: UMAP_MAX_NEIGHBORS + 2,
+            ..UmapConfig::default()
+        },
+        UmapConfig {
+            dims: 1025,
+            ..UmapConfig::default()
+        },
+    ] {
+        assert!(bad.check().is_err());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn kmeans_any_size_in_its_domain(
+        d_exp in 0.0f64..1.0,
+        k in 1usize..=KMEANS_MAX_K,
+        n_extra in 0usize..300,
+        seed in any::<u64>(),
+    ) {
+        // d from 1 to the limit, log-uniform; n small where d * k is large.
+        let d = (KMEANS_MAX_D as f64).powf(d_exp).round().max(1.0) as usize;
+        let budget = 4_000_000 / (d * k);
+        let n = (k + n_extra).min(budget.max(k));
+        check_kmeans(n, d, k, seed);
+    }
+
+    #[test]
+    fn knn_any_size_in_its_domain(
+        k in 1usize..=UMAP_MAX_NEIGHBORS,
+        n_extra in 1usize..2500,
+        d in 1usize..40,
+        seed in any::<u64>(),
+    ) {
+        check_knn(k + n_extra, d, k, seed);
+    }
+}
