@@ -18,4 +18,5 @@ pub mod pca;
 pub mod recipe;
 pub mod reference;
 pub mod report;
+pub mod scale;
 pub mod train;

@@ -184,3 +184,64 @@ proptest! {
         check_knn(k + n_extra, d, k, seed);
     }
 }
+
+/// Separated blobs times `factor`: k-means and UMAP must give what they give at scale 1.
+fn scaled_blobs(factor: f32) -> (Vec<f32>, usize, usize) {
+    let (n, d) = (240, 6);
+    let mut rng = rng(21);
+    let points = (0..n * d)
+        .map(|e| {
+            let blob = (e / d) % 4;
+            (blob * 10 + e % d) as f32 + rand::Rng::random_range(&mut rng, -1.0..1.0)
+        })
+        .map(|v| v * factor)
+        .collect();
+    (points, n, d)
+}
+
+#[test]
+fn kmeans_and_umap_work_at_any_float_scale() {
+    let (plain, n, d) = scaled_blobs(1.0);
+    let config = KmeansConfig {
+        k: 4,
+        seed: 5,
+        n_init: 2,
+        ..KmeansConfig::default()
+    };
+    let umap_config = UmapConfig {
+        neighbors: 8,
+        dims: 2,
+        epochs: Some(20),
+        ..UmapConfig::default()
+    };
+    for device in [shared_gpu(), &Device::Cpu] {
+        let want = kmeans(device, &plain, n, d, &config).unwrap();
+        let want_embedding = umap(device, &plain, (n, d), &umap_config).unwrap();
+        // Powers of two far outside f32's comfortable range: squared distances would
+        // overflow (2^70) or underflow (2^-90) without rescaling. Scaling is exact, so
+        // everything must match bit for bit.
+        for exponent in [70, -90] {
+            let factor = 2f32.powi(exponent);
+            let (points, _, _) = scaled_blobs(factor);
+            let got = kmeans(device, &points, n, d, &config).unwrap();
+            assert_eq!(got.labels, want.labels, "2^{exponent}: labels");
+            let rescaled: Vec<f32> = want.centroids.iter().map(|c| c * factor).collect();
+            assert_eq!(got.centroids, rescaled, "2^{exponent}: centroids");
+            let inertia = want.inertia * f64::from(factor).powi(2);
+            assert!(
+                (got.inertia - inertia).abs() <= 1e-9 * inertia,
+                "2^{exponent}"
+            );
+            let embedding = umap(device, &points, (n, d), &umap_config).unwrap();
+            assert_eq!(embedding, want_embedding, "2^{exponent}: embedding");
+        }
+        // Not a power of two: the blobs are still found.
+        let (points, _, _) = scaled_blobs(1e20);
+        let got = kmeans(device, &points, n, d, &config).unwrap();
+        let truth: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
+        assert_eq!(
+            aeclust::cluster::metrics::accuracy(&got.labels, &truth),
+            1.0
+        );
+    }
+}

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use super::engine::{CpuEngine, Engine, GpuEngine};
 use crate::device::Device;
 use crate::gpu::kernels::domain::{check_kmeans, KMEANS_MAX_K};
+use crate::scale::FeatureScale;
 
 /// How the first centroids are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
@@ -100,6 +101,22 @@ pub fn kmeans(
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");
     }
+    let scale = FeatureScale::of(points);
+    let scaled = scale.apply(points);
+    let mut best = kmeans_scaled(device, &scaled, (n, d), config)?;
+    scale.restore(&mut best.centroids);
+    best.inertia *= scale.factor().powi(2);
+    Ok(best)
+}
+
+/// k-means of features whose squared distances fit f32.
+fn kmeans_scaled(
+    device: &Device,
+    points: &[f32],
+    (n, d): (usize, usize),
+    config: &KmeansConfig,
+) -> Result<KmeansResult> {
+    let k = config.k;
     let tol = config.tol * mean_variance(points, n, d);
     let mut engine: Box<dyn Engine + '_> = match device {
         Device::Gpu(gpu) => Box::new(GpuEngine::new(&gpu.ctx, &gpu.kernels, points, (n, d, k))?),

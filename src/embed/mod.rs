@@ -17,6 +17,7 @@ use anyhow::{bail, Result};
 
 use crate::device::Device;
 use crate::gpu::kernels::domain::{check_knn, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
+use crate::scale::FeatureScale;
 
 /// The embedding's settings (umap-learn's names and defaults where they exist).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -101,6 +102,9 @@ pub fn umap(
     if let Device::Gpu(_) = device {
         check_knn(n, d)?;
     }
+    // UMAP depends only on how distances compare: a power of two keeps them inside f32.
+    let points = FeatureScale::of(points).apply(points);
+    let points = points.as_ref();
     let (neighbours, squared) = match device {
         Device::Gpu(gpu) => gpu::knn(&gpu.ctx, &gpu.kernels, points, (n, d, k))?,
         Device::Cpu => knn(points, n, d, k),
