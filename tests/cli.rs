@@ -548,7 +548,7 @@ fn deep_recipe_and_umap_run_side_by_side() {
         "--neighbors",
         "1",
     ]);
-    assert_clean_failure(&out, "--neighbors must be at least 2");
+    assert_clean_failure(&out, "--neighbors must be between 2 and 65");
     let out = aeclust(&[
         "train",
         "--data",

@@ -242,8 +242,12 @@ fn nonsense_flags() {
     assert_clean_failure(&train(&["--lr", "inf"]), "--lr must be a positive number");
     assert_clean_failure(&train(&["--checkpoint-every", "1"]), "needs --model-out");
     // Buffers beyond the device's limits: a clear error before anything is allocated.
-    let wide = train(&["--layers", "16,300000,16", "--max-binding-mib", "1"]);
+    let wide = train(&["--layers", "16,20000,16", "--max-binding-mib", "1"]);
     assert_clean_failure(&wide, "allows (1 MiB)");
+    // Past the kernels' domain: refused by the flag check, whatever the device.
+    let wider = train(&["--layers", "16,300000,16"]);
+    assert_clean_failure(&wider, "a layer's width is at most 32768");
+    assert_clean_failure(&train(&["--batch", "40000"]), "--batch is at most 32768");
 }
 
 #[test]
