@@ -83,6 +83,16 @@ fn broken_data_files() {
     }
     std::fs::write(&images, &zero).unwrap();
     assert_clean_failure(&train(), "no images");
+    let mut empty_images = Vec::new();
+    for v in [0x0803u32, 4, 0, 0] {
+        empty_images.extend(v.to_be_bytes());
+    }
+    std::fs::write(&images, &empty_images).unwrap();
+    assert_clean_failure(&train(), "images of 0 x 0 pixels");
+    // A file where the directory belongs.
+    std::fs::write(&images, &good).unwrap();
+    let file_as_data = aeclust(&["train", "--data", s(&images), "--layers", "16,4,16"]);
+    assert_clean_failure(&file_as_data, "is a file; it takes the directory");
 }
 
 #[test]

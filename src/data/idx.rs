@@ -180,10 +180,20 @@ fn read_file(path: &Path) -> Result<(Vec<u8>, String), IdxError> {
 /// Parses the bytes of an IDX3 image file (gzipped or not); `path` names it in errors.
 pub fn parse_images(bytes: &[u8], path: &str) -> Result<IdxImages, IdxError> {
     let (dims, pixels) = parse(bytes, path, IMAGES_MAGIC, "images")?;
-    if dims.contains(&0) {
+    let what = if dims[0] == 0 {
+        Some(format!("no images (dimensions {dims:?})"))
+    } else if dims[1] == 0 || dims[2] == 0 {
+        Some(format!(
+            "images of {} x {} pixels: an image needs at least one",
+            dims[1], dims[2]
+        ))
+    } else {
+        None
+    };
+    if let Some(what) = what {
         return Err(IdxError::Invalid {
             path: path.into(),
-            what: format!("no images (dimensions {dims:?})"),
+            what,
         });
     }
     Ok(IdxImages {

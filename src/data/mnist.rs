@@ -71,6 +71,12 @@ fn find_file(dir: &Path, split: Split, kind: &str) -> Result<PathBuf> {
 
 /// Loads one split from a directory in MNIST's four-file IDX layout, gzipped or not.
 pub fn load_dir(dir: &Path, split: Split) -> Result<Dataset> {
+    if dir.is_file() {
+        bail!(
+            "--data {} is a file; it takes the directory that holds MNIST's four IDX files",
+            dir.display()
+        );
+    }
     if !dir.is_dir() {
         bail!("data directory {} does not exist", dir.display());
     }

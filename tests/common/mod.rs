@@ -11,8 +11,9 @@ pub fn gpu() -> GpuContext {
     match GpuContext::new(&Default::default()) {
         Ok(ctx) => ctx,
         Err(e) => panic!(
-            "{e}\nThe GPU tests need a wgpu adapter. Without a GPU, install the software one: \
-             apt-get install -y mesa-vulkan-drivers libvulkan1"
+            "{e}\nThe GPU tests need a wgpu adapter. Without a GPU, install the software ones: \
+             apt-get install -y mesa-vulkan-drivers libvulkan1 (Vulkan) and libegl1 \
+             libgl1-mesa-dri (OpenGL, for WGPU_BACKEND=gl)"
         ),
     }
 }
