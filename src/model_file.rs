@@ -106,29 +106,59 @@ pub fn save(
     write_atomic(path, &bytes)
 }
 
-/// Reads a model written by `save`, checking that every tensor is there with the shape the
-/// layer widths imply.
+/// The most epochs a model file may say it has done: a resume replays the shuffle of each
+/// one, so a larger count would hold the start-up for minutes.
+pub const MAX_EPOCHS: usize = 10_000;
+
+/// Reads a model's weights: a file written by `save`, or a weights-only safetensors file
+/// with the same PyTorch names (`encoder.0.weight`, ..., `decoder.0.bias`, ...), such as a
+/// PyTorch export, whose widths follow from the tensors (with the blog's activations and loss
+/// unless its metadata names others).
+pub fn load_weights(path: &Path) -> Result<(ModelSpec, Params)> {
+    let bytes = read(path)?;
+    let (spec, params, _, _) = parse(&bytes, path)?;
+    Ok((spec, params))
+}
+
+/// Reads a model written by `save` with what resuming it needs (when the file has it),
+/// checking that every tensor is there with the shape the layer widths imply and that the
+/// training state is sound.
 pub fn load(path: &Path) -> Result<(ModelSpec, Params, Option<TrainingState>)> {
+    let bytes = read(path)?;
+    let (spec, params, tensors, meta) = parse(&bytes, path)?;
+    let state = training_state(&tensors, &meta, &spec, &path.display())?;
+    Ok((spec, params, state))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))
+}
+
+/// The model in `bytes`, its tensors and its metadata.
+fn parse<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<(ModelSpec, Params, SafeTensors<'a>, HashMap<String, String>)> {
     let shown = path.display();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read model {shown}"))?;
-    let (_, metadata) = SafeTensors::read_metadata(&bytes)
+    let (_, metadata) = SafeTensors::read_metadata(bytes)
         .map_err(|e| anyhow::anyhow!("{shown} is not a safetensors model file: {e}"))?;
-    let tensors = SafeTensors::deserialize(&bytes)
+    let tensors = SafeTensors::deserialize(bytes)
         .map_err(|e| anyhow::anyhow!("{shown} is not a safetensors model file: {e}"))?;
-    let layers = metadata
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(LAYERS_KEY))
-        .with_context(|| {
-            format!("{shown}: no {LAYERS_KEY} in the metadata (not an aeclust model)")
-        })?;
-    let widths = layers
-        .split(',')
-        .map(|w| w.parse::<usize>().ok().filter(|&w| w > 0))
-        .collect::<Option<Vec<_>>>()
-        .with_context(|| format!("{shown}: bad layer widths {layers:?}"))?;
-    let meta = metadata.metadata().as_ref();
-    let text = |key: &str| meta.and_then(|m| m.get(key));
+    let meta = metadata.metadata().clone().unwrap_or_default();
+    let text = |key: &str| meta.get(key);
+    let widths = match text(LAYERS_KEY) {
+        Some(layers) => layers
+            .split(',')
+            .map(|w| w.parse::<usize>().ok().filter(|&w| w > 0))
+            .collect::<Option<Vec<_>>>()
+            .with_context(|| format!("{shown}: bad layer widths {layers:?}"))?,
+        None => widths_from_tensors(&tensors).with_context(|| {
+            format!(
+                "{shown}: not an autoencoder's weights: no {LAYERS_KEY} in the metadata \
+                 and no encoder.0.weight tensor"
+            )
+        })?,
+    };
     // Files from before activations and losses were recorded hold the blog's model.
     let loss = match text(LOSS_KEY) {
         None => Loss::Bce,
@@ -141,28 +171,77 @@ pub fn load(path: &Path) -> Result<(ModelSpec, Params, Option<TrainingState>)> {
     spec.check(spec.widths[0])
         .with_context(|| format!("{shown}: not an autoencoder"))?;
     let params = read_params(&tensors, &spec, "", &shown)?;
+    Ok((spec, params, tensors, meta))
+}
+
+/// Layer widths from the shapes of `encoder.i.weight` then `decoder.i.weight` (out x in).
+fn widths_from_tensors(tensors: &SafeTensors) -> Option<Vec<usize>> {
+    let shape = |name: String| tensors.tensor(&name).ok().map(|t| t.shape().to_vec());
+    let first = shape("encoder.0.weight".into())?;
+    let mut widths = vec![*first.get(1)?];
+    for part in ["encoder", "decoder"] {
+        for i in 0.. {
+            let Some(dims) = shape(format!("{part}.{i}.weight")) else {
+                break;
+            };
+            widths.push(*dims.first()?);
+        }
+    }
+    Some(widths)
+}
+
+/// The training state of a file saved with one; `None` for a weights-only file. The counters
+/// are checked against each other and against sane bounds, and the moments against what
+/// Adam can produce, so that a damaged file is named as such before any work.
+fn training_state(
+    tensors: &SafeTensors,
+    meta: &HashMap<String, String>,
+    spec: &ModelSpec,
+    shown: &std::path::Display,
+) -> Result<Option<TrainingState>> {
     let number = |key: &str| -> Result<Option<u64>> {
-        meta.and_then(|m| m.get(key))
+        meta.get(key)
             .map(|v| {
                 v.parse::<u64>()
                     .with_context(|| format!("{shown}: bad {key} {v:?}"))
             })
             .transpose()
     };
-    let state = match number(STEP_KEY)? {
-        None => None,
-        Some(step) => Some(TrainingState {
-            adam: AdamState {
-                step,
-                m: read_params(&tensors, &spec, "adam.m.", &shown)?,
-                v: read_params(&tensors, &spec, "adam.v.", &shown)?,
-            },
-            epochs: number(EPOCHS_KEY)?.with_context(|| format!("{shown}: no {EPOCHS_KEY}"))?
-                as usize,
-            seed: number(SEED_KEY)?.with_context(|| format!("{shown}: no {SEED_KEY}"))?,
-        }),
+    let Some(step) = number(STEP_KEY)? else {
+        return Ok(None);
     };
-    Ok((spec, params, state))
+    let damaged = |what: String| anyhow::anyhow!("{shown}: the optimizer state is damaged: {what}");
+    let epochs = number(EPOCHS_KEY)?.ok_or_else(|| damaged(format!("no {EPOCHS_KEY}")))?;
+    let seed = number(SEED_KEY)?.ok_or_else(|| damaged(format!("no {SEED_KEY}")))?;
+    if epochs == 0 || epochs > MAX_EPOCHS as u64 {
+        return Err(damaged(format!(
+            "{EPOCHS_KEY} is {epochs}, not 1 to {MAX_EPOCHS}"
+        )));
+    }
+    if step < epochs {
+        return Err(damaged(format!(
+            "{STEP_KEY} is {step}, fewer than the {epochs} epochs done"
+        )));
+    }
+    let moments = |prefix: &str| {
+        read_params(tensors, spec, prefix, shown).map_err(|e| damaged(e.to_string()))
+    };
+    let (m, v) = (moments("adam.m.")?, moments("adam.v.")?);
+    if v.weights
+        .iter()
+        .chain(&v.biases)
+        .flatten()
+        .any(|&x| x < 0.0)
+    {
+        return Err(damaged(
+            "negative second moments (adam.v.*), which Adam never produces".into(),
+        ));
+    }
+    Ok(Some(TrainingState {
+        adam: AdamState { step, m, v },
+        epochs: epochs as usize,
+        seed,
+    }))
 }
 
 /// The weights and biases whose tensor names start with `prefix`.

@@ -33,7 +33,7 @@ fn model_files_round_trip_exactly() {
         adam: aeclust::train::AdamState {
             step: 123,
             m: Params::glorot(&spec, 5),
-            v: Params::glorot(&spec, 6),
+            v: square(Params::glorot(&spec, 6)),
         },
         epochs: 4,
         seed: 9,
@@ -42,6 +42,14 @@ fn model_files_round_trip_exactly() {
     let (_, params3, state3) = model_file::load(&path).unwrap();
     assert_eq!(params3, params);
     assert_eq!(state3, Some(state));
+}
+
+/// Every value squared: second moments as Adam makes them, never negative.
+fn square(mut p: Params) -> Params {
+    for v in p.weights.iter_mut().chain(p.biases.iter_mut()).flatten() {
+        *v *= *v;
+    }
+    p
 }
 
 /// Writes a safetensors file with the given tensors and layer metadata.
@@ -86,8 +94,13 @@ fn broken_model_files_give_clear_errors() {
     ];
     write_raw(&path, &good, Some("4,2,4"));
     assert!(model_file::load(&path).is_ok());
+    // Weights only, as a PyTorch export has them: the widths follow from the shapes.
     write_raw(&path, &good, None);
-    assert!(load_error(&path).contains("not an aeclust model"));
+    let (spec, _) = model_file::load_weights(&path).unwrap();
+    assert_eq!(spec.widths, [4, 2, 4]);
+    assert_eq!(model_file::load(&path).unwrap().2, None);
+    write_raw(&path, &good[1..], None);
+    assert!(load_error(&path).contains("no encoder.0.weight tensor"));
     write_raw(&path, &good[1..], Some("4,2,4"));
     assert!(load_error(&path).contains("encoder.0.weight is missing"));
     let mut wrong = good.clone();

@@ -115,19 +115,25 @@ fn labels_must_be_digits_where_clusters_are_scored() {
     assert_clean_failure(&out, "label 42 of image 5 is not a digit 0-9");
 }
 
-/// `model` rewritten with `change` applied to its tensors (name, shape, bytes).
-fn rewrite_model(model: &Path, out: &Path, change: impl Fn(&str, &mut Vec<usize>, &mut Vec<u8>)) {
+/// A model file's tensors: name, shape and f32 bytes.
+type Tensors = Vec<(String, Vec<usize>, Vec<u8>)>;
+
+/// `model` rewritten into `out` with `edit` applied to its metadata and tensors.
+fn rewrite_model(
+    model: &Path,
+    out: &Path,
+    edit: impl FnOnce(&mut HashMap<String, String>, &mut Tensors),
+) {
     let bytes = std::fs::read(model).unwrap();
     let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = meta.metadata().clone().unwrap_or_default();
     let tensors = SafeTensors::deserialize(&bytes).unwrap();
-    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+    let mut owned: Tensors = tensors
         .tensors()
         .into_iter()
         .map(|(name, view)| (name, view.shape().to_vec(), view.data().to_vec()))
         .collect();
-    for (name, shape, data) in &mut owned {
-        change(name, shape, data);
-    }
+    edit(&mut meta, &mut owned);
     let views: Vec<(String, TensorView)> = owned
         .iter()
         .map(|(name, shape, data)| {
@@ -135,8 +141,7 @@ fn rewrite_model(model: &Path, out: &Path, change: impl Fn(&str, &mut Vec<usize>
             (name.clone(), view)
         })
         .collect();
-    let metadata: Option<HashMap<String, String>> = meta.metadata().clone();
-    std::fs::write(out, safetensors::serialize(views, metadata).unwrap()).unwrap();
+    std::fs::write(out, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
 }
 
 #[test]
@@ -162,16 +167,20 @@ fn broken_model_files() {
     std::fs::write(&broken, &good[..good.len() - 100]).unwrap();
     assert_clean_failure(&encode(), "not a safetensors model file");
     // Layers that do not chain: the second weight takes 5 inputs where the first gives 6.
-    rewrite_model(&model, &broken, |name, shape, data| {
-        if name == "encoder.1.weight" {
-            *shape = vec![3, 5];
-            data.truncate(15 * 4);
+    rewrite_model(&model, &broken, |_, tensors| {
+        for (name, shape, data) in tensors.iter_mut() {
+            if name == "encoder.1.weight" {
+                *shape = vec![3, 5];
+                data.truncate(15 * 4);
+            }
         }
     });
     assert_clean_failure(&encode(), "encoder.1.weight has shape [3, 5]");
-    rewrite_model(&model, &broken, |name, _, data| {
-        if name == "decoder.0.bias" {
-            data[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    rewrite_model(&model, &broken, |_, tensors| {
+        for (name, _, data) in tensors.iter_mut() {
+            if name == "decoder.0.bias" {
+                data[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+            }
         }
     });
     assert_clean_failure(&encode(), "NaN");
@@ -494,4 +503,123 @@ fn the_same_seed_gives_the_same_bits() {
         assert_eq!(ea["loss"], eb["loss"]);
         assert_eq!(ea["val_loss"], eb["val_loss"]);
     }
+}
+
+#[test]
+fn resume_checks_the_file_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = tiny_model(dir.path());
+    let resume = |file: &Path, extra: &[&str]| {
+        let args = [
+            &[
+                "train",
+                "--data",
+                s(&data),
+                "--model",
+                s(file),
+                "--epochs",
+                "1",
+            ][..],
+            extra,
+        ]
+        .concat();
+        aeclust(&args)
+    };
+    // Flags that say something else than the file are refused, naming the flag.
+    for (flags, says) in [
+        (
+            &["--layers", "16,8,3,8,16"][..],
+            "--layers 16,8,3,8,16 conflicts with",
+        ),
+        (&["--loss", "mse"][..], "--loss mse conflicts with"),
+        (&["--batch", "7"][..], "at batch 7 take 10 an epoch"),
+        (
+            &["--limit", "10"][..],
+            "but 10 samples at batch 32 take 1 an epoch",
+        ),
+        (&["--seed", "5"][..], "--seed 5 conflicts with"),
+    ] {
+        assert_clean_failure(&resume(&model, flags), says);
+    }
+    assert!(resume(&model, &["--lr", "0.0005"]).status.success());
+
+    // Hostile counters: refused at once, before any work, and nothing is saved.
+    for (key, value, says) in [
+        (
+            "aeclust.epochs",
+            "18446744073709551615",
+            "aeclust.epochs is",
+        ),
+        ("aeclust.epochs", "0", "aeclust.epochs is 0"),
+        ("aeclust.adam_step", "0", "fewer than the"),
+        ("aeclust.adam_step", "-3", "bad aeclust.adam_step"),
+    ] {
+        let file = dir.path().join("hostile.safetensors");
+        rewrite_model(&model, &file, |meta, _| {
+            meta.insert(key.into(), value.into());
+        });
+        let before = std::fs::read(&file).unwrap();
+        let out_path = dir.path().join("out.safetensors");
+        let start = std::time::Instant::now();
+        let out = aeclust(&[
+            "train",
+            "--data",
+            s(&data),
+            "--model",
+            s(&file),
+            "--epochs",
+            "18446744073709551615",
+        ]);
+        assert_clean_failure(&out, "--epochs must be between");
+        let out = resume(&file, &["--model-out", s(&out_path)]);
+        assert_clean_failure(&out, says);
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{key}={value} took too long"
+        );
+        assert!(!out_path.exists(), "{key}={value}: a model was saved");
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+    }
+    // A damaged optimizer state is named as such, not as divergence.
+    let file = dir.path().join("damaged.safetensors");
+    rewrite_model(&model, &file, |_, tensors| {
+        for (name, _, data) in tensors.iter_mut() {
+            if name.starts_with("adam.v.") {
+                data[..4].copy_from_slice(&(-1.0f32).to_le_bytes());
+            }
+        }
+    });
+    assert_clean_failure(&resume(&file, &[]), "the optimizer state is damaged");
+
+    // Weights only, as exported from PyTorch: encode and cluster take it, train says what
+    // is missing to resume.
+    let weights = dir.path().join("weights.safetensors");
+    rewrite_model(&model, &weights, |meta, tensors| {
+        meta.clear();
+        tensors.retain(|(name, _, _)| !name.starts_with("adam."));
+    });
+    let codes = dir.path().join("codes.npy");
+    let out = aeclust(&[
+        "encode",
+        "--model",
+        s(&weights),
+        "--data",
+        s(&data),
+        "--out",
+        s(&codes),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = aeclust(&[
+        "cluster",
+        "--model",
+        s(&weights),
+        "--data",
+        s(&data),
+        "--k",
+        "3",
+        "--n-init",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_clean_failure(&resume(&weights, &[]), "has no optimizer state");
 }

@@ -13,6 +13,7 @@ use aeclust::gpu::kernels::domain::check_matmul_k;
 use aeclust::gpu::kernels::AdamConfig;
 use aeclust::gpu::GpuRequest;
 use aeclust::model::{parse_activations, parse_widths, Loss, ModelSpec};
+use aeclust::model_file::{TrainingState, MAX_EPOCHS};
 use aeclust::output::check_writable;
 use aeclust::recipe::Recipe;
 use aeclust::train::TrainConfig;
@@ -58,9 +59,9 @@ pub struct RecipeArgs {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
-    /// Seed of the initial weights and of the shuffle.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of the initial weights and of the shuffle [default: 0; when resuming, the file's].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Layer widths from input to reconstruction, each at most 32768 [blog: 784,128,32,128,784;
     /// deep: 784,500,500,2000,10,2000,500,500,784].
     #[arg(long)]
@@ -89,8 +90,8 @@ impl RecipeArgs {
             self.epochs.unwrap_or(values.epochs),
             self.batch.unwrap_or(values.batch),
         );
-        if epochs == 0 {
-            bail!("--epochs must be at least 1");
+        if epochs == 0 || epochs > MAX_EPOCHS {
+            bail!("--epochs must be between 1 and {MAX_EPOCHS}, got {epochs}");
         }
         if batch == 0 {
             bail!("--batch must be at least 1");
@@ -112,9 +113,69 @@ impl RecipeArgs {
                 lr: self.lr,
                 ..AdamConfig::default()
             },
-            seed: self.seed,
+            seed: self.seed(),
             first_epoch: 0,
         })
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed.unwrap_or(0)
+    }
+
+    /// Fails when a flag given with `train --model` conflicts with the model file being
+    /// resumed: the file's model, seed and step count win, so a flag that says otherwise
+    /// would be ignored. (`--lr` and `--epochs` apply to the epochs to come.)
+    pub fn check_resume(
+        &self,
+        spec: &ModelSpec,
+        state: &TrainingState,
+        file: &str,
+        samples: usize,
+    ) -> Result<()> {
+        let conflict = |flag: &str, value: &str, holds: String| {
+            anyhow::anyhow!(
+                "{flag} {value} conflicts with {file}, which {holds}; \
+                 leave {flag} out to resume it"
+            )
+        };
+        if let Some(layers) = &self.layers {
+            if parse_widths(layers)? != spec.widths {
+                return Err(conflict(
+                    "--layers",
+                    layers,
+                    format!("holds {:?}", spec.widths),
+                ));
+            }
+        }
+        if let Some(list) = &self.activations {
+            if parse_activations(list)? != spec.activations {
+                return Err(conflict(
+                    "--activations",
+                    list,
+                    "has other activations".into(),
+                ));
+            }
+        }
+        if let Some(loss) = self.loss.filter(|&l| l != spec.loss) {
+            let holds = format!("was trained with {}", spec.loss.name());
+            return Err(conflict("--loss", loss.name(), holds));
+        }
+        if let Some(seed) = self.seed.filter(|&s| s != state.seed) {
+            let holds = format!("was trained from seed {}", state.seed);
+            return Err(conflict("--seed", &seed.to_string(), holds));
+        }
+        let batch = self.batch.unwrap_or(self.recipe.values().batch);
+        let per_epoch = samples.div_ceil(batch) as u64;
+        if state.adam.step != state.epochs as u64 * per_epoch {
+            bail!(
+                "{file} took {} Adam steps over {} epochs, but {samples} samples at batch \
+                 {batch} take {per_epoch} an epoch: resume with the --batch (or --recipe) and \
+                 --limit it was trained with",
+                state.adam.step,
+                state.epochs
+            );
+        }
+        Ok(())
     }
 
     /// The model: the recipe's, with the flags' overrides, checked against the image size.

@@ -167,7 +167,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
             (codes, n, d, data.ok().filter(|data| data.count == n))
         }
         (None, Some(model)) => {
-            let (spec, params, _) = model_file::load(model)?;
+            let (spec, params) = model_file::load_weights(model)?;
             let data = data?;
             let codes = encode(&device, &spec, &params, &data)?;
             let d = codes.len() / data.count;

@@ -29,7 +29,7 @@ pub struct EncodeArgs {
 
 pub fn encode(args: &EncodeArgs) -> Result<()> {
     check_output(Some(&args.out))?;
-    let (spec, params, _) = model_file::load(&args.model)?;
+    let (spec, params) = model_file::load_weights(&args.model)?;
     let data = load_dir(&args.data, args.split.split())?;
     spec.check(data.image_size())?;
     let device = open_device(&args.device)?;

@@ -52,8 +52,8 @@ impl RunArgs {
 pub fn run(args: &RunArgs) -> Result<()> {
     args.recipe.config()?;
     // One seed for the whole pipeline: the weights, the shuffle and the initial centroids.
-    let config = args.kmeans.config(args.recipe.seed)?;
-    let embed = args.embed.config(args.recipe.seed)?;
+    let config = args.kmeans.config(args.recipe.seed())?;
+    let embed = args.embed.config(args.recipe.seed())?;
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     aeclust::output::check_writable(&out.join("train.json"))?;

@@ -127,6 +127,7 @@ pub fn run_training(
                 format!("{path} has no optimizer state to resume from (save it with --model-out)")
             })?;
             spec.check(train_set.image_size())?;
+            recipe.check_resume(&spec, &state, &path.to_string(), train_set.count)?;
             config.first_epoch = state.epochs;
             config.seed = state.seed;
             (spec, params, Some(state.adam))
