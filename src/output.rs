@@ -1,54 +1,145 @@
-//! Writing output files so that a reader never sees half of one.
+//! Writing output files so that a reader never sees half of one, and nothing that is not a
+//! regular file is ever replaced.
+//!
+//! - A regular file (or a new path) is written to a temporary file beside it, synced, then
+//!   renamed over it: it holds its old content or the new one, never a mix.
+//! - A symbolic link is followed: its target is written that way, and the link stays.
+//! - A character device (`/dev/null`, a terminal) is written through, and its errors
+//!   (`/dev/full`: no space left) are errors.
+//! - Anything else (a FIFO, a socket, a block device, a directory) is refused.
+//!
+//! Temporary files still being written are listed, so that an interrupted process removes
+//! them on its way out (`remove_partial_files`).
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`:
-/// `path` holds either its old content or the new one, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
+/// Temporary files being written now.
+static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Symbolic links followed before giving up (the kernel's own limit).
+const MAX_LINKS: usize = 40;
+
+/// Where a write to `path` lands.
+enum Target {
+    /// A regular file, or nothing yet: replaced atomically.
+    File(PathBuf),
+    /// A character device: written through.
+    Device(PathBuf),
+}
+
+/// Follows `path` through any symbolic links and says how it is written.
+fn target(path: &Path) -> Result<Target> {
+    let mut path = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::File(path)),
+            Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let link = fs::read_link(&path)
+                .with_context(|| format!("cannot follow the link {}", path.display()))?;
+            path = match path.parent() {
+                Some(dir) => dir.join(link),
+                None => link,
+            };
+        } else if kind.is_file() {
+            return Ok(Target::File(path));
+        } else if kind.is_char_device() {
+            return Ok(Target::Device(path));
+        } else {
+            let what = if kind.is_dir() {
+                "a directory"
+            } else if kind.is_fifo() {
+                "a FIFO"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "a block device"
+            };
+            bail!(
+                "cannot write {}: it is {what}, not a regular file",
+                path.display()
+            );
+        }
+    }
+    bail!("cannot write {}: too many symbolic links", path.display())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to `path` as the module's rules say: atomically for a file (through a
+/// link to its target), through for a character device.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file = match target(path)? {
+        Target::Device(device) => {
+            return fs::OpenOptions::new()
+                .write(true)
+                .open(&device)
+                .and_then(|mut f| f.write_all(bytes).and_then(|()| f.flush()))
+                .with_context(|| format!("cannot write {}", path.display()));
+        }
+        Target::File(file) => file,
     };
-    let name = path
+    let name = file
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
+    let tmp = parent_dir(&file).join(format!(
         ".{}.tmp-{}",
         name.to_string_lossy(),
         std::process::id()
     ));
+    PARTIAL.lock().expect("partial files").push(tmp.clone());
     let result = (|| -> std::io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
+        let mut out = fs::File::create(&tmp)?;
+        out.write_all(bytes)?;
+        out.sync_all()?;
+        fs::rename(&tmp, &file)
     })();
-    if let Err(e) = result {
+    if result.is_err() {
         let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
-    Ok(())
+    PARTIAL.lock().expect("partial files").retain(|p| p != &tmp);
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Removes the temporary files of writes still in progress (for a process about to exit on
+/// an interrupt).
+pub fn remove_partial_files() {
+    let partial = match PARTIAL.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    for tmp in partial.iter() {
+        let _ = fs::remove_file(tmp);
+    }
 }
 
 /// Fails early, before hours of work, when `path` could not be written later.
 pub fn check_writable(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+    let file = match target(path)? {
+        Target::Device(_) => return Ok(()),
+        Target::File(file) => file,
     };
+    let dir = parent_dir(&file);
     if !dir.is_dir() {
-        anyhow::bail!(
+        bail!(
             "cannot write {}: {} is not a directory",
             path.display(),
             dir.display()
         );
-    }
-    if path.is_dir() {
-        anyhow::bail!("cannot write {}: it is a directory", path.display());
     }
     let probe = dir.join(format!(".aeclust-probe-{}", std::process::id()));
     fs::File::create(&probe).with_context(|| format!("cannot write {}", path.display()))?;
@@ -61,4 +152,37 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
+}
+
+/// An output directory held by one process: a second run into it is refused while the
+/// first holds it. The lock is the operating system's, so a killed run leaves none behind.
+pub struct DirLock {
+    _file: fs::File,
+}
+
+impl DirLock {
+    /// Name of the lock file inside the directory.
+    pub const FILE: &'static str = ".aeclust.lock";
+
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let path = dir.join(Self::FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot lock {}", dir.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DirLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => bail!(
+                "another aeclust run is writing to {} (it holds {}); wait for it or choose \
+                 another --out",
+                dir.display(),
+                path.display()
+            ),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", dir.display()))
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Ctrl-C and SIGTERM. During training the first one asks it to stop at its next progress
-//! report (at most a few hundred steps away, never in the middle of writing a checkpoint), and
-//! the command then fails with its last checkpoint intact; at any other time, or the second
-//! time, the process exits at once.
+//! report (never in the middle of writing a checkpoint), and the command then fails with its
+//! last checkpoint intact; if that report is more than `GRACE` away (a slow adapter, a long
+//! submit), the process exits then anyway. At any other time, or the second time, the process
+//! exits at once. Every exit on a signal first removes the temporary files of writes in
+//! progress; the files they would replace are untouched.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -9,6 +11,8 @@ use anyhow::Result;
 
 /// Exit status of a process ended by an interrupt (128 + SIGINT).
 const EXIT_INTERRUPTED: i32 = 130;
+/// How long a stop at the next progress report may take before the process just exits.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 static STOPPABLE: AtomicBool = AtomicBool::new(false);
 static REQUESTED: AtomicBool = AtomicBool::new(false);
@@ -17,11 +21,21 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 pub fn install() -> Result<()> {
     ctrlc::set_handler(|| {
         if !STOPPABLE.load(Ordering::SeqCst) || REQUESTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(EXIT_INTERRUPTED);
+            exit_now();
         }
         eprintln!("interrupted: stopping at the next progress report (again to quit now)");
+        std::thread::spawn(|| {
+            std::thread::sleep(GRACE);
+            eprintln!("interrupted: no progress report came; quitting");
+            exit_now();
+        });
     })
     .map_err(|e| anyhow::anyhow!("cannot install the interrupt handler: {e}"))
+}
+
+fn exit_now() -> ! {
+    aeclust::output::remove_partial_files();
+    std::process::exit(EXIT_INTERRUPTED)
 }
 
 /// Runs `work`, which looks at `requested` now and then, as a section that an interrupt stops

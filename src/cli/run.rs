@@ -56,6 +56,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let embed = args.embed.config(args.recipe.seed())?;
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let _lock = aeclust::output::DirLock::acquire(out)?;
     aeclust::output::check_writable(&out.join("train.json"))?;
     let device = open_device(&args.device)?;
 

@@ -49,6 +49,7 @@ pub fn cluster_pictures(
     members: usize,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let size = data.image_size();
+    remove_stale_cluster_pictures(dir, k)?;
     (0..k)
         .map(|c| {
             let images: Vec<&[u8]> = clusters
@@ -63,6 +64,28 @@ pub fn cluster_pictures(
             Ok(path)
         })
         .collect()
+}
+
+/// Removes the `cluster-<c>.png` files of `dir` with c >= k: pictures of clusters that an
+/// earlier clustering with more clusters wrote there. Nothing else is touched.
+fn remove_stale_cluster_pictures(dir: &std::path::Path, k: usize) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let stale = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("cluster-")?.strip_suffix(".png"))
+            .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|c| c.parse::<usize>().ok())
+            .is_some_and(|c| c >= k);
+        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The contingency table (clusters down, labels across) as text.
