@@ -10,8 +10,8 @@ use aeclust::cluster::{kmeans, Init, KmeansConfig};
 use aeclust::device::{Device, Gpu};
 use aeclust::embed::{self, knn, umap, UmapConfig};
 use aeclust::gpu::kernels::domain::{
-    kmeans_centroids_per_dispatch, knn_columns_per_dispatch, KMEANS_MAX_D, KMEANS_MAX_K,
-    LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_NEIGHBORS,
+    kmeans_centroids_per_dispatch, knn_columns_per_dispatch, GRID_ROW, KMEANS_MAX_D, KMEANS_MAX_K,
+    LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
 };
 use aeclust::gpu::kernels::Kernels;
 use common::{rng, uniform};
@@ -67,6 +67,8 @@ fn kmeans_at_the_edges_of_its_domain() {
         (40, KMEANS_MAX_D, 3),
         (70, LOOP_BUDGET / 2, 4),
         (1000, 1, KMEANS_MAX_K),
+        // More points than one row of the dispatch grid holds (65 535 workgroups of 64).
+        (GRID_ROW as usize * 64 + 100, 1, 2),
     ] {
         check_kmeans(n, d, k, n as u64 + k as u64);
     }
@@ -244,4 +246,34 @@ fn kmeans_and_umap_work_at_any_float_scale() {
             1.0
         );
     }
+}
+
+#[test]
+fn umap_graph_and_layout_at_the_edges_of_their_domain() {
+    let (ctx, kernels) = gpu_parts();
+    let mut rng = rng(31);
+    // The most neighbours.
+    let (n, d, k) = (150, 4, UMAP_MAX_NEIGHBORS);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let (indices, squared) = knn(&points, n, d, k);
+    let weights = embed::gpu::memberships(ctx, kernels, &squared, (n, k)).unwrap();
+    let want = embed::memberships(&squared, k);
+    common::assert_close(
+        "weights at the most neighbours",
+        &weights,
+        &want,
+        1e-4,
+        1e-4,
+    );
+    // The most embedding dimensions, a few epochs.
+    let dims = UMAP_MAX_DIMS;
+    let graph = embed::symmetrize(&indices, &want, n, k);
+    let problem = embed::LayoutProblem::new(&graph, embed::Curve::fit(0.0), dims, 3);
+    let initial = uniform(&mut rng, n * dims, 0.0, 10.0);
+    let epochs = 2;
+    let gpu = embed::gpu::layout(ctx, kernels, &problem, &initial, epochs).unwrap();
+    let cpu = (1..=epochs as u32).fold(initial, |layout, epoch| {
+        problem.epoch(&layout, epoch, epochs as u32)
+    });
+    common::assert_close("layout at the most dimensions", &gpu, &cpu, 1e-3, 1e-3);
 }

@@ -5,6 +5,7 @@ mod common;
 use aeclust::gpu::buffers::{
     pad_matrix, padded, read_f32, storage, storage_bytes, storage_init, unpad_matrix,
 };
+use aeclust::gpu::kernels::domain::MATMUL_MAX_K;
 use aeclust::gpu::kernels::{
     run, AdamBuffers, AdamConfig, Epilogue, ImageChunk, Kernels, LossBuffers, Matmul, MatmulDims,
     MatmulKind, MatmulOperands, MatmulVariant, StepParams, StepTable,
@@ -422,11 +423,30 @@ fn bce_loss_hand_computed() {
 }
 
 #[test]
+fn matmul_at_the_longest_reduction_in_every_variant() {
+    // K = MATMUL_MAX_K is the largest batch of a weight gradient; each invocation of every
+    // variant then runs its longest K loop, which must stay inside the loop budget.
+    let ctx = gpu();
+    let mut rng = rng(17);
+    let mut variants = vec![MatmulVariant::Blocked, MatmulVariant::Tiled];
+    if ctx.subgroup8 {
+        variants.push(MatmulVariant::Subgroup8);
+    }
+    for variant in variants {
+        let matmul = Matmul::with_variant(&ctx, variant).unwrap();
+        for kind in MatmulKind::ALL {
+            check_matmul(&ctx, &matmul, kind, (5, 7, MATMUL_MAX_K), &mut rng);
+        }
+    }
+}
+
+#[test]
 fn column_sums_match_cpu() {
     let ctx = gpu();
     let kernels = Kernels::new(&ctx).unwrap();
     let mut rng = rng(5);
-    for (rows, cols) in [(1, 1), (7, 785), (33, 31), (64, 32)] {
+    // Up to the largest batch (MATMUL_MAX_K rows), one loop iteration per row.
+    for (rows, cols) in [(1, 1), (7, 785), (33, 31), (64, 32), (MATMUL_MAX_K, 3)] {
         let m = uniform(&mut rng, rows * cols, -1.0, 1.0);
         let buf = storage_init(&ctx, "m", &pad_matrix(&m, rows, cols)).unwrap();
         let sums = storage_init(&ctx, "sums", &vec![f32::NAN; padded(cols)]).unwrap();
