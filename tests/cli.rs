@@ -344,18 +344,7 @@ fn resumed_training_equals_one_longer_run() {
         let (full, half, resumed) = (path("full"), path("half"), path("resumed"));
         train("3", "4", &["--model-out", &full]);
         train("1", "4", &["--model-out", &half]);
-        // A --seed other than the file's is refused rather than ignored.
-        let base = [
-            "train",
-            "--data",
-            data,
-            "--layers",
-            "16,6,3,6,16",
-            "--batch",
-            "16",
-        ];
-        let conflict = aeclust(&[&base[..], &["--seed", "99", "--model", &half]].concat());
-        assert_clean_failure(&conflict, "--seed 99 conflicts with");
+        // The seed is the file's (another --seed is refused: tests/reliability.rs).
         let stdout = train("2", "4", &["--model", &half, "--model-out", &resumed]);
         assert!(
             stdout.contains("epoch 3/"),

@@ -9,11 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aeclust::output::DirLock;
-use common::cli::{aeclust, assert_clean_failure, text};
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use common::cli::{aeclust, assert_clean_failure, listing, s, text};
 
 /// A tiny dataset and the arguments of a one-epoch `train` on it.
 fn tiny(dir: &Path) -> String {
@@ -35,15 +31,6 @@ fn train_with_report(data: &str, report: &Path) -> std::process::Output {
         "--report",
         s(report),
     ])
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -93,7 +80,7 @@ fn fifos_are_refused_and_links_followed() {
     assert!(dir.path().join("new.json").is_file());
     assert!(std::fs::symlink_metadata(&dangling).unwrap().is_symlink());
     // No temporary file stayed behind.
-    assert!(names(dir.path()).iter().all(|n| !n.contains(".tmp-")));
+    assert!(listing(dir.path()).iter().all(|n| !n.contains(".tmp-")));
 }
 
 #[test]
@@ -120,7 +107,7 @@ fn one_run_at_a_time_per_output_directory() {
         ])
     };
     assert_clean_failure(&run(), "another aeclust run is writing to");
-    assert_eq!(names(&out_dir), [DirLock::FILE]);
+    assert_eq!(listing(&out_dir), [DirLock::FILE]);
     drop(held);
     let out = run();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -166,7 +153,7 @@ fn a_smaller_k_removes_its_own_stale_pictures_only() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     assert_eq!(
-        names(&pictures),
+        listing(&pictures),
         [
             "cluster-0.png",
             "cluster-1.png",
@@ -237,5 +224,5 @@ fn sigterm_stops_a_run_within_seconds_in_any_phase() {
         "{stderr}"
     );
     assert!(!model.exists(), "training: a model was saved");
-    assert!(names(dir.path()).iter().all(|n| !n.contains(".tmp-")));
+    assert!(listing(dir.path()).iter().all(|n| !n.contains(".tmp-")));
 }

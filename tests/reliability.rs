@@ -9,13 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cli::{aeclust, assert_clean_failure, read_json, text};
+use common::cli::{aeclust, assert_clean_failure, listing, read_json, s, text};
 use safetensors::tensor::TensorView;
 use safetensors::SafeTensors;
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// The bundled MNIST.
 fn mnist() -> &'static str {
@@ -40,16 +36,6 @@ fn tiny_model(dir: &Path) -> (PathBuf, PathBuf) {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     (data, model)
-}
-
-/// The names of the files in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
