@@ -277,3 +277,38 @@ fn umap_graph_and_layout_at_the_edges_of_their_domain() {
     });
     common::assert_close("layout at the most dimensions", &gpu, &cpu, 1e-3, 1e-3);
 }
+
+#[test]
+fn the_gpu_trainer_and_encoder_refuse_models_past_the_matmul_domain() {
+    use aeclust::data::Dataset;
+    use aeclust::model::{Loss, ModelSpec, Params};
+    use aeclust::train::TrainConfig;
+    // A model with a layer wider than any matmul reduction the kernels take, as a
+    // weights-only file could describe: refused before any buffer exists, not a panic.
+    let spec = ModelSpec::standard(vec![4, MATMUL_MAX_K + 1, 4], false, Loss::Bce);
+    let params = Params {
+        weights: vec![vec![0.0; 4 * (MATMUL_MAX_K + 1)]; 2],
+        biases: vec![vec![0.0; MATMUL_MAX_K + 1], vec![0.0; 4]],
+    };
+    let data = Dataset {
+        count: 2,
+        rows: 2,
+        cols: 2,
+        pixels: vec![0; 8],
+        labels: vec![0; 2],
+    };
+    let err = aeclust::encode::encode(shared_gpu(), &spec, &params, &data).unwrap_err();
+    assert!(
+        err.to_string().contains("a layer's width is at most"),
+        "{err}"
+    );
+    let config = TrainConfig::default();
+    let err = shared_gpu()
+        .trainer(&spec, &params, &data, &data, &config)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("a layer's width is at most"),
+        "{err}"
+    );
+}

@@ -6,6 +6,7 @@ use anyhow::Result;
 use super::ParamLayout;
 use crate::data::Dataset;
 use crate::gpu::buffers::{padded, slice, storage, storage_init, PAD};
+use crate::gpu::kernels::domain::check_matmul_k;
 use crate::gpu::kernels::{
     upload_images, Dispatch, Epilogue, ImageChunk, Kernels, LossBuffers, MatmulDims, MatmulKind,
     MatmulOperands, StepParams, StepTable,
@@ -33,8 +34,14 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Fails, before creating its buffers, when a matmul of this batch or model would be
+    /// outside the kernels' domain (each is a reduction length somewhere in the step).
     pub fn new(ctx: &GpuContext, spec: &ModelSpec, rows: usize) -> Result<Self> {
         let rows_pad = padded(rows);
+        check_matmul_k("the batch", rows_pad)?;
+        for &width in &spec.widths {
+            check_matmul_k("a layer's width", padded(width))?;
+        }
         let sizes: Vec<usize> = spec.widths.iter().map(|&w| rows_pad * padded(w)).collect();
         let buffers = |label: &str| -> Result<Vec<wgpu::Buffer>> {
             sizes.iter().map(|&n| storage(ctx, label, n)).collect()
