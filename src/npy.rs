@@ -1,4 +1,5 @@
-//! float32 matrices as NumPy .npy files (rows x cols, C order).
+//! NumPy .npy files: float32 matrices (rows x cols, C order) written and read, and the arrays
+//! a dataset or its labels may come as (uint8, float32, integers) read.
 
 use std::path::Path;
 
@@ -29,37 +30,132 @@ pub fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
 
 /// Parses the bytes of a .npy file holding a 2-D float32 matrix; `shown` names it in errors.
 pub fn parse_matrix(bytes: &[u8], shown: &str) -> Result<(Vec<f32>, usize, usize)> {
+    let array = parse_array(bytes, shown, FLOAT32)?;
+    let Values::F32(values) = array.values else {
+        unreachable!("only float32 is accepted")
+    };
+    let [rows, cols] = array.shape[..] else {
+        bail!(
+            "{shown}: shape {:?}, expected a 2-D matrix (samples x features)",
+            array.shape
+        );
+    };
+    Ok((values, rows, cols))
+}
+
+/// The values of a .npy array, by element type.
+#[derive(Debug)]
+pub enum Values {
+    U8(Vec<u8>),
+    F32(Vec<f32>),
+    /// Any integer type, widened (labels).
+    I64(Vec<i64>),
+}
+
+/// A .npy array: its shape (C order, no zero dimension), dtype as written, and values.
+#[derive(Debug)]
+pub struct Array {
+    pub shape: Vec<usize>,
+    pub dtype: String,
+    pub values: Values,
+}
+
+/// Which element types a reader takes, and how to say so.
+pub struct Dtypes {
+    descrs: &'static [&'static str],
+    expected: &'static str,
+}
+
+pub const FLOAT32: Dtypes = Dtypes {
+    descrs: &["'<f4'"],
+    expected: "float32 ('<f4')",
+};
+pub const IMAGES: Dtypes = Dtypes {
+    descrs: &["'|u1'", "'<f4'"],
+    expected: "uint8 or float32",
+};
+pub const INTEGERS: Dtypes = Dtypes {
+    descrs: &[
+        "'|u1'", "'|i1'", "'<i2'", "'<u2'", "'<i4'", "'<u4'", "'<i8'", "'<u8'",
+    ],
+    expected: "an integer type",
+};
+
+/// Reads a .npy array of one of `dtypes`.
+pub fn read_array(path: &Path, dtypes: Dtypes) -> Result<Array> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_array(&bytes, &path.display().to_string(), dtypes)
+}
+
+/// Parses the bytes of a .npy array of one of `dtypes`; `shown` names it in errors. Float
+/// values must be finite.
+pub fn parse_array(bytes: &[u8], shown: &str, dtypes: Dtypes) -> Result<Array> {
     check_header(bytes, shown)?;
     let npy = npyz::NpyFile::new(bytes).with_context(|| format!("{shown} is not a .npy file"))?;
     let dtype = npy.dtype().descr();
-    if dtype != "'<f4'" {
-        bail!("{shown}: dtype {dtype}, expected float32 ('<f4')");
+    if !dtypes.descrs.contains(&dtype.as_str()) {
+        bail!("{shown}: dtype {dtype}, expected {}", dtypes.expected);
     }
+    let element = match dtype.as_str() {
+        "'|u1'" | "'|i1'" => 1,
+        "'<i2'" | "'<u2'" => 2,
+        "'<f4'" | "'<i4'" | "'<u4'" => 4,
+        _ => 8,
+    };
     if npy.order() != npyz::Order::C {
         bail!("{shown}: Fortran order is not supported; save it with C order");
     }
     let shape = npy.shape().to_vec();
-    let [rows, cols] = shape[..] else {
-        bail!("{shown}: shape {shape:?}, expected a 2-D matrix (samples x features)");
-    };
-    if rows == 0 || cols == 0 {
+    if shape.is_empty() || shape.contains(&0) {
         bail!("{shown}: shape {shape:?} holds no values");
     }
     // Checked before reading, so that a header cannot make the reader allocate without bound.
-    let fits = rows
-        .checked_mul(cols)
-        .and_then(|n| n.checked_mul(4))
+    let fits = shape
+        .iter()
+        .try_fold(element, |size: u64, &d| size.checked_mul(d))
         .is_some_and(|size| size <= bytes.len() as u64);
     if !fits {
         bail!("{shown}: truncated: shape {shape:?} needs more data than the file holds");
     }
-    let values: Vec<f32> = npy
-        .into_vec()
-        .with_context(|| format!("{shown}: truncated or corrupt data"))?;
-    if values.iter().any(|v| !v.is_finite()) {
-        bail!("{shown}: holds NaN or infinite values");
-    }
-    Ok((values, rows as usize, cols as usize))
+    let corrupt = || format!("{shown}: truncated or corrupt data");
+    let values = match dtype.as_str() {
+        "'|u1'" => Values::U8(npy.into_vec().with_context(corrupt)?),
+        "'<f4'" => {
+            let values: Vec<f32> = npy.into_vec().with_context(corrupt)?;
+            if values.iter().any(|v| !v.is_finite()) {
+                bail!("{shown}: holds NaN or infinite values");
+            }
+            Values::F32(values)
+        }
+        "'|i1'" => Values::I64(widen::<i8>(npy, corrupt)?),
+        "'<i2'" => Values::I64(widen::<i16>(npy, corrupt)?),
+        "'<u2'" => Values::I64(widen::<u16>(npy, corrupt)?),
+        "'<i4'" => Values::I64(widen::<i32>(npy, corrupt)?),
+        "'<u4'" => Values::I64(widen::<u32>(npy, corrupt)?),
+        "'<i8'" => Values::I64(npy.into_vec().with_context(corrupt)?),
+        _ => {
+            let values: Vec<u64> = npy.into_vec().with_context(corrupt)?;
+            Values::I64(
+                values
+                    .into_iter()
+                    .map(|v| v.min(i64::MAX as u64) as i64)
+                    .collect(),
+            )
+        }
+    };
+    Ok(Array {
+        shape: shape.into_iter().map(|d| d as usize).collect(),
+        dtype,
+        values,
+    })
+}
+
+fn widen<T: npyz::Deserialize + Into<i64>>(
+    npy: npyz::NpyFile<&[u8]>,
+    corrupt: impl FnOnce() -> String,
+) -> Result<Vec<i64>> {
+    let values: Vec<T> = npy.into_vec().with_context(corrupt)?;
+    Ok(values.into_iter().map(Into::into).collect())
 }
 
 /// Checks the header before npyz parses it: its stated length must fit the file (npyz
@@ -83,7 +179,7 @@ fn check_header(bytes: &[u8], shown: &str) -> Result<()> {
     };
     let count = |c: u8| header.iter().filter(|&&b| b == c).count();
     if count(b'{') > 1 || count(b'(') > 1 || count(b'[') > 0 {
-        bail!("{shown}: not the header of a plain float32 matrix");
+        bail!("{shown}: not the header of a plain array");
     }
     Ok(())
 }

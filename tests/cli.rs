@@ -60,7 +60,12 @@ fn cpu_backend_trains_and_says_so() {
     let report = dir.path().join("r.json");
     let out = train_tiny(&["--backend", "cpu", "--report", report.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("backend: cpu"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("data: "), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("backend: cpu")),
+        "{stdout}"
+    );
     let json = read_json(&report);
     assert_eq!(json["backend"], "cpu");
     assert!(json["final_val_loss"].as_f64().unwrap().is_finite());
@@ -216,8 +221,16 @@ fn cluster_scores_codes_and_pixels_and_writes_everything() {
         }
     }
     let assignments = std::fs::read_to_string(path("a.txt")).unwrap();
-    assert_eq!(assignments.lines().count(), 50);
-    assert!(assignments.lines().all(|l| l.parse::<u32>().unwrap() < 4));
+    let mut lines = assignments.lines();
+    assert_eq!(lines.next(), Some("image,cluster,label,distance"));
+    assert_eq!(lines.clone().count(), 50);
+    for (i, line) in lines.enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields[0], i.to_string(), "{line}");
+        assert!(fields[1].parse::<u32>().unwrap() < 4, "{line}");
+        assert!(fields[2].parse::<u8>().unwrap() < 10, "{line}");
+        assert!(fields[3].parse::<f64>().unwrap() >= 0.0, "{line}");
+    }
     for name in (0..4)
         .map(|c| format!("cluster-{c}.png"))
         .chain(["clusters.png".into()])
@@ -287,7 +300,7 @@ fn run_leaves_every_file() {
         "report.json",
         "summary.md",
         "clusters.json",
-        "assignments.txt",
+        "assignments.csv",
     ] {
         assert!(out_dir.join(file).is_file(), "{file} missing");
     }
@@ -434,8 +447,12 @@ fn wrong_magic_truncated_and_mismatched_files() {
 fn model_must_fit_the_images() {
     let dir = tempfile::tempdir().unwrap();
     let data = tiny_dataset(dir.path());
-    // The default layers expect 784 pixels; these images have 16.
-    assert_clean_failure(&aeclust(&["train", "--data", &data]), "image size 16");
+    // --layers must fit the images; without it, the recipe's ends follow them.
+    let out = aeclust(&["train", "--data", &data, "--layers", "784,32,784"]);
+    assert_clean_failure(&out, "image size 16");
+    let out = aeclust(&["train", "--data", &data, "--epochs", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("[16, 128, 32, 128, 16]"));
     let out = aeclust(&["train", "--data", &data, "--layers", "16,x,16"]);
     assert_clean_failure(&out, "not a positive layer width");
 }

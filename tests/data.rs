@@ -37,9 +37,11 @@ fn bundled_mnist_has_the_expected_shape() {
     let test = load_dir(Path::new("data/mnist"), Split::Test).unwrap();
     assert_eq!((train.count, train.rows, train.cols), (60_000, 28, 28));
     assert_eq!(test.count, 10_000);
-    assert!(train.labels.iter().all(|&l| l < 10));
+    let labels = train.labels.as_ref().unwrap();
+    assert!(labels.iter().all(|&l| l < 10));
     // MNIST's first training label is a 5.
-    assert_eq!(train.labels[0], 5);
+    assert_eq!(labels[0], 5);
+    assert_eq!((train.channels, train.classes.len()), (1, 10));
 }
 
 fn error_of(result: Result<impl Sized, impl std::fmt::Display>) -> String {

@@ -294,8 +294,11 @@ fn the_gpu_trainer_and_encoder_refuse_models_past_the_matmul_domain() {
         count: 2,
         rows: 2,
         cols: 2,
+        channels: 1,
         pixels: vec![0; 8],
-        labels: vec![0; 2],
+        labels: None,
+        classes: Vec::new(),
+        names: None,
     };
     let err = aeclust::encode::encode(shared_gpu(), &spec, &params, &data).unwrap_err();
     assert!(

@@ -270,8 +270,5 @@ fn npy_nested_header_is_refused_at_once() {
     bytes.extend((header.len() as u16).to_le_bytes());
     bytes.extend(header);
     let err = npy::parse_matrix(&bytes, "x").unwrap_err().to_string();
-    assert!(
-        err.contains("not the header of a plain float32 matrix"),
-        "{err}"
-    );
+    assert!(err.contains("not the header of a plain array"), "{err}");
 }

@@ -78,7 +78,7 @@ fn broken_data_files() {
     // A file where the directory belongs.
     std::fs::write(&images, &good).unwrap();
     let file_as_data = aeclust(&["train", "--data", s(&images), "--layers", "16,4,16"]);
-    assert_clean_failure(&file_as_data, "is a file; it takes the directory");
+    assert_clean_failure(&file_as_data, "is a file; it takes a directory");
 }
 
 #[test]
@@ -98,7 +98,10 @@ fn labels_must_be_digits_where_clusters_are_scored() {
         "--k",
         "3",
     ]);
-    assert_clean_failure(&out, "label 42 of image 5 is not a digit 0-9");
+    assert_clean_failure(
+        &out,
+        "label 42 of image 5 is not one of the 10 classes (a digit 0-9)",
+    );
 }
 
 /// A model file's tensors: name, shape and f32 bytes.
@@ -479,7 +482,7 @@ fn the_same_seed_gives_the_same_bits() {
         out
     };
     let (a, b) = (run("a"), run("b"));
-    for file in ["codes.npy", "assignments.txt", "reconstructions.png"] {
+    for file in ["codes.npy", "assignments.csv", "reconstructions.png"] {
         let same = std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap();
         assert!(same, "{file} differs between two runs with the same seed");
     }

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use aeclust::cluster::{Init, KmeansConfig};
-use aeclust::data::Split;
+use aeclust::data::{parse_size, DataOptions, Source, SourceKind, Split};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::embed::UmapConfig;
 use aeclust::gpu::kernels::domain::check_matmul_k;
@@ -17,6 +17,7 @@ use aeclust::model_file::{TrainingState, MAX_EPOCHS};
 use aeclust::output::check_writable;
 use aeclust::recipe::Recipe;
 use aeclust::train::TrainConfig;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Args)]
 pub struct DeviceArgs {
@@ -41,12 +42,72 @@ impl DeviceArgs {
     }
 }
 
+/// Where the images come from, shared by every command that reads them.
+#[derive(Args)]
+pub struct DataArgs {
+    /// The images: a directory with MNIST's four IDX files (train-/t10k-, images/labels,
+    /// .gz or raw); a folder of images (PNG, JPEG, BMP, GIF, WebP, searched recursively;
+    /// subfolders are classes; train/ and test/ or val/ at its top are the splits); or a .npy
+    /// array (uint8 N x H x W or N x H x W x C, or float32 N x D in [0, 1]).
+    #[arg(long, default_value = "data/mnist")]
+    pub data: PathBuf,
+    /// Resize every image of a folder to WIDTHxHEIGHT (bilinear, the `image` crate's
+    /// triangle filter).
+    #[arg(long, value_name = "WxH", value_parser = parse_size_flag)]
+    pub resize: Option<(u32, u32)>,
+    /// The part of a folder or array without a test part held out for validation (always
+    /// the same images).
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Labels of a .npy dataset: an integer .npy, one class index per image.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+}
+
+fn parse_size_flag(text: &str) -> Result<(u32, u32), String> {
+    parse_size(text).map_err(|e| e.to_string())
+}
+
+impl DataArgs {
+    pub fn options(&self) -> DataOptions {
+        DataOptions {
+            resize: self.resize,
+            val_fraction: self.val_fraction,
+            labels: self.labels.clone(),
+        }
+    }
+
+    /// Checks the flags that need no data.
+    pub fn check(&self) -> Result<()> {
+        self.options().check()
+    }
+
+    /// Reads the source, saying what it is on the first line, with a progress bar on a
+    /// terminal while a folder decodes.
+    pub fn open(&self) -> Result<Source> {
+        let kind = SourceKind::of(&self.data)?;
+        println!("data: {} ({})", self.data.display(), kind.describe());
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("decoding [{bar:30}] {pos}/{len} images ({eta} left)")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        let progress = |done: usize, total: usize| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        };
+        let source = Source::open(&self.data, &self.options(), &progress);
+        bar.finish_and_clear();
+        source
+    }
+}
+
 /// The training recipe, shared by `train` and `run`.
 #[derive(Args)]
 pub struct RecipeArgs {
-    /// Directory with MNIST's four IDX files (train-/t10k-, images/labels, .gz or raw).
-    #[arg(long, default_value = "data/mnist")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// The model and training settings to start from; the flags below override its values.
     #[arg(long, value_enum, default_value_t = Recipe::Blog)]
     pub recipe: Recipe,
@@ -106,6 +167,7 @@ impl RecipeArgs {
         if self.checkpoint_every == Some(0) {
             bail!("--checkpoint-every must be at least 1");
         }
+        self.data.check()?;
         Ok(TrainConfig {
             epochs,
             batch,
@@ -179,9 +241,19 @@ impl RecipeArgs {
     }
 
     /// The model: the recipe's, with the flags' overrides, checked against the image size.
+    /// Without --layers, the recipe's first and last widths become the image size.
     pub fn model(&self, image_size: usize) -> Result<ModelSpec> {
         let values = self.recipe.values();
-        let widths = parse_widths(self.layers.as_deref().unwrap_or(values.layers))?;
+        let widths = match &self.layers {
+            Some(layers) => parse_widths(layers)?,
+            None => {
+                let mut widths = parse_widths(values.layers)?;
+                let last = widths.len() - 1;
+                widths[0] = image_size;
+                widths[last] = image_size;
+                widths
+            }
+        };
         let loss = self.loss.unwrap_or(values.loss);
         let mut spec = ModelSpec::standard(widths, values.linear_code, loss);
         if let Some(list) = &self.activations {
@@ -197,8 +269,14 @@ impl RecipeArgs {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum SplitArg {
+    /// The training part.
     Train,
+    /// The held-out part: MNIST's t10k files, a folder's test/ or val/, or the
+    /// --val-fraction of the rest.
+    #[value(alias = "val")]
     Test,
+    /// Everything.
+    All,
 }
 
 impl SplitArg {
@@ -206,6 +284,7 @@ impl SplitArg {
         match self {
             SplitArg::Train => Split::Train,
             SplitArg::Test => Split::Test,
+            SplitArg::All => Split::All,
         }
     }
 }

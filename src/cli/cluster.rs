@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::args::{open_device, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg};
-use aeclust::cluster::{cluster_features, embed_and_cluster, metrics, ClusterRun, KmeansConfig};
-use aeclust::data::{load_dir, Dataset};
+use super::args::{open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg};
+use aeclust::cluster::{
+    cluster_features, embed_and_cluster, metrics, ClusterRun, KmeansConfig, KmeansResult,
+};
+use aeclust::data::Dataset;
 use aeclust::device::Device;
 use aeclust::embed::UmapConfig;
 use aeclust::encode::encode;
@@ -23,10 +25,10 @@ pub struct ClusterArgs {
     /// Or a model: encode the images of --data/--split with it, then cluster the codes.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Directory with MNIST's four IDX files: labels for the scores, images for --pixels and
-    /// --pictures, and the images to encode with --model.
-    #[arg(long, default_value = "data/mnist")]
-    pub data: PathBuf,
+    /// The images of the codes (see `train --help` for what --data takes): labels for the
+    /// scores, images for --pixels and --pictures, and the images to encode with --model.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Which images the codes belong to.
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
@@ -43,7 +45,8 @@ pub struct ClusterArgs {
     /// Write a JSON report of the runs here.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Write the cluster id of every sample here, one per line.
+    /// Write every sample's cluster here as CSV: image (file or index), cluster, label (when
+    /// known), squared distance to its centroid.
     #[arg(long)]
     pub assignments: Option<PathBuf>,
     /// Write one PNG per cluster (its first 64 members) into this directory.
@@ -98,7 +101,7 @@ pub fn cluster_and_write(
     if (pixels || outputs.pictures.is_some()) && data.is_none() {
         bail!("--pixels and --pictures need the images of the codes (--data, --split)");
     }
-    let labels = data.map(Dataset::digit_labels).transpose()?;
+    let labels = data.map(Dataset::scoring_labels).transpose()?.flatten();
     let mut runs = Vec::new();
     let mut cluster = |features: &str, points: &[f32], shape: (usize, usize)| -> Result<_> {
         let (run, plain) = cluster_features(device, features, points, shape, labels, config)?;
@@ -121,8 +124,7 @@ pub fn cluster_and_write(
         print!("{}", report::contingency_table(&counts));
     }
     if let Some(path) = outputs.assignments {
-        let text: String = result.labels.iter().map(|c| format!("{c}\n")).collect();
-        write_atomic(path, text.as_bytes())?;
+        write_atomic(path, assignments_csv(&result, data).as_bytes())?;
     }
     if let (Some(dir), Some(data)) = (outputs.pictures, data) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -152,6 +154,35 @@ pub fn cluster_and_write(
     Ok((runs, result.labels))
 }
 
+/// One line per sample: its image, cluster, label (class name) and squared distance.
+fn assignments_csv(result: &KmeansResult, data: Option<&Dataset>) -> String {
+    let mut text = String::from("image,cluster,label,distance\n");
+    for (i, (&cluster, &distance)) in result.labels.iter().zip(&result.distances).enumerate() {
+        let (image, label) = match data {
+            Some(data) => {
+                let label = data
+                    .labels
+                    .as_ref()
+                    .and_then(|l| data.classes.get(l[i] as usize))
+                    .map_or(String::new(), |c| csv_field(c));
+                (csv_field(&data.name(i)), label)
+            }
+            None => (i.to_string(), String::new()),
+        };
+        text += &format!("{image},{cluster},{label},{distance}\n");
+    }
+    text
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
 pub fn cluster(args: &ClusterArgs) -> Result<()> {
     for path in [&args.report, &args.assignments].into_iter().flatten() {
         check_writable(path)?;
@@ -159,7 +190,11 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     let config = args.kmeans.config(args.seed)?;
     let embed = args.embed.config(args.seed)?;
     let device = open_device(&args.device)?;
-    let data = load_dir(&args.data, args.split.split());
+    args.data.check()?;
+    let data = args
+        .data
+        .open()
+        .and_then(|source| source.split(args.split.split()));
     let (codes, n, d, data) = match (&args.codes, &args.model) {
         (Some(path), _) => {
             let (codes, n, d) = npy::read_matrix(path)?;
@@ -192,7 +227,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     if data.is_none() {
         eprintln!(
             "notice: not scored: no {n} images in {}",
-            args.data.display()
+            args.data.data.display()
         );
     }
     Ok(())

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use super::args::{check_output, open_device, DeviceArgs, SplitArg};
-use aeclust::data::load_dir;
+use super::args::{check_output, open_device, DataArgs, DeviceArgs, SplitArg};
 use aeclust::{model_file, npy};
 
 #[derive(Args)]
@@ -14,9 +13,9 @@ pub struct EncodeArgs {
     /// A model saved by `train --model-out`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Directory with MNIST's four IDX files.
-    #[arg(long, default_value = "data/mnist")]
-    pub data: PathBuf,
+    /// The images (see `train --help` for what --data takes).
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Which images to encode.
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
@@ -30,7 +29,8 @@ pub struct EncodeArgs {
 pub fn encode(args: &EncodeArgs) -> Result<()> {
     check_output(Some(&args.out))?;
     let (spec, params) = model_file::load_weights(&args.model)?;
-    let data = load_dir(&args.data, args.split.split())?;
+    args.data.check()?;
+    let data = args.data.open()?.split(args.split.split())?;
     spec.check(data.image_size())?;
     let device = open_device(&args.device)?;
     let start = std::time::Instant::now();

@@ -8,12 +8,14 @@ use clap::{Args, Parser};
 use super::args::{open_device, DeviceArgs, EmbedArgs, KmeansArgs, RecipeArgs};
 use super::cluster::{cluster_and_write, ClusterOutputs};
 use super::train::{run_training, ModelOutput};
-use aeclust::data::{load_dir, Split};
+use aeclust::data::Split;
 use aeclust::encode::{encode, reconstruct};
 use aeclust::npy;
 use aeclust::output::write_atomic;
 use aeclust::output::write_json;
-use aeclust::report::{loss_plot, pca_plot, reconstruction_sheet, write_png, RunReport};
+use aeclust::report::{
+    loss_plot, pca_plot, reconstruction_sheet, write_png, ImageShape, RunReport,
+};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -65,10 +67,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
         path: &model_path,
         checkpoint_every: args.recipe.checkpoint_every,
     };
-    let trained = run_training(&args.recipe, &device, args.quiet, None, Some(output))?;
+    let source = args.recipe.data.open()?;
+    let trained = run_training(
+        &args.recipe,
+        &source,
+        &device,
+        args.quiet,
+        None,
+        Some(output),
+    )?;
     write_json(&out.join("train.json"), &trained.report)?;
 
-    let test = load_dir(&args.recipe.data, Split::Test)?;
+    let test = source.split(Split::Test)?;
     let codes = encode(&device, &trained.spec, &trained.params, &test)?;
     let d = codes.len() / test.count;
     npy::write_matrix(&out.join("codes.npy"), &codes, test.count, d)?;
@@ -82,7 +92,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     )?;
 
     let report = out.join("clusters.json");
-    let assignments = out.join("assignments.txt");
+    let assignments = out.join("assignments.csv");
     let pictures = out.join("clusters");
     let sheet = out.join("clusters.png");
     let outputs = ClusterOutputs {
@@ -120,13 +130,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         "loss.png",
         "codes_pca.png",
         "clusters.json",
-        "assignments.txt",
+        "assignments.csv",
         "clusters/",
         "report.json",
         "summary.md",
     ];
     let report = RunReport {
-        data: args.recipe.data.display().to_string(),
+        data: args.recipe.data.data.display().to_string(),
         train: trained.report,
         kmeans: config,
         clustering: runs,
@@ -159,7 +169,7 @@ fn write_reconstructions(
         &originals,
         &reconstructions,
         &codes[..shown.count * code_width],
-        (shown.rows, shown.cols),
+        ImageShape::of(&shown),
         3,
     );
     write_png(path, &sheet)?;

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::args::{check_output, open_device, DeviceArgs, RecipeArgs};
 use super::interrupt;
-use aeclust::data::{load_dir, Split};
+use aeclust::data::Source;
 use aeclust::device::Device;
 use aeclust::model::{ModelSpec, Params};
 use aeclust::model_file::{self, TrainingState};
@@ -99,10 +99,11 @@ pub struct ModelOutput<'a> {
     pub checkpoint_every: Option<usize>,
 }
 
-/// Loads the data, trains on `device` with one line per epoch (saving checkpoints to `output`
-/// as asked), and returns the model.
+/// Trains on `source`'s training part (validating on its held-out part) on `device` with one
+/// line per epoch (saving checkpoints to `output` as asked), and returns the model.
 pub fn run_training(
     recipe: &RecipeArgs,
+    source: &Source,
     device: &Device,
     quiet: bool,
     resume: Option<&Path>,
@@ -110,11 +111,10 @@ pub fn run_training(
 ) -> Result<Trained> {
     let mut config = recipe.config()?;
     let resumed = resume.map(model_file::load).transpose()?;
-    let mut train_set = load_dir(&recipe.data, Split::Train)?;
+    let (mut train_set, val_set) = source.train_and_test()?;
     if let Some(n) = recipe.limit {
         train_set = train_set.truncated(n);
     }
-    let val_set = load_dir(&recipe.data, Split::Test)?;
     let (spec, init, adam) = match resumed {
         None => {
             let spec = recipe.model(train_set.image_size())?;
@@ -142,12 +142,13 @@ pub fn run_training(
         adapter.device_type,
         device.matmul_kernel()
     );
+    let colour = if train_set.channels == 3 { " RGB" } else { "" };
     println!(
-        "data: {} train, {} validation images of {}x{}; model {:?} ({}; {}), {} parameters",
+        "data: {} train, {} validation images of {}x{}{colour}; model {:?} ({}; {}), {} parameters",
         train_set.count,
         val_set.count,
-        train_set.rows,
         train_set.cols,
+        train_set.rows,
         spec.widths,
         spec.activations
             .iter()
@@ -249,12 +250,14 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         bail!("--checkpoint-every needs --model-out (where the checkpoints go)");
     }
     let device = open_device(&args.device)?;
+    let source = args.recipe.data.open()?;
     let output = args.model_out.as_deref().map(|path| ModelOutput {
         path,
         checkpoint_every: args.recipe.checkpoint_every,
     });
     let trained = run_training(
         &args.recipe,
+        &source,
         &device,
         args.quiet,
         args.model.as_deref(),

@@ -75,6 +75,8 @@ impl KmeansConfig {
 pub struct KmeansResult {
     pub labels: Vec<u32>,
     pub centroids: Vec<f32>,
+    /// Each point's squared distance to its centroid.
+    pub distances: Vec<f64>,
     /// Sum of squared distances of the points to their centroids.
     pub inertia: f64,
     /// Lloyd iterations of the winning restart.
@@ -105,7 +107,9 @@ pub fn kmeans(
     let scaled = scale.apply(points);
     let mut best = kmeans_scaled(device, &scaled, (n, d), config)?;
     scale.restore(&mut best.centroids);
-    best.inertia *= scale.factor().powi(2);
+    let square = scale.factor().powi(2);
+    best.inertia *= square;
+    best.distances.iter_mut().for_each(|d| *d *= square);
     Ok(best)
 }
 
@@ -160,10 +164,12 @@ pub(super) fn lloyd(
         }
     }
     let (labels, distances) = engine.assign(&centroids)?;
+    let distances: Vec<f64> = distances.into_iter().map(f64::from).collect();
     Ok(KmeansResult {
         labels,
         centroids,
-        inertia: distances.iter().map(|&d| f64::from(d)).sum(),
+        inertia: distances.iter().sum(),
+        distances,
         iterations,
     })
 }

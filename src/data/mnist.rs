@@ -1,87 +1,51 @@
+//! MNIST's four-file IDX layout: `train-` and `t10k-`, `images-idx3-` and `labels-idx1-`,
+//! `ubyte`, raw or gzipped.
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use super::idx;
+use super::{idx, Dataset, Split};
 
-/// One split of an image dataset: `count` images of `rows` x `cols` u8 pixels plus labels.
-#[derive(Clone)]
-pub struct Dataset {
-    pub count: usize,
-    pub rows: usize,
-    pub cols: usize,
-    pub pixels: Vec<u8>,
-    pub labels: Vec<u8>,
-}
-
-impl Dataset {
-    /// Pixels per image (the model's input width).
-    pub fn image_size(&self) -> usize {
-        self.rows * self.cols
-    }
-
-    /// The labels, checked to be digits 0-9 as the scores and pictures assume.
-    pub fn digit_labels(&self) -> Result<&[u8]> {
-        match self.labels.iter().position(|&l| l > 9) {
-            None => Ok(&self.labels),
-            Some(i) => bail!(
-                "label {} of image {i} is not a digit 0-9, which the scores need",
-                self.labels[i]
-            ),
-        }
-    }
-
-    /// The first `n` images (all of them when `n` is larger).
-    pub fn truncated(mut self, n: usize) -> Dataset {
-        let n = n.min(self.count);
-        self.pixels.truncate(n * self.image_size());
-        self.labels.truncate(n);
-        self.count = n;
-        self
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Split {
-    Train,
-    Test,
-}
-
-impl Split {
-    fn prefix(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "t10k",
-        }
+fn prefix(split: Split) -> &'static str {
+    match split {
+        Split::Train => "train",
+        Split::Test | Split::All => "t10k",
     }
 }
 
 /// Finds `<prefix>-<kind>-idx?-ubyte[.gz]` in `dir`.
-fn find_file(dir: &Path, split: Split, kind: &str) -> Result<PathBuf> {
+fn find_file(dir: &Path, split: Split, kind: &str) -> Option<PathBuf> {
     let ndim = if kind == "images" { 3 } else { 1 };
-    let stem = format!("{}-{kind}-idx{ndim}-ubyte", split.prefix());
-    for name in [format!("{stem}.gz"), stem.clone()] {
-        let path = dir.join(&name);
-        if path.is_file() {
-            return Ok(path);
-        }
-    }
-    bail!("{}: missing {stem}[.gz]", dir.display())
+    let stem = format!("{}-{kind}-idx{ndim}-ubyte", prefix(split));
+    [format!("{stem}.gz"), stem]
+        .into_iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
 }
 
-/// Loads one split from a directory in MNIST's four-file IDX layout, gzipped or not.
-pub fn load_dir(dir: &Path, split: Split) -> Result<Dataset> {
-    if dir.is_file() {
-        bail!(
-            "--data {} is a file; it takes the directory that holds MNIST's four IDX files",
-            dir.display()
-        );
-    }
-    if !dir.is_dir() {
-        bail!("data directory {} does not exist", dir.display());
-    }
-    let images_path = find_file(dir, split, "images")?;
-    let labels_path = find_file(dir, split, "labels")?;
+/// Whether `dir` holds MNIST's files (any of them: a missing one is then an error of its own).
+pub fn is_idx_dir(dir: &Path) -> bool {
+    [Split::Train, Split::Test]
+        .iter()
+        .any(|&s| find_file(dir, s, "images").is_some() || find_file(dir, s, "labels").is_some())
+}
+
+/// Loads the train or the test split.
+pub fn load_split(dir: &Path, split: Split) -> Result<Dataset> {
+    let find = |kind: &str| match find_file(dir, split, kind) {
+        Some(path) => Ok(path),
+        None => {
+            let ndim = if kind == "images" { 3 } else { 1 };
+            bail!(
+                "{}: missing {}-{kind}-idx{ndim}-ubyte[.gz]",
+                dir.display(),
+                prefix(split)
+            )
+        }
+    };
+    let images_path = find("images")?;
+    let labels_path = find("labels")?;
     let images = idx::read_images(&images_path)?;
     let labels = idx::read_labels(&labels_path)?;
     if labels.len() != images.count {
@@ -97,7 +61,10 @@ pub fn load_dir(dir: &Path, split: Split) -> Result<Dataset> {
         count: images.count,
         rows: images.rows,
         cols: images.cols,
+        channels: 1,
         pixels: images.pixels,
-        labels,
+        labels: Some(labels),
+        classes: (0..10).map(|d| d.to_string()).collect(),
+        names: None,
     })
 }

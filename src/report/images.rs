@@ -1,4 +1,4 @@
-//! Grayscale pictures: grids of images, written as PNG.
+//! Pictures, grayscale or RGB: grids of images, written as PNG.
 
 use std::path::Path;
 
@@ -6,51 +6,87 @@ use anyhow::Result;
 
 use crate::output::write_atomic;
 
-/// A grayscale picture, one byte per pixel, row-major.
-pub struct Gray {
+/// The shape of one image: rows x cols pixels of `channels` bytes (1 gray, 3 RGB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageShape {
+    pub rows: usize,
+    pub cols: usize,
+    pub channels: usize,
+}
+
+impl ImageShape {
+    pub fn of(data: &crate::data::Dataset) -> Self {
+        ImageShape {
+            rows: data.rows,
+            cols: data.cols,
+            channels: data.channels,
+        }
+    }
+
+    pub fn bytes(self) -> usize {
+        self.rows * self.cols * self.channels
+    }
+
+    /// A one-channel image of this size in this shape's channels (gray in every channel).
+    pub fn from_gray(self, gray: &[u8]) -> Vec<u8> {
+        gray.iter()
+            .flat_map(|&v| std::iter::repeat_n(v, self.channels))
+            .collect()
+    }
+}
+
+/// A picture, `channels` bytes per pixel, row-major.
+pub struct Picture {
     pub width: usize,
     pub height: usize,
+    pub channels: usize,
     pub pixels: Vec<u8>,
 }
 
-/// Lays `images` (each `rows` x `cols` bytes) out left to right, top to bottom, `per_row` to
-/// a row, each scaled up `scale` times, with a 1-pixel mid-gray gutter around every cell.
-pub fn image_grid(
-    images: &[&[u8]],
-    rows: usize,
-    cols: usize,
-    per_row: usize,
-    scale: usize,
-) -> Gray {
+/// Lays `images` (each of `shape`) out left to right, top to bottom, `per_row` to a row, each
+/// scaled up `scale` times, with a 1-pixel mid-gray gutter around every cell.
+pub fn image_grid(images: &[&[u8]], shape: ImageShape, per_row: usize, scale: usize) -> Picture {
     const GUTTER: u8 = 128;
+    let ImageShape {
+        rows,
+        cols,
+        channels,
+    } = shape;
     let per_row = per_row.max(1);
     let grid_rows = images.len().div_ceil(per_row).max(1);
     let (cell_w, cell_h) = (cols * scale + 1, rows * scale + 1);
     let width = per_row * cell_w + 1;
     let height = grid_rows * cell_h + 1;
-    let mut pixels = vec![GUTTER; width * height];
+    let mut pixels = vec![GUTTER; width * height * channels];
     for (i, image) in images.iter().enumerate() {
         let (x0, y0) = ((i % per_row) * cell_w + 1, (i / per_row) * cell_h + 1);
         for y in 0..rows * scale {
             for x in 0..cols * scale {
-                pixels[(y0 + y) * width + x0 + x] = image[(y / scale) * cols + x / scale];
+                let from = ((y / scale) * cols + x / scale) * channels;
+                let to = ((y0 + y) * width + x0 + x) * channels;
+                pixels[to..to + channels].copy_from_slice(&image[from..from + channels]);
             }
         }
     }
-    Gray {
+    Picture {
         width,
         height,
+        channels,
         pixels,
     }
 }
 
-/// Writes a grayscale PNG (atomically).
-pub fn write_png(path: &Path, picture: &Gray) -> Result<()> {
+/// Writes a grayscale or RGB PNG (atomically).
+pub fn write_png(path: &Path, picture: &Picture) -> Result<()> {
     let mut bytes = Vec::new();
     {
         let mut encoder =
             png::Encoder::new(&mut bytes, picture.width as u32, picture.height as u32);
-        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_color(if picture.channels == 3 {
+            png::ColorType::Rgb
+        } else {
+            png::ColorType::Grayscale
+        });
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header()?;
         writer.write_image_data(&picture.pixels)?;
@@ -88,15 +124,15 @@ fn code_image(code: &[u8], rows: usize, cols: usize) -> Vec<u8> {
 }
 
 /// The post's picture: a row of original images, a row of their reconstructions (values in
-/// [0, 1]) and a row of their codes (scaled by the largest code value shown), `scale` times
-/// enlarged, with 1-pixel gutters.
+/// [0, 1], in the images' channels) and a row of their codes (gray, scaled by the largest code
+/// value shown), `scale` times enlarged, with 1-pixel gutters.
 pub fn reconstruction_sheet(
     originals: &[&[u8]],
     reconstructions: &[f32],
     codes: &[f32],
-    (rows, cols): (usize, usize),
+    shape: ImageShape,
     scale: usize,
-) -> Gray {
+) -> Picture {
     let count = originals.len();
     let recon = to_bytes(reconstructions, 1.0);
     let max_code = codes.iter().copied().fold(0.0f32, f32::max);
@@ -104,12 +140,12 @@ pub fn reconstruction_sheet(
     let width = codes.len() / count.max(1);
     let code_images: Vec<Vec<u8>> = code_bytes
         .chunks(width.max(1))
-        .map(|c| code_image(c, rows, cols))
+        .map(|c| shape.from_gray(&code_image(c, shape.rows, shape.cols)))
         .collect();
     let mut cells: Vec<&[u8]> = originals.to_vec();
-    cells.extend(recon.chunks(rows * cols));
+    cells.extend(recon.chunks(shape.bytes()));
     cells.extend(code_images.iter().map(Vec::as_slice));
-    image_grid(&cells, rows, cols, count, scale)
+    image_grid(&cells, shape, count, scale)
 }
 
 /// Writes an RGB PNG (atomically).

@@ -37,7 +37,7 @@ mod summary;
 pub use plots::{loss_plot, pca_plot};
 pub use summary::RunReport;
 
-pub use images::{image_grid, reconstruction_sheet, write_png, Gray};
+pub use images::{image_grid, reconstruction_sheet, write_png, ImageShape, Picture};
 
 /// Writes `cluster-<c>.png` into `dir` for every cluster: a grid of its first `members`
 /// images (8 to a row, scaled 2x), like the post's "Items of Cluster 4".
@@ -49,6 +49,7 @@ pub fn cluster_pictures(
     members: usize,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let size = data.image_size();
+    let shape = ImageShape::of(data);
     remove_stale_cluster_pictures(dir, k)?;
     (0..k)
         .map(|c| {
@@ -60,7 +61,7 @@ pub fn cluster_pictures(
                 .map(|(i, _)| &data.pixels[i * size..(i + 1) * size])
                 .collect();
             let path = dir.join(format!("cluster-{c}.png"));
-            write_png(&path, &image_grid(&images, data.rows, data.cols, 8, 2))?;
+            write_png(&path, &image_grid(&images, shape, 8, 2))?;
             Ok(path)
         })
         .collect()
@@ -106,32 +107,38 @@ pub fn contingency_table(counts: &[Vec<u64>]) -> String {
     out
 }
 
-/// One row per cluster: a label cell (the cluster's majority digit, large, over its size),
-/// then its first `members` images; the post's "items of cluster" pictures on one sheet.
+/// One row per cluster: a label cell (the cluster's majority class index, large, when there
+/// are labels, over its size), then its first `members` images; the post's "items of
+/// cluster" pictures on one sheet.
 pub fn cluster_sheet(
     data: &crate::data::Dataset,
     clusters: &[u32],
     k: usize,
     members: usize,
-) -> Gray {
+) -> Picture {
     let size = data.image_size();
-    let counts = crate::cluster::metrics::contingency(clusters, &data.labels);
+    let shape = ImageShape::of(data);
+    let counts = data
+        .labels
+        .as_ref()
+        .map(|labels| crate::cluster::metrics::contingency(clusters, labels));
     let mut labels: Vec<Vec<u8>> = Vec::with_capacity(k);
     let mut cells: Vec<Vec<usize>> = Vec::with_capacity(k);
     for c in 0..k {
-        let row = counts.get(c).cloned().unwrap_or_default();
-        let majority = (0..row.len()).max_by_key(|&l| row[l]).unwrap_or(0);
-        let mut label = vec![0u8; size];
-        font::draw_number(&mut label, data.cols, (2, 2), majority as u64, 3);
-        let total: u64 = row.iter().sum();
+        let mut label = vec![0u8; data.rows * data.cols];
+        let total = clusters.iter().filter(|&&l| l as usize == c).count();
+        if let Some(row) = counts.as_ref().and_then(|counts| counts.get(c)) {
+            let majority = (0..row.len()).max_by_key(|&l| row[l]).unwrap_or(0);
+            font::draw_number(&mut label, data.cols, (2, 2), majority as u64, 3);
+        }
         font::draw_number(
             &mut label,
             data.cols,
             (2, data.rows.saturating_sub(7)),
-            total,
+            total as u64,
             1,
         );
-        labels.push(label);
+        labels.push(shape.from_gray(&label));
         cells.push(
             clusters
                 .iter()
@@ -153,5 +160,5 @@ pub fn cluster_sheet(
             });
         }
     }
-    image_grid(&images, data.rows, data.cols, members + 1, 2)
+    image_grid(&images, shape, members + 1, 2)
 }
