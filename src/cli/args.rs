@@ -53,8 +53,8 @@ pub struct DataArgs {
     pub data: PathBuf,
     /// Resize every image of a folder to WIDTHxHEIGHT (bilinear, the `image` crate's
     /// triangle filter).
-    #[arg(long, value_name = "WxH", value_parser = parse_size_flag)]
-    pub resize: Option<(u32, u32)>,
+    #[arg(long, value_name = "WxH")]
+    pub resize: Option<String>,
     /// The part of a folder or array without a test part held out for validation (always
     /// the same images).
     #[arg(long, default_value_t = 0.1)]
@@ -64,22 +64,20 @@ pub struct DataArgs {
     pub labels: Option<PathBuf>,
 }
 
-fn parse_size_flag(text: &str) -> Result<(u32, u32), String> {
-    parse_size(text).map_err(|e| e.to_string())
-}
-
 impl DataArgs {
-    pub fn options(&self) -> DataOptions {
-        DataOptions {
-            resize: self.resize,
+    pub fn options(&self) -> Result<DataOptions> {
+        let options = DataOptions {
+            resize: self.resize.as_deref().map(parse_size).transpose()?,
             val_fraction: self.val_fraction,
             labels: self.labels.clone(),
-        }
+        };
+        options.check()?;
+        Ok(options)
     }
 
     /// Checks the flags that need no data.
     pub fn check(&self) -> Result<()> {
-        self.options().check()
+        self.options().map(drop)
     }
 
     /// Reads the source, saying what it is on the first line, with a progress bar on a
@@ -97,7 +95,7 @@ impl DataArgs {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         };
-        let source = Source::open(&self.data, &self.options(), &progress);
+        let source = Source::open(&self.data, &self.options()?, &progress);
         bar.finish_and_clear();
         source
     }
