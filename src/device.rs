@@ -11,10 +11,19 @@ use crate::train::{Backend, CpuTrainer, GpuTrainer, TrainConfig};
 /// What the user asked for with `--backend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendChoice {
-    /// A GPU adapter when wgpu finds one (a software one such as lavapipe counts), else the CPU.
+    /// The fastest: a hardware GPU when there is one, else the CPU reference (a software
+    /// adapter such as lavapipe is slower than the CPU reference on the same cores).
     Auto,
+    /// A GPU adapter, hardware or software.
     Gpu,
+    /// The CPU reference.
     Cpu,
+}
+
+/// What `--backend auto` picks among `adapters` (best first, as `list_adapters` orders them):
+/// the first when it is hardware, else none (the CPU).
+pub fn auto_pick(adapters: &[crate::gpu::AdapterReport]) -> Option<usize> {
+    adapters.first().filter(|a| !a.software).map(|_| 0)
 }
 
 /// A GPU context and its compiled kernels.
@@ -30,7 +39,8 @@ pub enum Device {
 }
 
 impl Device {
-    /// Opens the device; with `Auto` and no adapter, returns the CPU and the reason as a notice.
+    /// Opens the device; with `Auto` and no hardware adapter, returns the CPU and the reason
+    /// as a notice.
     pub fn open(choice: BackendChoice, request: &GpuRequest) -> Result<(Device, Option<String>)> {
         let open_gpu = || -> Result<Device> {
             let ctx = GpuContext::new(request)?;
@@ -42,13 +52,28 @@ impl Device {
             BackendChoice::Gpu => Ok((open_gpu()?, None)),
             // A named adapter is a demand for that adapter, not a preference.
             BackendChoice::Auto if request.adapter.is_some() => Ok((open_gpu()?, None)),
-            BackendChoice::Auto => match open_gpu() {
-                Ok(device) => Ok((device, None)),
-                Err(e) => Ok((
-                    Device::Cpu,
-                    Some(format!("{e:#}; training on the CPU reference instead")),
-                )),
-            },
+            BackendChoice::Auto => {
+                let adapters = crate::gpu::list_adapters();
+                if auto_pick(&adapters).is_none() {
+                    let why = match adapters.first() {
+                        Some(a) => format!(
+                            "no hardware GPU, only the software adapter {} ({}), which is \
+                             slower than the CPU reference: running on the CPU (--backend gpu \
+                             uses the adapter anyway)",
+                            a.summary.name, a.summary.backend
+                        ),
+                        None => "no GPU adapter: running on the CPU reference".into(),
+                    };
+                    return Ok((Device::Cpu, Some(why)));
+                }
+                match open_gpu() {
+                    Ok(device) => Ok((device, None)),
+                    Err(e) => Ok((
+                        Device::Cpu,
+                        Some(format!("{e:#}; running on the CPU reference instead")),
+                    )),
+                }
+            }
         }
     }
 

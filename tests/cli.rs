@@ -380,13 +380,54 @@ fn info_lists_the_adapters_and_the_pick() {
     let out = aeclust(&["info"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.starts_with("0: ") && stdout.contains("<- what --backend auto uses"),
-        "{stdout}"
-    );
+    assert!(stdout.starts_with("0: "), "{stdout}");
+    // With only software adapters (as in CI), auto means the CPU; with a GPU, the GPU.
+    let adapters = aeclust::gpu::list_adapters();
+    if adapters.iter().all(|a| a.software) {
+        assert!(
+            stdout.contains("--backend auto uses the CPU reference"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("<- what --backend gpu uses"), "{stdout}");
+    } else {
+        assert!(stdout.contains("<- what --backend auto uses"), "{stdout}");
+    }
     for needle in ["driver:", "storage binding", "subgroups:", "matmul kernel:"] {
         assert!(stdout.contains(needle), "{needle} missing: {stdout}");
     }
+}
+
+#[test]
+fn auto_picks_a_hardware_gpu_or_else_the_cpu() {
+    let _ = common::gpu();
+    let software_only = aeclust::gpu::list_adapters().iter().all(|a| a.software);
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let train = |backend: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aeclust"));
+        command.args([
+            "train", "--data", &data, "--layers", "16,4,16", "--epochs", "1",
+        ]);
+        match backend {
+            Some(b) => command.env("AECLUST_BACKEND", b),
+            None => command.env_remove("AECLUST_BACKEND"),
+        };
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (stdout, stderr) = train(None);
+    if software_only {
+        assert!(stdout.contains("backend: cpu"), "{stdout}");
+        assert!(
+            stderr.contains("no hardware GPU, only the software adapter"),
+            "{stderr}"
+        );
+    } else {
+        assert!(stdout.contains("backend: gpu"), "{stdout}");
+    }
+    // Asked for, a software adapter runs.
+    assert!(train(Some("gpu")).0.contains("backend: gpu"));
 }
 
 fn tiny_dataset(dir: &Path) -> String {

@@ -21,8 +21,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Args)]
 pub struct DeviceArgs {
-    /// auto: a GPU adapter when wgpu finds one (lavapipe counts), else the CPU reference.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    /// Where to compute (the default can be set with AECLUST_BACKEND).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto, env = "AECLUST_BACKEND")]
     pub backend: BackendChoice,
     /// Use the adapter whose name contains this text (see `aeclust info`).
     #[arg(long)]

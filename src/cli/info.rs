@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 
+use aeclust::device::auto_pick;
 use aeclust::gpu::{list_adapters, GpuContext};
 
 pub fn info() -> Result<()> {
@@ -10,12 +11,13 @@ pub fn info() -> Result<()> {
         // Opening one gives the install instructions.
         GpuContext::new(&Default::default())?;
     }
+    let picked = auto_pick(&adapters);
     for (i, adapter) in adapters.iter().enumerate() {
         let (a, limits) = (&adapter.summary, &adapter.limits);
-        let pick = if i == 0 {
-            "  <- what --backend auto uses"
-        } else {
-            ""
+        let pick = match (picked, i) {
+            (Some(p), i) if p == i => "  <- what --backend auto uses",
+            (None, 0) => "  <- what --backend gpu uses",
+            _ => "",
         };
         println!("{i}: {} ({}, {}){pick}", a.name, a.backend, a.device_type);
         println!("   driver: {}", a.driver);
@@ -35,6 +37,12 @@ pub fn info() -> Result<()> {
             "   subgroups: {subgroups}, timestamp queries: {}, matmul kernel: {}",
             if adapter.timestamps { "yes" } else { "no" },
             adapter.matmul
+        );
+    }
+    if picked.is_none() {
+        println!(
+            "--backend auto uses the CPU reference: every adapter here is a software one, \
+             slower than the CPU reference on the same cores"
         );
     }
     Ok(())

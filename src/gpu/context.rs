@@ -66,6 +66,8 @@ pub struct AdapterReport {
     /// (min, max) subgroup size, when the adapter has subgroups.
     pub subgroups: Option<(u32, u32)>,
     pub timestamps: bool,
+    /// A software adapter (runs on the CPU, like lavapipe).
+    pub software: bool,
     /// The matmul kernel aeclust would use on it.
     pub matmul: &'static str,
 }
@@ -91,6 +93,7 @@ pub fn list_adapters() -> Vec<AdapterReport> {
                     .contains(wgpu::Features::SUBGROUP)
                     .then_some((info.subgroup_min_size, info.subgroup_max_size)),
                 timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+                software,
             }
         })
         .collect()

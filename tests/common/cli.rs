@@ -3,10 +3,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// Runs the binary. The tests are there to exercise the GPU path, so its default backend is
+/// the GPU adapter (software or not) unless a test asks otherwise with --backend.
 pub fn aeclust(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aeclust"))
         .args(args)
         .env_remove("XDG_RUNTIME_DIR")
+        .env("AECLUST_BACKEND", "gpu")
         .output()
         .expect("the binary runs")
 }
