@@ -24,6 +24,13 @@ pub struct RecipeValues {
 }
 
 impl Recipe {
+    /// The recipe's model.
+    pub fn model(self) -> crate::model::ModelSpec {
+        let values = self.values();
+        let widths = crate::model::parse_widths(values.layers).expect("a recipe's widths parse");
+        crate::model::ModelSpec::standard(widths, values.linear_code, values.loss)
+    }
+
     pub fn values(self) -> RecipeValues {
         match self {
             Recipe::Blog => RecipeValues {

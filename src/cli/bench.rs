@@ -10,8 +10,8 @@ use aeclust::bench::{bench_run, BenchReport, KernelTime};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::gpu::GpuRequest;
-use aeclust::model::ModelSpec;
 use aeclust::output::write_json;
+use aeclust::recipe::Recipe;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -33,6 +33,9 @@ pub struct BenchArgs {
     /// Use the adapter whose name contains this text (see `aeclust info`).
     #[arg(long)]
     pub adapter: Option<String>,
+    /// The model to time.
+    #[arg(long, value_enum, default_value_t = Recipe::Blog)]
+    pub recipe: Recipe,
 }
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
@@ -42,7 +45,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     check_output(args.json.as_deref())?;
     let train_set = load_dir(&args.data, Split::Train)?.truncated(args.samples);
     let val_set = load_dir(&args.data, Split::Test)?.truncated(1024);
-    let spec = ModelSpec::blog();
+    let spec = args.recipe.model();
     spec.check(train_set.image_size())?;
     let mut devices = Vec::new();
     if !args.cpu_only {
