@@ -1,7 +1,9 @@
 //! One Lloyd iteration and one assignment, on the GPU (WGSL) or on the CPU (its exact twin).
 
 use anyhow::Result;
+use rayon::prelude::*;
 
+use super::nearest::{nearest_centroids, CentroidBlocks};
 use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init};
 use crate::gpu::kernels::domain::KMEANS_CHUNK;
 use crate::gpu::kernels::{run, Dispatch, Kernels, KmeansBuffers, KmeansShape};
@@ -15,31 +17,6 @@ pub trait Engine {
     fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)>;
 }
 
-/// sum of (a - b)^2 with one fma per dimension, in dimension order, as in kmeans.wgsl.
-fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has FMA, checked just above.
-        return unsafe { squared_distance_fma(a, b) };
-    }
-    squared_distance_portable(a, b)
-}
-
-#[inline(always)]
-fn squared_distance_portable(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .fold(0.0f32, |acc, (&x, &y)| (x - y).mul_add(x - y, acc))
-}
-
-/// The same code compiled with the FMA instruction, so `mul_add` is one instruction rather
-/// than a call into libm (the result is identical: fma is exactly rounded either way).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-unsafe fn squared_distance_fma(a: &[f32], b: &[f32]) -> f32 {
-    squared_distance_portable(a, b)
-}
-
 /// The CPU twin of kmeans.wgsl: the same operations in the same order, so the same centroids
 /// give bit-identical labels and distances.
 pub struct CpuEngine<'a> {
@@ -48,27 +25,14 @@ pub struct CpuEngine<'a> {
     pub k: usize,
 }
 
-impl CpuEngine<'_> {
-    fn nearest(&self, x: &[f32], centroids: &[f32]) -> (u32, f32) {
-        let mut best = (0u32, 3.4e38f32);
-        for (c, centroid) in centroids.chunks(self.d).enumerate() {
-            let dist = squared_distance(x, centroid);
-            if dist < best.1 {
-                best = (c as u32, dist);
-            }
-        }
-        best
-    }
-}
-
 impl Engine for CpuEngine<'_> {
     fn step(&mut self, centroids: &[f32]) -> Result<Vec<f32>> {
         let (labels, _) = self.assign(centroids)?;
         let (d, k) = (self.d, self.k);
         // Per chunk, per cluster: d sums and a count, added in point order.
         let partials: Vec<Vec<f32>> = labels
-            .chunks(KMEANS_CHUNK)
-            .zip(self.points.chunks(KMEANS_CHUNK * d))
+            .par_chunks(KMEANS_CHUNK)
+            .zip(self.points.par_chunks(KMEANS_CHUNK * d))
             .map(|(chunk_labels, chunk_points)| {
                 let mut acc = vec![0.0f32; k * (d + 1)];
                 for (&c, x) in chunk_labels.iter().zip(chunk_points.chunks(d)) {
@@ -98,12 +62,8 @@ impl Engine for CpuEngine<'_> {
     }
 
     fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)> {
-        use rayon::prelude::*;
-        Ok(self
-            .points
-            .par_chunks(self.d)
-            .map(|x| self.nearest(x, centroids))
-            .unzip())
+        let blocks = CentroidBlocks::new(centroids, self.d);
+        Ok(nearest_centroids(self.points, &blocks))
     }
 }
 

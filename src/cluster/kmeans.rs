@@ -174,25 +174,97 @@ pub(super) fn lloyd(
     })
 }
 
+/// The mean over the features of each feature's variance. Every column is summed in row
+/// order, walking the rows (not the columns) so that memory is read in order.
 fn mean_variance(points: &[f32], n: usize, d: usize) -> f64 {
-    let mut total = 0.0;
-    for j in 0..d {
-        let column = points.iter().skip(j).step_by(d).map(|&v| f64::from(v));
-        let mean = column.clone().sum::<f64>() / n as f64;
-        total += column.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    let mut sums = vec![0.0f64; d];
+    for x in points.chunks(d) {
+        for (sum, &v) in sums.iter_mut().zip(x) {
+            *sum += f64::from(v);
+        }
     }
-    total / d as f64
+    let means: Vec<f64> = sums.iter().map(|s| s / n as f64).collect();
+    let mut squares = vec![0.0f64; d];
+    for x in points.chunks(d) {
+        for ((square, &v), mean) in squares.iter_mut().zip(x).zip(&means) {
+            *square += (f64::from(v) - mean).powi(2);
+        }
+    }
+    squares.iter().map(|s| s / n as f64).sum::<f64>() / d as f64
 }
 
 fn row(points: &[f32], d: usize, i: usize) -> &[f32] {
     &points[i * d..(i + 1) * d]
 }
 
-fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| f64::from(x - y).powi(2))
-        .sum()
+/// The points stored feature-major (`values[j * n + i]` is feature j of point i), for the
+/// k-means++ distances, which then run across points in SIMD lanes.
+struct Columns {
+    n: usize,
+    values: Vec<f32>,
+}
+
+impl Columns {
+    fn new(points: &[f32], n: usize, d: usize) -> Self {
+        let mut values = vec![0.0; n * d];
+        for (i, x) in points.chunks(d).enumerate() {
+            for (j, &v) in x.iter().enumerate() {
+                values[j * n + i] = v;
+            }
+        }
+        Columns { n, values }
+    }
+
+    /// Every point's squared distance in f64 to each of `centres` (one vector per centre):
+    /// per point, the sum over the features in order of (x - c)^2 with x - c in f32. Points
+    /// sit in the lanes, each with its own sum in that order, so the result is that of one
+    /// point at a time; every centre is measured in the same pass over the points.
+    fn squared_distances_to(&self, centres: &[&[f32]]) -> Vec<Vec<f64>> {
+        const BLOCK: usize = 256;
+        let n = self.n;
+        let blocks: Vec<Vec<Vec<f64>>> = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let len = BLOCK.min(n - b * BLOCK);
+                let mut sums = vec![vec![0.0f64; len]; centres.len()];
+                self.sum_block(centres, b * BLOCK, &mut sums);
+                sums
+            })
+            .collect();
+        (0..centres.len())
+            .map(|c| blocks.iter().flat_map(|b| b[c].iter().copied()).collect())
+            .collect()
+    }
+
+    fn sum_block(&self, centres: &[&[f32]], first: usize, sums: &mut [Vec<f64>]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.sum_block_avx2(centres, first, sums) };
+        }
+        self.sum_block_portable(centres, first, sums);
+    }
+
+    /// The same code compiled for AVX2, so that the lanes become vectors.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sum_block_avx2(&self, centres: &[&[f32]], first: usize, sums: &mut [Vec<f64>]) {
+        self.sum_block_portable(centres, first, sums);
+    }
+
+    #[inline(always)]
+    fn sum_block_portable(&self, centres: &[&[f32]], first: usize, sums: &mut [Vec<f64>]) {
+        let len = sums[0].len();
+        for j in 0..centres[0].len() {
+            let column = &self.values[j * self.n + first..][..len];
+            for (centre, sums) in centres.iter().zip(sums.iter_mut()) {
+                let c = centre[j];
+                for (sum, &x) in sums.iter_mut().zip(column) {
+                    *sum += f64::from(x - c) * f64::from(x - c);
+                }
+            }
+        }
+    }
 }
 
 fn random_init(points: &[f32], n: usize, d: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
@@ -214,10 +286,10 @@ fn kmeans_plus_plus(
     let trials = 2 + (k as f64).ln() as usize;
     let first = rng.random_range(0..n);
     let mut centroids = row(points, d, first).to_vec();
-    let mut closest: Vec<f64> = (0..n)
-        .into_par_iter()
-        .map(|i| squared_distance(row(points, d, i), row(points, d, first)))
-        .collect();
+    let columns = Columns::new(points, n, d);
+    let mut closest = columns
+        .squared_distances_to(&[row(points, d, first)])
+        .remove(0);
     let mut potential: f64 = closest.iter().sum();
     for _ in 1..k {
         let mut cumulative = closest.clone();
@@ -230,12 +302,15 @@ fn kmeans_plus_plus(
                 cumulative.partition_point(|&c| c < target).min(n - 1)
             })
             .collect();
+        let centres: Vec<&[f32]> = candidates.iter().map(|&c| row(points, d, c)).collect();
         let (best, best_closest, best_potential) = candidates
             .iter()
-            .map(|&c| {
-                let updated: Vec<f64> = (0..n)
-                    .into_par_iter()
-                    .map(|i| closest[i].min(squared_distance(row(points, d, i), row(points, d, c))))
+            .zip(columns.squared_distances_to(&centres))
+            .map(|(&c, to_c)| {
+                let updated: Vec<f64> = to_c
+                    .into_iter()
+                    .zip(&closest)
+                    .map(|(to_c, &before)| before.min(to_c))
                     .collect();
                 let total = updated.iter().sum::<f64>();
                 (c, updated, total)

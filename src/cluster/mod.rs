@@ -3,6 +3,7 @@
 mod engine;
 mod kmeans;
 pub mod metrics;
+mod nearest;
 mod run;
 
 pub use kmeans::{kmeans, Init, KmeansConfig, KmeansResult};

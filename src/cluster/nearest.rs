@@ -1,0 +1,139 @@
+//! The CPU twin of `assign` in kmeans.wgsl, fast: every point's nearest centroid and squared
+//! distance, with the kernel's arithmetic exactly. Each distance is one chain of fmas over
+//! the dimensions in order (diff = x - c, acc = fma(diff, diff, acc)); a chain is latency
+//! bound, so many run side by side: the SIMD lanes hold 8 centroids (stored dimension-major
+//! in blocks of 8), and 4 points go through each block together (AVX2 where the CPU has it).
+//! Every lane still runs its own chain in the kernel's order, so the results are bit for bit
+//! those of the plain loop.
+
+use rayon::prelude::*;
+
+/// Centroids per block: one SIMD lane each.
+const LANES: usize = 8;
+/// Points that share a pass over a block.
+const GROUP: usize = 4;
+
+/// The centroids in blocks of `LANES`, dimension-major within a block
+/// (`data[(block * d + j) * LANES + lane]`), zero past the last centroid.
+pub struct CentroidBlocks {
+    d: usize,
+    k: usize,
+    data: Vec<f32>,
+}
+
+impl CentroidBlocks {
+    pub fn new(centroids: &[f32], d: usize) -> Self {
+        let k = centroids.len() / d;
+        let blocks = k.div_ceil(LANES);
+        let mut data = vec![0.0; blocks * d * LANES];
+        for (c, centroid) in centroids.chunks(d).enumerate() {
+            let (block, lane) = (c / LANES, c % LANES);
+            for (j, &v) in centroid.iter().enumerate() {
+                data[(block * d + j) * LANES + lane] = v;
+            }
+        }
+        CentroidBlocks { d, k, data }
+    }
+}
+
+/// Nearest centroid (ties to the lower index; 0 with distance 3.4e38 when every distance is
+/// larger) and squared distance of every point of `points` (n x d).
+pub fn nearest_centroids(points: &[f32], centroids: &CentroidBlocks) -> (Vec<u32>, Vec<f32>) {
+    let d = centroids.d;
+    let per_task = GROUP * 64;
+    let parts: Vec<(Vec<u32>, Vec<f32>)> = points
+        .par_chunks(per_task * d)
+        .map(|part| {
+            let mut labels = Vec::with_capacity(part.len() / d);
+            let mut distances = Vec::with_capacity(part.len() / d);
+            nearest_of_part(part, centroids, &mut labels, &mut distances);
+            (labels, distances)
+        })
+        .collect();
+    let mut labels = Vec::with_capacity(points.len() / d);
+    let mut distances = Vec::with_capacity(points.len() / d);
+    for (l, dist) in parts {
+        labels.extend(l);
+        distances.extend(dist);
+    }
+    (labels, distances)
+}
+
+fn nearest_of_part(
+    part: &[f32],
+    centroids: &CentroidBlocks,
+    labels: &mut Vec<u32>,
+    distances: &mut Vec<f32>,
+) {
+    let d = centroids.d;
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma");
+    for group in part.chunks(GROUP * d) {
+        let count = group.len() / d;
+        let mut best = [(0u32, 3.4e38f32); GROUP];
+        for (b, block) in centroids.data.chunks(d * LANES).enumerate() {
+            #[cfg(target_arch = "x86_64")]
+            let acc = if avx2 && count == GROUP {
+                // SAFETY: the CPU has AVX2 and FMA (checked above); the group holds GROUP
+                // points of d values and the block d rows of LANES values.
+                unsafe { block_distances_avx2(group, block, d) }
+            } else {
+                block_distances(group, block, d, count)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let acc = block_distances(group, block, d, count);
+            let in_block = (centroids.k - b * LANES).min(LANES);
+            for (best, acc) in best.iter_mut().zip(&acc).take(count) {
+                for (lane, &dist) in acc.iter().enumerate().take(in_block) {
+                    if dist < best.1 {
+                        *best = ((b * LANES + lane) as u32, dist);
+                    }
+                }
+            }
+        }
+        for &(label, dist) in best.iter().take(count) {
+            labels.push(label);
+            distances.push(dist);
+        }
+    }
+}
+
+/// The squared distances of the first `count` points of `group` to the block's centroids.
+fn block_distances(group: &[f32], block: &[f32], d: usize, count: usize) -> [[f32; LANES]; GROUP] {
+    let mut acc = [[0.0f32; LANES]; GROUP];
+    for (p, acc) in acc.iter_mut().enumerate().take(count) {
+        for j in 0..d {
+            let x = group[p * d + j];
+            for (lane, acc) in acc.iter_mut().enumerate() {
+                let diff = x - block[j * LANES + lane];
+                *acc = diff.mul_add(diff, *acc);
+            }
+        }
+    }
+    acc
+}
+
+/// `block_distances` for a full group, one AVX2 vector per point: lane l of point p runs
+/// p's fma chain against centroid l, in the same order and with the same roundings.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_distances_avx2(group: &[f32], block: &[f32], d: usize) -> [[f32; LANES]; GROUP] {
+    use std::arch::x86_64::*;
+    assert!(group.len() >= GROUP * d && block.len() >= d * LANES);
+    let mut acc = [_mm256_setzero_ps(); GROUP];
+    for j in 0..d {
+        // SAFETY: j < d, so the row j * LANES .. + LANES is inside the block (asserted).
+        let c = unsafe { _mm256_loadu_ps(block.as_ptr().add(j * LANES)) };
+        for (p, acc) in acc.iter_mut().enumerate() {
+            let diff = _mm256_sub_ps(_mm256_set1_ps(group[p * d + j]), c);
+            *acc = _mm256_fmadd_ps(diff, diff, *acc);
+        }
+    }
+    let mut out = [[0.0f32; LANES]; GROUP];
+    for (out, acc) in out.iter_mut().zip(acc) {
+        // SAFETY: `out` holds LANES floats.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), acc) };
+    }
+    out
+}
