@@ -237,3 +237,32 @@ fn edge_colours_share_no_end_and_cover_every_edge_once() {
         }
     }
 }
+
+#[test]
+fn cpu_layout_epochs_in_parallel_equal_one_edge_at_a_time() {
+    let mut rng = rng(13);
+    // Enough points that a colour holds more edges than one parallel task takes.
+    let (n, d, k, dims) = (4000, 5, 9, 4);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let (indices, squared) = knn(&points, n, d, k);
+    let graph = symmetrize(&indices, &memberships(&squared, k), n, k);
+    let problem = LayoutProblem::new(&graph, Curve::fit(0.0), dims, 7);
+    let widest = (0..problem.edges.colours())
+        .map(|c| problem.edges.offsets[c + 1] - problem.edges.offsets[c])
+        .max()
+        .unwrap();
+    assert!(widest > 1024, "colours of {widest} edges run in one task");
+    let initial = uniform(&mut rng, n * dims, 0.0, 10.0);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            (1..=5).fold(initial.clone(), |layout, epoch| {
+                problem.epoch(&layout, epoch, 5)
+            })
+        })
+    };
+    assert_eq!(run(1), run(4));
+}

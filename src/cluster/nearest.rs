@@ -67,8 +67,8 @@ fn nearest_of_part(
 ) {
     let d = centroids.d;
     #[cfg(target_arch = "x86_64")]
-    let avx2 = std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma");
+    let avx2 =
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     for group in part.chunks(GROUP * d) {
         let count = group.len() / d;
         let mut best = [(0u32, 3.4e38f32); GROUP];

@@ -4,6 +4,8 @@
 //! samples read from the previous epoch's positions, so that the result does not depend on
 //! the order within a colour.
 
+use rayon::prelude::*;
+
 use super::graph::Graph;
 
 /// Negative samples per applied edge (umap-learn's default).
@@ -158,19 +160,30 @@ impl<'a> LayoutProblem<'a> {
     }
 
     /// Epoch `epoch` (from 1) of `epochs`: the new positions of every point from `previous`.
-    /// The colours run in order; the edges of a colour could run in any order (the GPU runs
-    /// them at once) because they share no end and their negative samples read `previous`.
+    /// The colours run in order; the edges of a colour run in parallel, as on the GPU: they
+    /// share no end and their negative samples read `previous`, so the order does not matter
+    /// and the result is that of running them one by one.
     pub fn epoch(&self, previous: &[f32], epoch: u32, epochs: u32) -> Vec<f32> {
         let mut positions = previous.to_vec();
         let alpha = 1.0 - (epoch - 1) as f32 / epochs as f32;
-        for &[i, j, forward, reverse] in &self.edges.ends {
-            let period = self.epochs_per_sample[forward as usize];
-            if (epoch as f32 / period).floor() <= ((epoch - 1) as f32 / period).floor() {
-                continue;
-            }
-            for (head, tail, edge) in [(i, j, forward), (j, i, reverse)] {
-                self.sample_edge(&mut positions, previous, (head, tail, edge), epoch, alpha);
-            }
+        let shared = SharedPositions {
+            ptr: positions.as_mut_ptr(),
+            len: positions.len(),
+        };
+        for colour in self.edges.offsets.windows(2) {
+            let edges = &self.edges.ends[colour[0] as usize..colour[1] as usize];
+            edges
+                .par_iter()
+                .with_min_len(256)
+                .for_each(|&[i, j, forward, reverse]| {
+                    let period = self.epochs_per_sample[forward as usize];
+                    if (epoch as f32 / period).floor() <= ((epoch - 1) as f32 / period).floor() {
+                        return;
+                    }
+                    for (head, tail, edge) in [(i, j, forward), (j, i, reverse)] {
+                        self.sample_edge(&shared, previous, (head, tail, edge), epoch, alpha);
+                    }
+                });
         }
         positions
     }
@@ -179,7 +192,7 @@ impl<'a> LayoutProblem<'a> {
     /// (both move), then the head is pushed from NEGATIVE_RATE points, read from `previous`.
     fn sample_edge(
         &self,
-        positions: &mut [f32],
+        positions: &SharedPositions,
         previous: &[f32],
         (head, tail, edge): (u32, u32, u32),
         epoch: u32,
@@ -189,15 +202,18 @@ impl<'a> LayoutProblem<'a> {
         let n = previous.len() / dims;
         let Curve { a, b } = self.curve;
         let (h, t) = (head as usize * dims, tail as usize * dims);
-        let d2: f32 = (0..dims)
-            .map(|c| (positions[h + c] - positions[t + c]).powi(2))
-            .sum();
+        // SAFETY (every `get` and `add` below): the edges that run at the same time share no
+        // end, so only this edge touches the rows of `head` and `tail`.
+        let at = |i: usize| unsafe { positions.get(i) };
+        let d2: f32 = (0..dims).map(|c| (at(h + c) - at(t + c)).powi(2)).sum();
         if d2 > 0.0 {
             let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
             for c in 0..dims {
-                let grad = (coeff * (positions[h + c] - positions[t + c])).clamp(-CLIP, CLIP);
-                positions[h + c] += grad * alpha;
-                positions[t + c] -= grad * alpha;
+                let grad = (coeff * (at(h + c) - at(t + c))).clamp(-CLIP, CLIP);
+                unsafe {
+                    positions.add(h + c, grad * alpha);
+                    positions.add(t + c, -(grad * alpha));
+                }
             }
         }
         for s in 0..NEGATIVE_RATE {
@@ -206,7 +222,11 @@ impl<'a> LayoutProblem<'a> {
                 continue;
             }
             let other = &previous[k * dims..(k + 1) * dims];
-            let d2 = squared_distance(&positions[h..h + dims], other);
+            let d2: f32 = other
+                .iter()
+                .enumerate()
+                .map(|(c, &o)| (at(h + c) - o) * (at(h + c) - o))
+                .sum();
             let coeff = if d2 > 0.0 {
                 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
             } else {
@@ -214,18 +234,41 @@ impl<'a> LayoutProblem<'a> {
             };
             for (c, o) in other.iter().enumerate() {
                 let grad = if coeff > 0.0 {
-                    (coeff * (positions[h + c] - o)).clamp(-CLIP, CLIP)
+                    (coeff * (at(h + c) - o)).clamp(-CLIP, CLIP)
                 } else {
                     CLIP
                 };
-                positions[h + c] += grad * alpha;
+                unsafe { positions.add(h + c, grad * alpha) };
             }
         }
     }
 }
 
-fn squared_distance(x: &[f32], y: &[f32]) -> f32 {
-    x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum()
+/// The positions of an epoch, shared by the edges of one colour that run in parallel: each
+/// edge reads and writes only the rows of its two ends, which no other edge of the colour
+/// touches.
+struct SharedPositions {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: the edges that share it at once touch disjoint elements (see `epoch`).
+unsafe impl Sync for SharedPositions {}
+
+impl SharedPositions {
+    /// # Safety
+    /// No other thread may be writing element `i`.
+    unsafe fn get(&self, i: usize) -> f32 {
+        assert!(i < self.len);
+        unsafe { *self.ptr.add(i) }
+    }
+
+    /// # Safety
+    /// No other thread may be reading or writing element `i`.
+    unsafe fn add(&self, i: usize, value: f32) {
+        assert!(i < self.len);
+        unsafe { *self.ptr.add(i) += value };
+    }
 }
 
 /// A 32-bit integer mixer (lowbias32): the GPU computes the same bits.
