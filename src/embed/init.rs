@@ -3,6 +3,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use super::graph::Graph;
 
@@ -26,7 +27,9 @@ pub fn spectral_layout(graph: &Graph, n: usize, dims: usize, seed: u64) -> Vec<f
     orthonormalize(&mut basis);
     for _ in 0..ITERATIONS {
         for v in &mut basis {
+            // Rows in parallel; each row's sum runs in order, so the bits do not depend on it.
             let next: Vec<f64> = (0..n)
+                .into_par_iter()
                 .map(|i| {
                     let pulled: f64 = row(graph, i).map(|(j, w)| w * scale[j] * v[j]).sum();
                     (v[i] + scale[i] * pulled) / 2.0

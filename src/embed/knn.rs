@@ -25,14 +25,7 @@ pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> (Vec<u32>, Vec<f32>)
             // -2 x_i . x_j for the block's rows against every point.
             let dots = gemm(false, true, block, points, (rows, n, d));
             let norms = &norms;
-            (0..rows).map(move |r| {
-                let i = first + r;
-                let distances = (0..n).map(|j| {
-                    let d2 = (norms[i] + norms[j] - 2.0 * dots[r * n + j]).max(0.0);
-                    (j as u32, d2)
-                });
-                nearest(distances.filter(|&(j, _)| j as usize != i), k)
-            })
+            (0..rows).map(move |r| nearest_in_row(first + r, norms, &dots[r * n..(r + 1) * n], k))
         })
         .collect();
     let mut indices = Vec::with_capacity(n * k);
@@ -42,6 +35,36 @@ pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> (Vec<u32>, Vec<f32>)
         distances.extend(d);
     }
     (indices, distances)
+}
+
+/// The `k` nearest of point `i` from its dot products with every point, as `nearest` finds
+/// them among d2 = max(|x_i|^2 + |x_j|^2 - 2 x_i.x_j, 0) for j != i. The distances are
+/// computed a chunk at a time (vectorised), and a chunk none of whose distances would enter
+/// the full list is passed over whole: the same list as looking at every candidate.
+fn nearest_in_row(i: usize, norms: &[f32], dots: &[f32], k: usize) -> (Vec<u32>, Vec<f32>) {
+    const CHUNK: usize = 16;
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+    let norm_i = norms[i];
+    for (c, (chunk_norms, chunk_dots)) in norms.chunks(CHUNK).zip(dots.chunks(CHUNK)).enumerate() {
+        let mut distances = [0.0f32; CHUNK];
+        for ((d, &norm), &dot) in distances.iter_mut().zip(chunk_norms).zip(chunk_dots) {
+            *d = (norm_i + norm - 2.0 * dot).max(0.0);
+        }
+        let distances = &distances[..chunk_dots.len()];
+        if best.len() == k && distances.iter().all(|&d| d >= best[k - 1].1) {
+            continue;
+        }
+        for (l, &d) in distances.iter().enumerate() {
+            let j = c * CHUNK + l;
+            if j == i || (best.len() == k && d >= best[k - 1].1) {
+                continue;
+            }
+            let at = best.partition_point(|&(_, bd)| bd <= d);
+            best.insert(at, (j as u32, d));
+            best.truncate(k);
+        }
+    }
+    best.into_iter().unzip()
 }
 
 /// The `k` smallest (index, distance) pairs, nearest first, ties to the lower index.
