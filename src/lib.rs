@@ -19,4 +19,5 @@ pub mod recipe;
 pub mod reference;
 pub mod report;
 pub mod scale;
+pub mod simd;
 pub mod train;

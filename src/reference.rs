@@ -181,27 +181,7 @@ pub fn adam(
     config: &AdamConfig,
     lr_t: f32,
 ) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { adam_avx2(params, grads, m, v, config, lr_t) };
-    }
-    adam_portable(params, grads, m, v, config, lr_t)
-}
-
-/// `adam` compiled for AVX2: eight parameters a vector instead of four, the same operations
-/// on each (no fused multiply-adds are formed), so the same bits.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn adam_avx2(
-    params: &mut [f32],
-    grads: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    config: &AdamConfig,
-    lr_t: f32,
-) -> bool {
-    adam_portable(params, grads, m, v, config, lr_t)
+    crate::simd::fast(|| adam_portable(params, grads, m, v, config, lr_t))
 }
 
 #[inline(always)]

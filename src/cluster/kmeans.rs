@@ -237,19 +237,7 @@ impl Columns {
     }
 
     fn sum_block(&self, centres: &[&[f32]], first: usize, sums: &mut [Vec<f64>]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { self.sum_block_avx2(centres, first, sums) };
-        }
-        self.sum_block_portable(centres, first, sums);
-    }
-
-    /// The same code compiled for AVX2, so that the lanes become vectors.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn sum_block_avx2(&self, centres: &[&[f32]], first: usize, sums: &mut [Vec<f64>]) {
-        self.sum_block_portable(centres, first, sums);
+        crate::simd::fast(|| self.sum_block_portable(centres, first, sums));
     }
 
     #[inline(always)]
