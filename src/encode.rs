@@ -24,7 +24,7 @@ pub fn encode(
     forward(device, spec, params, data, spec.code_layer() + 1)
 }
 
-/// The reconstruction (sigmoid output) of every image of `data`: `data.count` rows of the
+/// The reconstruction (the output layer's activation) of every image of `data`: `data.count` rows of the
 /// image size.
 pub fn reconstruct(
     device: &Device,

@@ -47,6 +47,14 @@ impl Loss {
         }
     }
 
+    /// What a plot's axis calls it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Loss::Bce => "binary cross-entropy",
+            Loss::Mse => "mean squared error",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         [Loss::Bce, Loss::Mse]
             .into_iter()

@@ -114,6 +114,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         &out.join("loss.png"),
         &trained.curve,
         &trained.report.epochs,
+        trained.spec.loss,
     )?;
     pca_plot(
         &out.join("codes_pca.png"),

@@ -22,7 +22,7 @@ pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> (Vec<u32>, Vec<f32>)
         .flat_map_iter(|&first| {
             let rows = BLOCK.min(n - first);
             let block = &points[first * d..(first + rows) * d];
-            // -2 x_i . x_j for the block's rows against every point.
+            // x_i . x_j for the block's rows against every point.
             let dots = gemm(false, true, block, points, (rows, n, d));
             let norms = &norms;
             (0..rows).map(move |r| nearest_in_row(first + r, norms, &dots[r * n..(r + 1) * n], k))

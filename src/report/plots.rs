@@ -46,8 +46,14 @@ fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
 }
 
 /// Training loss per epoch, validation loss per epoch, and the running training loss within
-/// the epochs (`running`: (epoch as a fraction, mean loss so far)).
-pub fn loss_plot(path: &Path, running: &[(f64, f64)], epochs: &[EpochStats]) -> Result<()> {
+/// the epochs (`running`: (epoch as a fraction, mean loss so far)), on an axis named after
+/// the `loss`.
+pub fn loss_plot(
+    path: &Path,
+    running: &[(f64, f64)],
+    epochs: &[EpochStats],
+    loss: crate::model::Loss,
+) -> Result<()> {
     let values = running
         .iter()
         .map(|p| p.1)
@@ -65,7 +71,7 @@ pub fn loss_plot(path: &Path, running: &[(f64, f64)], epochs: &[EpochStats]) -> 
         chart
             .configure_mesh()
             .x_desc("epoch")
-            .y_desc("binary cross-entropy")
+            .y_desc(loss.description())
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(plot_error)?;

@@ -13,7 +13,8 @@ use crate::model::{ModelSpec, Params};
 const STEPS_PER_SUBMIT: usize = 256;
 /// Trains the autoencoder entirely on the GPU: every step of an epoch is recorded up front,
 /// per-step values come from a uniform table at dynamic offsets, and the only readback is
-/// the per-sample losses once per epoch.
+/// the per-sample losses: each submit of `STEPS_PER_SUBMIT` steps copies its own into a
+/// staging buffer, read while the next submit runs.
 pub struct GpuTrainer<'a> {
     ctx: &'a GpuContext,
     layout: ParamLayout,
