@@ -39,8 +39,60 @@ pub struct KernelTime {
 pub struct BenchReport {
     pub model: Vec<usize>,
     pub flops_per_sample: usize,
+    /// The CPU's estimated fp32 peak, where it can be estimated.
+    pub cpu_peak: Option<CpuPeak>,
     pub runs: Vec<BenchRun>,
     pub kernels: Vec<KernelTime>,
+}
+
+/// An estimate of the CPU's fp32 peak: every core retiring two fused multiply-adds of its
+/// widest vector per cycle at the clock the kernel reports (the base or current one, so the
+/// fraction of it a run reaches is indicative, not exact).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CpuPeak {
+    pub cores: usize,
+    /// f32 lanes of the widest vector with FMA: 16 (AVX-512), 8 (AVX2 + FMA) or 4.
+    pub lanes: usize,
+    pub ghz: f64,
+    pub gflops: f64,
+}
+
+impl CpuPeak {
+    /// From /proc/cpuinfo's clock and the vector features of this CPU (Linux, x86-64).
+    pub fn estimate() -> Option<CpuPeak> {
+        let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+        let mhz: f64 = info
+            .lines()
+            .find(|l| l.starts_with("cpu MHz"))?
+            .split(':')
+            .nth(1)?
+            .trim()
+            .parse()
+            .ok()?;
+        let lanes = vector_lanes();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ghz = mhz / 1000.0;
+        Some(CpuPeak {
+            cores,
+            lanes,
+            ghz,
+            gflops: cores as f64 * 2.0 * lanes as f64 * 2.0 * ghz,
+        })
+    }
+}
+
+fn vector_lanes() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return 16;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return 8;
+        }
+    }
+    4
 }
 
 /// Trains `train` once through with `device` at `batch` (after one warm-up batch) and times

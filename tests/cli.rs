@@ -94,6 +94,16 @@ fn bench_times_both_backends_and_writes_json() {
     let json = read_json(&json_path);
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 4);
+    // On Linux the CPU's fp32 peak is estimated, and the CPU rows say how much of it they reach.
+    if cfg!(target_os = "linux") {
+        let peak = &json["cpu_peak"];
+        assert!(peak["gflops"].as_f64().unwrap() > 1.0, "{peak}");
+        assert!(
+            [4, 8, 16].contains(&peak["lanes"].as_u64().unwrap()),
+            "{peak}"
+        );
+        assert!(stdout.contains("% peak"), "{stdout}");
+    }
     // Per-kernel GPU times where the adapter has timestamp queries (lavapipe has).
     for kernel in json["kernels"].as_array().unwrap() {
         assert!(kernel["microseconds"].as_f64().unwrap() >= 0.0, "{kernel}");

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use super::args::check_output;
-use aeclust::bench::{bench_run, BenchReport, KernelTime};
+use aeclust::bench::{bench_run, BenchReport, CpuPeak, KernelTime};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::gpu::GpuRequest;
@@ -65,9 +65,17 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         train_set.count,
         spec.parameter_count()
     );
+    let peak = CpuPeak::estimate();
+    if let Some(p) = &peak {
+        println!(
+            "CPU fp32 peak, estimated: {:.0} GFLOP/s ({} cores x 2 FMA x {} lanes x 2 flops x \
+             {:.2} GHz); the CPU rows show the fraction of it reached",
+            p.gflops, p.cores, p.lanes, p.ghz
+        );
+    }
     println!(
-        "{:<8} {:<34} {:>6} {:>12} {:>9} {:>12} {:>9}",
-        "backend", "adapter", "batch", "samples/s", "GFLOP/s", "first step", "GPU/CPU"
+        "{:<8} {:<34} {:>6} {:>12} {:>9} {:>12} {:>18}",
+        "backend", "adapter", "batch", "samples/s", "GFLOP/s", "first step", "GPU/CPU, CPU/peak"
     );
     let mut runs = Vec::new();
     let mut kernels = Vec::new();
@@ -80,13 +88,13 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         }
         let cpu_rate = row_runs.last().map_or(f64::NAN, |r| r.samples_per_sec);
         for r in &row_runs {
-            let ratio = if r.backend == "gpu" {
-                format!("{:.2}x", r.samples_per_sec / cpu_rate)
-            } else {
-                String::new()
+            let ratio = match (r.backend.as_str(), &peak) {
+                ("gpu", _) => format!("{:.2}x", r.samples_per_sec / cpu_rate),
+                (_, Some(p)) => format!("{:.0}% peak", 100.0 * r.gflops / p.gflops),
+                _ => String::new(),
             };
             println!(
-                "{:<8} {:<34.34} {:>6} {:>12.0} {:>9.1} {:>10.3} s {:>9}",
+                "{:<8} {:<34.34} {:>6} {:>12.0} {:>9.1} {:>10.3} s {:>18}",
                 r.backend,
                 r.adapter,
                 r.batch,
@@ -103,6 +111,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         let report = BenchReport {
             model: spec.widths.clone(),
             flops_per_sample: 6 * spec.parameter_count(),
+            cpu_peak: peak,
             runs,
             kernels,
         };
