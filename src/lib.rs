@@ -1,7 +1,7 @@
 //! aeclust: an MNIST autoencoder trained, and its codes clustered, in WGSL compute shaders.
 //!
 //! Data flows one way: [`data`] -> [`model`] / [`train`] -> [`report`].
-//! [`reference`] is the CPU twin of every kernel: the oracle of the shader tests.
+//! [`reference`](mod@reference) is the CPU twin of every kernel: the oracle of the shader tests.
 
 pub mod bench;
 pub mod cluster;

@@ -4,7 +4,7 @@
 use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
 
-/// counts[c][l]: how many samples of cluster c carry label l.
+/// `counts[c][l]`: how many samples of cluster c carry label l.
 pub fn contingency(clusters: &[u32], labels: &[u8]) -> Vec<Vec<u64>> {
     let k = clusters.iter().max().map_or(0, |&c| c as usize + 1);
     let classes = labels.iter().max().map_or(0, |&l| l as usize + 1);
