@@ -103,7 +103,28 @@ pub fn save(
         })
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
     let bytes = safetensors::serialize(views, Some(metadata))?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &with_sorted_header(bytes)?)
+}
+
+/// The same file with its JSON header's keys sorted: safetensors writes them in hash-map
+/// order, which differs from run to run, and the same model should be the same bytes. The
+/// header keeps its length (offsets into the data are relative to its end), padded with
+/// spaces as the format allows.
+fn with_sorted_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let length = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length])?;
+    // serde_json's maps are ordered by key.
+    let mut sorted = serde_json::to_vec(&header)?;
+    if sorted.len() > length {
+        bail!(
+            "the sorted model header grew from {length} to {} bytes",
+            sorted.len()
+        );
+    }
+    sorted.resize(length, b' ');
+    let mut out = bytes;
+    out[8..8 + length].copy_from_slice(&sorted);
+    Ok(out)
 }
 
 /// The most epochs a model file may say it has done: a resume replays the shuffle of each

@@ -482,7 +482,12 @@ fn the_same_seed_gives_the_same_bits() {
         out
     };
     let (a, b) = (run("a"), run("b"));
-    for file in ["codes.npy", "assignments.csv", "reconstructions.png"] {
+    for file in [
+        "codes.npy",
+        "assignments.csv",
+        "reconstructions.png",
+        "model.safetensors",
+    ] {
         let same = std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap();
         assert!(same, "{file} differs between two runs with the same seed");
     }
