@@ -153,7 +153,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// The first 10 test images, their reconstructions and their codes, as in the post.
+/// Ten held-out images, their reconstructions and their codes, as in the post.
 fn write_reconstructions(
     path: &std::path::Path,
     device: &aeclust::device::Device,
@@ -161,15 +161,27 @@ fn write_reconstructions(
     test: &aeclust::data::Dataset,
     codes: &[f32],
 ) -> Result<()> {
-    let shown = test.clone().truncated(10);
+    // The first ten, as in the post; from a folder, whose files are listed class by class,
+    // ten spread over all of them.
+    let count = test.count.min(10);
+    let picked: Vec<usize> = match test.names {
+        Some(_) => (0..count).map(|i| i * test.count / count).collect(),
+        None => (0..count).collect(),
+    };
+    let shown = test.select(&picked);
     let size = shown.image_size();
     let reconstructions = reconstruct(device, &trained.spec, &trained.params, &shown)?;
     let originals: Vec<&[u8]> = shown.pixels.chunks(size).collect();
     let code_width = codes.len() / test.count;
+    let shown_codes: Vec<f32> = picked
+        .iter()
+        .flat_map(|&i| &codes[i * code_width..(i + 1) * code_width])
+        .copied()
+        .collect();
     let sheet = reconstruction_sheet(
         &originals,
         &reconstructions,
-        &codes[..shown.count * code_width],
+        &shown_codes,
         ImageShape::of(&shown),
         3,
     );
