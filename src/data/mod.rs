@@ -237,13 +237,15 @@ pub struct Source {
 }
 
 enum Parts {
+    /// MNIST's files, already one per split: each is read when asked for.
+    Idx(PathBuf),
     TrainTest(Dataset, Dataset),
     Pool(Dataset),
 }
 
 impl Source {
-    /// Reads everything `path` holds. `progress(done, total)` follows the images of a folder
-    /// as they are decoded.
+    /// Reads what `path` holds (an IDX directory's splits are read when asked for).
+    /// `progress(done, total)` follows the images of a folder as they are decoded.
     pub fn open(
         path: &Path,
         options: &DataOptions,
@@ -259,10 +261,7 @@ impl Source {
                 if options.resize.is_some() {
                     bail!("--resize applies to image folders and arrays, not to IDX files");
                 }
-                Parts::TrainTest(
-                    mnist::load_split(path, Split::Train)?,
-                    mnist::load_split(path, Split::Test)?,
-                )
+                Parts::Idx(path.to_path_buf())
             }
             SourceKind::Folder => match folder::load(path, options.resize, progress)? {
                 folder::Loaded::TrainTest(train, test) => Parts::TrainTest(train, test),
@@ -280,6 +279,10 @@ impl Source {
     /// One part of the data.
     pub fn split(&self, split: Split) -> Result<Dataset> {
         match (&self.parts, split) {
+            (Parts::Idx(dir), Split::All) => {
+                mnist::load_split(dir, Split::Train)?.concat(mnist::load_split(dir, Split::Test)?)
+            }
+            (Parts::Idx(dir), split) => mnist::load_split(dir, split),
             (Parts::TrainTest(train, _), Split::Train) => Ok(train.clone()),
             (Parts::TrainTest(_, test), Split::Test) => Ok(test.clone()),
             (Parts::TrainTest(train, test), Split::All) => train.clone().concat(test.clone()),
