@@ -46,6 +46,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Output into a closed pipe (`aeclust info | head -1`) ends the process quietly, as it
+    // does other command-line tools, instead of a panic in println!.
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Mesa's Vulkan drivers print a spurious "error: XDG_RUNTIME_DIR is invalid" line when it
     // is unset (as in containers and CI); none of them needs it for compute.
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {

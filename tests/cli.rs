@@ -440,6 +440,24 @@ fn auto_picks_a_hardware_gpu_or_else_the_cpu() {
     assert!(train(Some("gpu")).0.contains("backend: gpu"));
 }
 
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aeclust"))
+        .args([
+            "train", "--data", &data, "--layers", "16,4,16", "--epochs", "3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 fn tiny_dataset(dir: &Path) -> String {
     common::write_idx_dataset(dir, 8, 8, 4, false);
     dir.to_str().unwrap().to_string()

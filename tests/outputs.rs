@@ -166,22 +166,30 @@ fn a_smaller_k_removes_its_own_stale_pictures_only() {
     );
 }
 
-/// Starts `args`, waits until its stdout has printed a line containing `ready`, sends
-/// SIGTERM, and returns how long it took to exit, its status and stderr.
+/// Starts `args` on the GPU adapter, waits until its stdout has printed a line containing
+/// `ready`, sends SIGTERM, and returns how long it took to exit, its status and stderr.
 fn terminate_when(args: &[&str], ready: &str) -> (Duration, std::process::ExitStatus, String) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_aeclust"))
         .args(args)
+        .env("AECLUST_BACKEND", "gpu")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let (seen, wait) = std::sync::mpsc::channel();
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    for line in stdout.lines() {
-        if line.unwrap().contains(ready) {
-            break;
+    let ready = ready.to_string();
+    // Reads stdout to its end, so that the child never writes into a closed pipe.
+    let reader = std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if line.contains(&ready) {
+                let _ = seen.send(());
+            }
         }
-    }
+    });
+    wait.recv_timeout(Duration::from_secs(120))
+        .expect("the run got going");
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
     let kill = Command::new("kill")
@@ -190,7 +198,9 @@ fn terminate_when(args: &[&str], ready: &str) -> (Duration, std::process::ExitSt
         .unwrap();
     assert!(kill.success());
     let output = child.wait_with_output().unwrap();
-    (sent.elapsed(), output.status, text(&output.stderr))
+    let took = sent.elapsed();
+    reader.join().unwrap();
+    (took, output.status, text(&output.stderr))
 }
 
 #[test]
@@ -213,7 +223,7 @@ fn sigterm_stops_a_run_within_seconds_in_any_phase() {
             "--model-out",
             s(&model),
         ],
-        "data:",
+        "backend: gpu",
     );
     assert!(
         took < Duration::from_secs(5),
