@@ -43,7 +43,7 @@ fn main() -> Result<()> {
         },
     )?;
 
-    let codes = aeclust::encode::encode(&device, &spec, &trainer.params()?, &test)?;
+    let codes = device.encoder().encode(&spec, &trainer.params()?, &test)?;
     let width = codes.len() / test.count;
     let config = KmeansConfig {
         k,

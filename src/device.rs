@@ -1,12 +1,18 @@
-//! Where training runs: a GPU adapter through wgpu, or the CPU reference.
+//! The one seam between the GPU and the CPU: `--backend` becomes a `Device`, and the
+//! `Device` builds every stage's implementation (trainer, encoder, k-means engine, UMAP
+//! steps): the WGSL kernels on a GPU adapter, or their CPU twins. No other module matches on
+//! the device.
 
 use anyhow::Result;
 
+use crate::cluster::engine::{CpuEngine, Engine, GpuEngine};
 use crate::data::Dataset;
+use crate::embed::{CpuUmapSteps, GpuUmapSteps, UmapSteps};
+use crate::encode::{CpuEncoder, Encoder, GpuEncoder};
 use crate::gpu::kernels::Kernels;
 use crate::gpu::{AdapterSummary, GpuContext, GpuRequest};
 use crate::model::{ModelSpec, Params};
-use crate::train::{Backend, CpuTrainer, GpuTrainer, TrainConfig};
+use crate::train::{CpuTrainer, GpuTrainer, TrainConfig, Trainer};
 
 /// What the user asked for with `--backend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -32,7 +38,7 @@ pub struct Gpu {
     pub kernels: Kernels,
 }
 
-/// An opened device with its kernels compiled, ready to build trainers.
+/// An opened device (a GPU with its kernels compiled, or the CPU), ready to build stages.
 pub enum Device {
     Gpu(Box<Gpu>),
     Cpu,
@@ -60,7 +66,7 @@ impl Device {
                             "no hardware GPU, only the software adapter {} ({}), which is \
                              slower than the CPU reference: running on the CPU (--backend gpu \
                              uses the adapter anyway)",
-                            a.summary.name, a.summary.backend
+                            a.summary.name, a.summary.api
                         ),
                         None => "no GPU adapter: running on the CPU reference".into(),
                     };
@@ -93,7 +99,7 @@ impl Device {
                     "CPU reference ({} threads)",
                     std::thread::available_parallelism().map_or(1, |n| n.get())
                 ),
-                backend: "cpu".into(),
+                api: "cpu".into(),
                 device_type: "Cpu".into(),
                 driver: "matrixmultiply sgemm".into(),
             },
@@ -108,6 +114,7 @@ impl Device {
         }
     }
 
+    /// The trainer of `spec` from `init` on `train`, validated on `val`.
     pub fn trainer<'a>(
         &'a self,
         spec: &ModelSpec,
@@ -115,7 +122,7 @@ impl Device {
         train: &'a Dataset,
         val: &'a Dataset,
         config: &TrainConfig,
-    ) -> Result<Box<dyn Backend + 'a>> {
+    ) -> Result<Box<dyn Trainer + 'a>> {
         Ok(match self {
             Device::Gpu(gpu) => Box::new(GpuTrainer::new(
                 &gpu.ctx,
@@ -128,5 +135,35 @@ impl Device {
             )?),
             Device::Cpu => Box::new(CpuTrainer::new(spec, init, train, val, config)?),
         })
+    }
+
+    /// The forward pass of a trained model (codes, reconstructions).
+    pub fn encoder(&self) -> Box<dyn Encoder + '_> {
+        match self {
+            Device::Gpu(gpu) => Box::new(GpuEncoder(gpu)),
+            Device::Cpu => Box::new(CpuEncoder),
+        }
+    }
+
+    /// Lloyd's iterations over the n x d `points` with `k` clusters.
+    pub fn kmeans_engine<'a>(
+        &'a self,
+        points: &'a [f32],
+        n: usize,
+        d: usize,
+        k: usize,
+    ) -> Result<Box<dyn Engine + 'a>> {
+        Ok(match self {
+            Device::Gpu(gpu) => Box::new(GpuEngine::new(gpu, points, n, d, k)?),
+            Device::Cpu => Box::new(CpuEngine { points, d }),
+        })
+    }
+
+    /// UMAP's kNN, membership weights and layout epochs.
+    pub fn umap_steps(&self) -> Box<dyn UmapSteps + '_> {
+        match self {
+            Device::Gpu(gpu) => Box::new(GpuUmapSteps(gpu)),
+            Device::Cpu => Box::new(CpuUmapSteps),
+        }
     }
 }

@@ -1,11 +1,13 @@
-//! The real binary: a small run end to end, and bad input that must end in one clear line.
+//! The real binary's commands on small data, end to end: what each writes and prints.
 
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
-use common::cli::{aeclust, assert_clean_failure, read_json, text};
+use common::cli::{
+    aeclust, assert_clean_failure, listing, read_json, s, text, tiny_dataset, tiny_model_of,
+    train_tiny,
+};
 
 #[test]
 fn trains_another_idx_dataset_and_writes_the_report() {
@@ -121,31 +123,11 @@ fn bench_times_both_backends_and_writes_json() {
     }
 }
 
-/// Trains a 16,6,3,6,16 model for one epoch on a fresh 4x4-pixel dataset in `dir`; returns
-/// the data directory and the model file.
-fn train_tiny_model(dir: &Path, train: usize, test: usize) -> (String, String) {
-    let data = dir.join("tiny");
-    common::write_idx_dataset(&data, train, test, 4, false);
-    let data = data.to_str().unwrap().to_string();
-    let model = dir.join("m.safetensors").to_str().unwrap().to_string();
-    let flags = [
-        "--layers",
-        "16,6,3,6,16",
-        "--epochs",
-        "1",
-        "--model-out",
-        &model,
-    ];
-    let out = aeclust(&[&["train", "--data", &data], &flags[..]].concat());
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    (data, model)
-}
-
 #[test]
 fn train_saves_a_model_that_encode_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let (data, model) = train_tiny_model(dir.path(), 40, 24);
-    let (data, model) = (data.as_str(), model.as_str());
+    let (data, model) = tiny_model_of(dir.path(), 40, 24);
+    let (data, model) = (s(&data), s(&model));
     for backend in ["gpu", "cpu"] {
         let codes = dir.path().join(format!("codes-{backend}.npy"));
         let out = aeclust(&[
@@ -193,8 +175,8 @@ fn train_saves_a_model_that_encode_reads() {
 #[test]
 fn cluster_scores_codes_and_pixels_and_writes_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let (data, model) = train_tiny_model(dir.path(), 60, 50);
-    let (data, model) = (data.as_str(), model.as_str());
+    let (data, model) = tiny_model_of(dir.path(), 60, 50);
+    let (data, model) = (s(&data), s(&model));
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let out = aeclust(&[
         "cluster",
@@ -299,23 +281,31 @@ fn run_leaves_every_file() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("summary"), "{stdout}");
+    // The report lists exactly what the directory holds (besides the run's lock file).
+    let report = read_json(out_dir.join("report.json"));
+    let mut listed: Vec<String> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().trim_end_matches('/').to_string())
+        .collect();
+    listed.sort();
+    let mut present = listing(&out_dir);
+    present.retain(|name| name != ".aeclust.lock");
+    assert_eq!(listed, present);
     for file in [
         "model.safetensors",
-        "train.json",
         "codes.npy",
         "reconstructions.png",
         "clusters.png",
         "loss.png",
         "codes_pca.png",
-        "report.json",
         "summary.md",
-        "clusters.json",
         "assignments.csv",
     ] {
         assert!(out_dir.join(file).is_file(), "{file} missing");
     }
     let clusters = read_json(out_dir.join("clusters.json"));
-    let report = read_json(out_dir.join("report.json"));
     assert_eq!(report["clustering"], clusters["runs"]);
     assert!(report["train"]["final_val_loss"].is_number());
     let summary = std::fs::read_to_string(out_dir.join("summary.md")).unwrap();
@@ -386,7 +376,7 @@ fn resumed_training_equals_one_longer_run() {
 
 #[test]
 fn info_lists_the_adapters_and_the_pick() {
-    let _ = common::gpu();
+    common::gpu_device();
     let out = aeclust(&["info"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -409,7 +399,7 @@ fn info_lists_the_adapters_and_the_pick() {
 
 #[test]
 fn auto_picks_a_hardware_gpu_or_else_the_cpu() {
-    let _ = common::gpu();
+    common::gpu_device();
     let software_only = aeclust::gpu::list_adapters().iter().all(|a| a.software);
     let dir = tempfile::tempdir().unwrap();
     let data = tiny_dataset(dir.path());
@@ -456,97 +446,6 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let out = child.wait_with_output().unwrap();
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-fn tiny_dataset(dir: &Path) -> String {
-    common::write_idx_dataset(dir, 8, 8, 4, false);
-    dir.to_str().unwrap().to_string()
-}
-
-/// `train` on a fresh 4x4-pixel dataset with a model that fits it, plus `extra` flags.
-fn train_tiny(extra: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let data = tiny_dataset(dir.path());
-    let mut args = vec!["train", "--data", &data, "--layers", "16,4,16"];
-    args.extend_from_slice(extra);
-    aeclust(&args)
-}
-
-#[test]
-fn missing_data_directory() {
-    let out = aeclust(&["train", "--data", "/nonexistent/mnist"]);
-    assert_clean_failure(&out, "does not exist");
-}
-
-#[test]
-fn missing_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = tiny_dataset(dir.path());
-    std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte")).unwrap();
-    assert_clean_failure(&aeclust(&["train", "--data", &data]), "missing t10k-labels");
-}
-
-#[test]
-fn wrong_magic_truncated_and_mismatched_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = tiny_dataset(dir.path());
-    let images = dir.path().join("train-images-idx3-ubyte");
-    let labels = dir.path().join("train-labels-idx1-ubyte");
-    let good_images = std::fs::read(&images).unwrap();
-    let good_labels = std::fs::read(&labels).unwrap();
-
-    std::fs::write(&images, &good_labels).unwrap();
-    assert_clean_failure(
-        &aeclust(&["train", "--data", &data]),
-        "not an IDX file of images",
-    );
-    std::fs::write(&images, &good_images[..good_images.len() - 1]).unwrap();
-    assert_clean_failure(&aeclust(&["train", "--data", &data]), "truncated");
-    std::fs::write(&images, &good_images).unwrap();
-    std::fs::write(&labels, &good_labels[..good_labels.len() - 1]).unwrap();
-    assert_clean_failure(&aeclust(&["train", "--data", &data]), "truncated");
-    std::fs::write(&labels, aeclust::data::idx::encode_labels(&[0; 7])).unwrap();
-    assert_clean_failure(
-        &aeclust(&["train", "--data", &data]),
-        "7 labels for 8 images",
-    );
-}
-
-#[test]
-fn model_must_fit_the_images() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = tiny_dataset(dir.path());
-    // --layers must fit the images; without it, the recipe's ends follow them.
-    let out = aeclust(&["train", "--data", &data, "--layers", "784,32,784"]);
-    assert_clean_failure(&out, "image size 16");
-    let out = aeclust(&["train", "--data", &data, "--epochs", "1"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("[16, 128, 32, 128, 16]"));
-    let out = aeclust(&["train", "--data", &data, "--layers", "16,x,16"]);
-    assert_clean_failure(&out, "not a positive layer width");
-}
-
-#[test]
-fn nonsense_flags() {
-    let run = |flag: &str, value: &str| train_tiny(&[flag, value]);
-    assert_clean_failure(&run("--epochs", "0"), "--epochs");
-    assert_clean_failure(&run("--batch", "0"), "--batch");
-    assert_clean_failure(&run("--lr", "0"), "--lr");
-    assert_clean_failure(&run("--lr", "NaN"), "--lr");
-    assert_clean_failure(&run("--limit", "0"), "--limit");
-}
-
-#[test]
-fn unwritable_report_fails_before_training() {
-    let out = train_tiny(&["--report", "/nonexistent/r.json"]);
-    assert_clean_failure(&out, "cannot write /nonexistent/r.json");
-    assert!(!text(&out.stdout).contains("epoch"), "it trained first");
-}
-
-#[test]
-fn unknown_adapter() {
-    let out = train_tiny(&["--adapter", "no-such-gpu"]);
-    assert_clean_failure(&out, "no adapter name contains");
 }
 
 #[test]

@@ -1,10 +1,12 @@
-//! k-means on the GPU against its CPU twin, and the clustering scores against scikit-learn.
+//! k-means on every device, and the clustering scores against scikit-learn (GPU against CPU
+//! bit for bit is in tests/parity.rs).
 
 mod common;
 
 use aeclust::cluster::metrics::{accuracy, ari, contingency, nmi};
 use aeclust::cluster::{kmeans, Init, KmeansConfig};
-use aeclust::device::{BackendChoice, Device};
+use aeclust::device::Device;
+use common::for_each_device;
 use rand::Rng;
 
 /// `k` Gaussian-ish blobs of `n` points in `d` dimensions.
@@ -21,49 +23,6 @@ fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn gpu() -> Device {
-    let _ = common::gpu();
-    Device::open(BackendChoice::Gpu, &Default::default())
-        .unwrap()
-        .0
-}
-
-#[test]
-fn gpu_kmeans_matches_the_cpu_twin_exactly() {
-    let gpu = gpu();
-    for (n, d, k, init) in [
-        (1001, 7, 5, Init::KmeansPlusPlus),
-        (300, 785, 3, Init::Random),
-        (31, 1, 4, Init::KmeansPlusPlus),
-        (600, 32, 10, Init::Random),
-    ] {
-        let points = blobs(n, d, k, n as u64);
-        let config = KmeansConfig {
-            k,
-            init,
-            n_init: 2,
-            seed: 3,
-            ..KmeansConfig::default()
-        };
-        let g = kmeans(&gpu, &points, n, d, &config).unwrap();
-        let c = kmeans(&Device::Cpu, &points, n, d, &config).unwrap();
-        let what = format!("n {n} d {d} k {k}");
-        assert_eq!(g.labels, c.labels, "{what}: labels differ");
-        assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
-        // Distances use fma on both sides, but a driver may split it into a multiply and an
-        // add (lavapipe's differ from the CPU's in the last bit), so the inertia matches to
-        // rounding; the labels and centroids, which decide everything else, match exactly.
-        assert!(
-            (g.inertia - c.inertia).abs() <= 1e-6 * c.inertia,
-            "{what}: {} vs {}",
-            g.inertia,
-            c.inertia
-        );
-        assert_eq!(g.iterations, c.iterations, "{what}");
-        assert!(g.iterations >= 1 && g.inertia.is_finite());
-    }
-}
-
 #[test]
 fn kmeans_finds_separated_blobs() {
     let (n, d, k) = (500, 4, 5);
@@ -73,14 +32,16 @@ fn kmeans_finds_separated_blobs() {
         k,
         ..KmeansConfig::default()
     };
-    let result = kmeans(&gpu(), &points, n, d, &config).unwrap();
-    assert_eq!(accuracy(&result.labels, &truth), 1.0);
-    // Each point is within the blob's noise of its centroid: inertia <= n * d * 1.
-    assert!(
-        result.inertia < (n * d) as f64 * 1.0 / 3.0 * 1.2,
-        "{}",
-        result.inertia
-    );
+    for_each_device(|device| {
+        let result = kmeans(device, &points, n, d, &config).unwrap();
+        assert_eq!(accuracy(&result.labels, &truth), 1.0);
+        // Each point is within the blob's noise of its centroid: inertia <= n * d * 1.
+        assert!(
+            result.inertia < (n * d) as f64 * 1.0 / 3.0 * 1.2,
+            "{}",
+            result.inertia
+        );
+    });
 }
 
 #[test]
@@ -96,8 +57,8 @@ fn an_empty_cluster_keeps_its_centroid() {
         n_init: 3,
         ..KmeansConfig::default()
     };
-    for device in [gpu(), Device::Cpu] {
-        let r = kmeans(&device, &points, 40, 1, &config).unwrap();
+    for_each_device(|device| {
+        let r = kmeans(device, &points, 40, 1, &config).unwrap();
         assert!(
             r.centroids.iter().all(|c| c.is_finite()),
             "{:?}",
@@ -106,7 +67,7 @@ fn an_empty_cluster_keeps_its_centroid() {
         assert_eq!(r.inertia, 0.0);
         let used: std::collections::BTreeSet<u32> = r.labels.iter().copied().collect();
         assert_eq!(used.len(), 2);
-    }
+    });
 }
 
 #[test]

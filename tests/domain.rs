@@ -1,37 +1,21 @@
-//! The kernels over their whole stated domain (src/gpu/kernels/domain.rs), GPU against the
+//! The kernels over their whole stated domain (src/domain.rs), GPU against the
 //! CPU twin: sizes up to the limits, across the dispatch splits that keep every invocation
 //! inside the software drivers' loop budget, and refusals just past the limits.
 
 mod common;
 
-use std::sync::OnceLock;
-
 use aeclust::cluster::{kmeans, Init, KmeansConfig};
-use aeclust::device::{Device, Gpu};
-use aeclust::embed::{self, knn, umap, UmapConfig};
-use aeclust::gpu::kernels::domain::{
+use aeclust::device::Device;
+use aeclust::domain::{
     kmeans_centroids_per_dispatch, knn_columns_per_dispatch, GRID_ROW, KMEANS_MAX_D, KMEANS_MAX_K,
     LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
 };
-use aeclust::gpu::kernels::Kernels;
-use common::{rng, uniform};
+use aeclust::embed::{layout_problem, symmetrize, umap, GpuUmapSteps, UmapConfig, UmapSteps};
+use aeclust::reference::umap_graph::memberships;
+use aeclust::reference::umap_knn::knn;
+use aeclust::reference::umap_layout::Curve;
+use common::{for_each_device, for_each_gpu, gpu_device, gpus, rng, uniform};
 use proptest::prelude::*;
-
-fn shared_gpu() -> &'static Device {
-    static GPU: OnceLock<Device> = OnceLock::new();
-    GPU.get_or_init(|| {
-        let ctx = common::gpu();
-        let kernels = Kernels::new(&ctx).unwrap();
-        Device::Gpu(Box::new(Gpu { ctx, kernels }))
-    })
-}
-
-fn gpu_parts() -> (&'static aeclust::gpu::GpuContext, &'static Kernels) {
-    match shared_gpu() {
-        Device::Gpu(gpu) => (&gpu.ctx, &gpu.kernels),
-        Device::Cpu => unreachable!("shared_gpu opens a GPU"),
-    }
-}
 
 /// k-means on the GPU gives its CPU twin's labels and centroids, bit for bit.
 fn check_kmeans(n: usize, d: usize, k: usize, seed: u64) {
@@ -44,17 +28,19 @@ fn check_kmeans(n: usize, d: usize, k: usize, seed: u64) {
         seed,
         ..KmeansConfig::default()
     };
-    let g = kmeans(shared_gpu(), &points, n, d, &config).unwrap();
     let c = kmeans(&Device::Cpu, &points, n, d, &config).unwrap();
-    let what = format!("n {n} d {d} k {k}");
-    assert_eq!(g.labels, c.labels, "{what}: labels differ");
-    assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
-    assert!(
-        (g.inertia - c.inertia).abs() <= 1e-5 * c.inertia,
-        "{what}: inertia {} vs {}",
-        g.inertia,
-        c.inertia
-    );
+    for gpu in gpus() {
+        let g = kmeans(gpu, &points, n, d, &config).unwrap();
+        let what = format!("{}: n {n} d {d} k {k}", common::devices::name(gpu));
+        assert_eq!(g.labels, c.labels, "{what}: labels differ");
+        assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
+        assert!(
+            (g.inertia - c.inertia).abs() <= 1e-5 * c.inertia,
+            "{what}: inertia {} vs {}",
+            g.inertia,
+            c.inertia
+        );
+    }
 }
 
 #[test]
@@ -83,7 +69,7 @@ fn kmeans_refuses_sizes_past_its_domain() {
         k: 2,
         ..KmeansConfig::default()
     };
-    let err = kmeans(shared_gpu(), &points, 2, KMEANS_MAX_D + 1, &config).unwrap_err();
+    let err = kmeans(gpu_device(), &points, 2, KMEANS_MAX_D + 1, &config).unwrap_err();
     assert!(err.to_string().contains("features per point"), "{err}");
     let err = KmeansConfig {
         k: KMEANS_MAX_K + 1,
@@ -98,26 +84,27 @@ fn kmeans_refuses_sizes_past_its_domain() {
 /// distance is exact whatever the order of the sums, and the many ties test the rule that
 /// ties go to the lower index, across the column dispatches too.
 fn check_knn(n: usize, d: usize, k: usize, seed: u64) {
-    let (ctx, kernels) = gpu_parts();
     let mut rng = rng(seed);
     let points: Vec<f32> = (0..n * d)
         .map(|_| rand::Rng::random_range(&mut rng, -4i32..=4) as f32)
         .collect();
-    let (indices, squared) = embed::gpu::knn(ctx, kernels, &points, (n, d, k)).unwrap();
-    let (want_indices, want_squared) = knn(&points, n, d, k);
-    let what = format!("n {n} d {d} k {k}");
-    if let Some(at) = (0..n * k).find(|&e| indices[e] != want_indices[e]) {
-        panic!(
-            "{what}: point {} neighbour {}: GPU {} at {}, CPU {} at {}",
-            at / k,
-            at % k,
-            indices[at],
-            squared[at],
-            want_indices[at],
-            want_squared[at]
-        );
-    }
-    assert_eq!(squared, want_squared, "{what}: distances differ");
+    let want = knn(&points, n, d, k);
+    for_each_gpu(|gpu| {
+        let got = GpuUmapSteps(gpu).knn(&points, n, d, k).unwrap();
+        let what = format!("n {n} d {d} k {k}");
+        if let Some(at) = (0..n * k).find(|&e| got.indices[e] != want.indices[e]) {
+            panic!(
+                "{what}: point {} neighbour {}: GPU {} at {}, CPU {} at {}",
+                at / k,
+                at % k,
+                got.indices[at],
+                got.squared[at],
+                want.indices[at],
+                want.squared[at]
+            );
+        }
+        assert_eq!(got.squared, want.squared, "{what}: distances differ");
+    });
 }
 
 #[test]
@@ -143,7 +130,7 @@ fn umap_refuses_sizes_past_its_domain() {
         neighbors: 2,
         ..UmapConfig::default()
     };
-    let err = umap(shared_gpu(), &points, (n, d), &config).unwrap_err();
+    let err = umap(gpu_device(), &points, (n, d), &config).unwrap_err();
     assert!(err.to_string().contains("features"), "{err}");
     for bad in [
         UmapConfig {
@@ -216,7 +203,7 @@ fn kmeans_and_umap_work_at_any_float_scale() {
         epochs: Some(20),
         ..UmapConfig::default()
     };
-    for device in [shared_gpu(), &Device::Cpu] {
+    for_each_device(|device| {
         let want = kmeans(device, &plain, n, d, &config).unwrap();
         let want_embedding = umap(device, &plain, (n, d), &umap_config).unwrap();
         // Powers of two far outside f32's comfortable range: squared distances would
@@ -245,37 +232,39 @@ fn kmeans_and_umap_work_at_any_float_scale() {
             aeclust::cluster::metrics::accuracy(&got.labels, &truth),
             1.0
         );
-    }
+    });
 }
 
 #[test]
 fn umap_graph_and_layout_at_the_edges_of_their_domain() {
-    let (ctx, kernels) = gpu_parts();
     let mut rng = rng(31);
     // The most neighbours.
     let (n, d, k) = (150, 4, UMAP_MAX_NEIGHBORS);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let (indices, squared) = knn(&points, n, d, k);
-    let weights = embed::gpu::memberships(ctx, kernels, &squared, (n, k)).unwrap();
-    let want = embed::memberships(&squared, k);
-    common::assert_close(
-        "weights at the most neighbours",
-        &weights,
-        &want,
-        1e-4,
-        1e-4,
-    );
+    let neighbours = knn(&points, n, d, k);
+    let want = memberships(&neighbours.squared, k);
     // The most embedding dimensions, a few epochs.
     let dims = UMAP_MAX_DIMS;
-    let graph = embed::symmetrize(&indices, &want, n, k);
-    let problem = embed::LayoutProblem::new(&graph, embed::Curve::fit(0.0), dims, 3);
+    let graph = symmetrize(&neighbours.indices, &want, n, k);
+    let problem = layout_problem(&graph, Curve::fit(0.0), dims, 3);
     let initial = uniform(&mut rng, n * dims, 0.0, 10.0);
     let epochs = 2;
-    let gpu = embed::gpu::layout(ctx, kernels, &problem, &initial, epochs).unwrap();
-    let cpu = (1..=epochs as u32).fold(initial, |layout, epoch| {
+    let cpu = (1..=epochs as u32).fold(initial.clone(), |layout, epoch| {
         problem.epoch(&layout, epoch, epochs as u32)
     });
-    common::assert_close("layout at the most dimensions", &gpu, &cpu, 1e-3, 1e-3);
+    for_each_gpu(|gpu| {
+        let steps = GpuUmapSteps(gpu);
+        let weights = steps.memberships(&neighbours.squared, k).unwrap();
+        common::assert_close(
+            "weights at the most neighbours",
+            &weights,
+            &want,
+            1e-4,
+            1e-4,
+        );
+        let got = steps.layout(&problem, &initial, epochs).unwrap();
+        common::assert_close("layout at the most dimensions", &got, &cpu, 1e-3, 1e-3);
+    });
 }
 
 #[test]
@@ -300,13 +289,16 @@ fn the_gpu_trainer_and_encoder_refuse_models_past_the_matmul_domain() {
         classes: Vec::new(),
         names: None,
     };
-    let err = aeclust::encode::encode(shared_gpu(), &spec, &params, &data).unwrap_err();
+    let err = gpu_device()
+        .encoder()
+        .encode(&spec, &params, &data)
+        .unwrap_err();
     assert!(
         err.to_string().contains("a layer's width is at most"),
         "{err}"
     );
     let config = TrainConfig::default();
-    let err = shared_gpu()
+    let err = gpu_device()
         .trainer(&spec, &params, &data, &data, &config)
         .err()
         .expect("refused");

@@ -1,15 +1,13 @@
-//! The UMAP steps on the CPU: against brute force, umap-learn's constants and known geometry.
+//! UMAP: its steps against brute force, umap-learn's constants and known geometry, and the
+//! whole embedding on every device (GPU against CPU step by step is in tests/parity.rs).
 
 mod common;
 
-use aeclust::device::Device;
-use aeclust::embed::{
-    self, knn, memberships, nearest, negative_sample, symmetrize, umap, ColouredEdges, Curve,
-    LayoutProblem, UmapConfig,
-};
-use aeclust::gpu::kernels::Kernels;
-use aeclust::gpu::{GpuContext, GpuRequest};
-use common::{rng, uniform};
+use aeclust::embed::{colour_edges, layout_problem, symmetrize, umap, UmapConfig};
+use aeclust::reference::umap_graph::memberships;
+use aeclust::reference::umap_knn::{knn, nearest};
+use aeclust::reference::umap_layout::{negative_sample, Curve};
+use common::{for_each_device, rng, uniform};
 
 #[test]
 fn curve_fit_matches_umap_learn() {
@@ -34,7 +32,8 @@ fn knn_matches_brute_force() {
     let mut rng = rng(4);
     let (n, d, k) = (300, 7, 5);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let (indices, distances) = knn(&points, n, d, k);
+    let neighbours = knn(&points, n, d, k);
+    let (indices, distances) = (&neighbours.indices, &neighbours.squared);
     for i in 0..n {
         let exact = (0..n).filter(|&j| j != i).map(|j| {
             let d2: f32 = (0..d)
@@ -55,8 +54,9 @@ fn memberships_sum_to_log2_of_k_plus_one_and_the_graph_is_symmetric() {
     let mut rng = rng(5);
     let (n, d, k) = (200, 4, 8);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let (indices, squared) = knn(&points, n, d, k);
-    let weights = memberships(&squared, k);
+    let neighbours = knn(&points, n, d, k);
+    let (indices, squared) = (&neighbours.indices, &neighbours.squared);
+    let weights = memberships(squared, k);
     for row in weights.chunks(k) {
         assert_eq!(row[0], 1.0, "the nearest neighbour has weight 1");
         let sum: f32 = row.iter().sum();
@@ -65,7 +65,7 @@ fn memberships_sum_to_log2_of_k_plus_one_and_the_graph_is_symmetric() {
             "row sums to {sum}"
         );
     }
-    let graph = symmetrize(&indices, &weights, n, k);
+    let graph = symmetrize(indices, &weights, n, k);
     let weight = |i: usize, j: u32| {
         let row = graph.offsets[i] as usize..graph.offsets[i + 1] as usize;
         row.clone()
@@ -144,74 +144,11 @@ fn umap_separates_blobs_and_repeats_itself() {
         epochs: Some(200),
         ..Default::default()
     };
-    let embedded = umap(&Device::Cpu, &points, (n, d), &config).unwrap();
-    assert_eq!(
-        embedded,
-        umap(&Device::Cpu, &points, (n, d), &config).unwrap()
-    );
-    assert_blobs_separate(&embedded, per);
-}
-
-/// A context whose bindings hold at most 64 KiB, so that the kNN runs in several blocks.
-fn small_gpu() -> (GpuContext, Kernels) {
-    let request = GpuRequest {
-        max_binding_bytes: Some(64 << 10),
-        ..Default::default()
-    };
-    let ctx = GpuContext::new(&request).expect("a GPU adapter (see tests/common)");
-    let kernels = Kernels::new(&ctx).unwrap();
-    (ctx, kernels)
-}
-
-#[test]
-fn gpu_knn_and_memberships_match_the_cpu() {
-    let (ctx, kernels) = small_gpu();
-    let mut rng = rng(8);
-    let (n, d, k) = (300, 7, 9);
-    let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let (indices, squared) = embed::gpu::knn(&ctx, &kernels, &points, (n, d, k)).unwrap();
-    let (want_indices, want_squared) = knn(&points, n, d, k);
-    assert_eq!(indices, want_indices);
-    common::assert_close("kNN distances", &squared, &want_squared, 1e-5, 1e-5);
-    let weights = embed::gpu::memberships(&ctx, &kernels, &squared, (n, k)).unwrap();
-    common::assert_close("weights", &weights, &memberships(&squared, k), 1e-4, 1e-4);
-}
-
-#[test]
-fn gpu_layout_epochs_match_the_cpu() {
-    let ctx = common::gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let mut rng = rng(9);
-    let (n, d, k, dims) = (200, 5, 7, 3);
-    let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let (indices, squared) = knn(&points, n, d, k);
-    let graph = symmetrize(&indices, &memberships(&squared, k), n, k);
-    let problem = LayoutProblem::new(&graph, Curve::fit(0.0), dims, 11);
-    let initial = uniform(&mut rng, n * dims, 0.0, 10.0);
-    for epochs in [1, 4] {
-        let gpu = embed::gpu::layout(&ctx, &kernels, &problem, &initial, epochs).unwrap();
-        let cpu = (1..=epochs as u32).fold(initial.clone(), |layout, epoch| {
-            problem.epoch(&layout, epoch, epochs as u32)
-        });
-        common::assert_close(&format!("{epochs} epochs"), &gpu, &cpu, 1e-3, 1e-3);
-    }
-}
-
-#[test]
-fn gpu_umap_separates_blobs_and_repeats_itself() {
-    let ctx = common::gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let device = Device::Gpu(Box::new(aeclust::device::Gpu { ctx, kernels }));
-    let (points, n, d, per) = blobs();
-    let config = UmapConfig {
-        neighbors: 10,
-        dims: 2,
-        epochs: Some(200),
-        ..Default::default()
-    };
-    let embedded = umap(&device, &points, (n, d), &config).unwrap();
-    assert_eq!(embedded, umap(&device, &points, (n, d), &config).unwrap());
-    assert_blobs_separate(&embedded, per);
+    for_each_device(|device| {
+        let embedded = umap(device, &points, (n, d), &config).unwrap();
+        assert_eq!(embedded, umap(device, &points, (n, d), &config).unwrap());
+        assert_blobs_separate(&embedded, per);
+    });
 }
 
 #[test]
@@ -219,9 +156,10 @@ fn edge_colours_share_no_end_and_cover_every_edge_once() {
     let mut rng = rng(12);
     let (n, d, k) = (250, 6, 9);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let (indices, squared) = knn(&points, n, d, k);
-    let graph = symmetrize(&indices, &memberships(&squared, k), n, k);
-    let edges = ColouredEdges::new(&graph);
+    let neighbours = knn(&points, n, d, k);
+    let (indices, squared) = (&neighbours.indices, &neighbours.squared);
+    let graph = symmetrize(indices, &memberships(squared, k), n, k);
+    let edges = colour_edges(&graph);
     assert_eq!(edges.ends.len() * 2, graph.targets.len());
     for c in 0..edges.colours() {
         let mut seen = vec![false; n];
@@ -244,9 +182,10 @@ fn cpu_layout_epochs_in_parallel_equal_one_edge_at_a_time() {
     // Enough points that a colour holds more edges than one parallel task takes.
     let (n, d, k, dims) = (4000, 5, 9, 4);
     let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let (indices, squared) = knn(&points, n, d, k);
-    let graph = symmetrize(&indices, &memberships(&squared, k), n, k);
-    let problem = LayoutProblem::new(&graph, Curve::fit(0.0), dims, 7);
+    let neighbours = knn(&points, n, d, k);
+    let (indices, squared) = (&neighbours.indices, &neighbours.squared);
+    let graph = symmetrize(indices, &memberships(squared, k), n, k);
+    let problem = layout_problem(&graph, Curve::fit(0.0), dims, 7);
     let widest = (0..problem.edges.colours())
         .map(|c| problem.edges.offsets[c + 1] - problem.edges.offsets[c])
         .max()

@@ -7,7 +7,7 @@ use common::cli::{read_json, text};
 
 #[test]
 fn the_gpu_check_script_runs_end_to_end() {
-    let _ = common::gpu();
+    common::gpu_device();
     let out = tempfile::tempdir().unwrap();
     let deps = std::env::current_exe()
         .unwrap()

@@ -2,23 +2,22 @@
 
 mod common;
 
+use aeclust::domain::MATMUL_MAX_K;
 use aeclust::gpu::buffers::{
     pad_matrix, padded, read_f32, storage, storage_bytes, storage_init, unpad_matrix,
 };
-use aeclust::gpu::kernels::domain::MATMUL_MAX_K;
 use aeclust::gpu::kernels::{
-    run, AdamBuffers, AdamConfig, Epilogue, ImageChunk, Kernels, LossBuffers, Matmul, MatmulDims,
-    MatmulKind, MatmulOperands, MatmulVariant, StepParams, StepTable,
+    run, AdamBuffers, AdamCoefficients, Epilogue, ImageChunk, Kernels, LossBuffers, LossFunction,
+    Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant, StepParams, StepTable,
 };
 use aeclust::gpu::GpuContext;
-use aeclust::model::Loss;
+use aeclust::optim::AdamConfig;
 use aeclust::reference;
-use common::{assert_close, gpu, rng, uniform};
+use common::{assert_close, for_each_gpu, rng, uniform};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::sync::OnceLock;
 
 /// (m, n, k) of op(A) (m x k) times op(B) (k x n), unpadded.
 const SHAPES: [(usize, usize, usize); 6] = [
@@ -38,8 +37,9 @@ fn expected(
     aux: &[f32],
     (m, n, k): (usize, usize, usize),
 ) -> Vec<f32> {
-    let mut c = reference::gemm(kind.trans_a, kind.trans_b, a, b, (m, n, k));
-    match kind.epilogue {
+    let (trans_a, trans_b) = kind.transposes();
+    let mut c = reference::gemm(trans_a, trans_b, a, b, (m, n, k));
+    match kind.epilogue() {
         Epilogue::None => {}
         Epilogue::Bias => reference::add_bias(&mut c, aux),
         Epilogue::BiasRelu => {
@@ -67,14 +67,14 @@ fn check_matmul(
     let (m, n, k) = shape;
     let a = uniform(rng, m * k, -1.0, 1.0);
     let b = uniform(rng, k * n, -1.0, 1.0);
-    let aux_rows = if kind.epilogue == Epilogue::ReluMask {
+    let aux_rows = if kind.epilogue() == Epilogue::ReluMask {
         m
     } else {
         1
     };
     let aux = uniform(rng, aux_rows * n, -1.0, 1.0);
-    let (a_rows, a_cols) = if kind.trans_a { (k, m) } else { (m, k) };
-    let (b_rows, b_cols) = if kind.trans_b { (n, k) } else { (k, n) };
+    let (a_rows, a_cols) = if kind.transposes().0 { (k, m) } else { (m, k) };
+    let (b_rows, b_cols) = if kind.transposes().1 { (n, k) } else { (k, n) };
     let a_buf = storage_init(ctx, "a", &pad_matrix(&a, a_rows, a_cols)).unwrap();
     let b_buf = storage_init(ctx, "b", &pad_matrix(&b, b_rows, b_cols)).unwrap();
     let aux_buf = storage_init(ctx, "aux", &pad_matrix(&aux, aux_rows, n)).unwrap();
@@ -103,7 +103,7 @@ fn check_matmul(
         1e-5,
     );
     if matches!(
-        kind.epilogue,
+        kind.epilogue(),
         Epilogue::None | Epilogue::ReluMask | Epilogue::Bias | Epilogue::BiasRelu
     ) {
         // Zero padding in, zero padding out: the invariant the trainer relies on.
@@ -111,7 +111,8 @@ fn check_matmul(
         let pad_sum: f32 = (0..padded(m))
             .flat_map(|r| (0..stride).map(move |c| (r, c)))
             .filter(|&(r, c)| {
-                r >= m && !(kind.epilogue == Epilogue::Bias || kind.epilogue == Epilogue::BiasRelu)
+                r >= m
+                    && !(kind.epilogue() == Epilogue::Bias || kind.epilogue() == Epilogue::BiasRelu)
                     || c >= n
             })
             .map(|(r, c)| c_padded[r * stride + c].abs())
@@ -131,25 +132,31 @@ fn check_matmul_variant(ctx: &GpuContext, matmul: &Matmul) {
 
 #[test]
 fn matmul_blocked_matches_cpu() {
-    let ctx = gpu();
-    let matmul = Matmul::with_variant(&ctx, MatmulVariant::Blocked).unwrap();
-    check_matmul_variant(&ctx, &matmul);
+    for_each_gpu(|gpu| {
+        let ctx = &gpu.ctx;
+        let matmul = Matmul::with_variant(ctx, MatmulVariant::Blocked).unwrap();
+        check_matmul_variant(ctx, &matmul);
+    });
 }
 
 #[test]
 fn matmul_tiled_matches_cpu() {
-    let ctx = gpu();
-    let matmul = Matmul::with_variant(&ctx, MatmulVariant::Tiled).unwrap();
-    check_matmul_variant(&ctx, &matmul);
+    for_each_gpu(|gpu| {
+        let ctx = &gpu.ctx;
+        let matmul = Matmul::with_variant(ctx, MatmulVariant::Tiled).unwrap();
+        check_matmul_variant(ctx, &matmul);
+    });
 }
 
 #[test]
 fn matmul_default_variant_matches_cpu() {
-    let ctx = gpu();
-    // The subgroup variant on adapters with 8-wide subgroups (lavapipe).
-    let matmul = Matmul::new(&ctx).unwrap();
-    assert_eq!(matmul.variant, MatmulVariant::for_adapter(&ctx).name());
-    check_matmul_variant(&ctx, &matmul);
+    for_each_gpu(|gpu| {
+        let ctx = &gpu.ctx;
+        // The subgroup variant on adapters with 8-wide subgroups (lavapipe).
+        let matmul = Matmul::new(ctx).unwrap();
+        assert_eq!(matmul.variant, MatmulVariant::for_adapter(ctx).name());
+        check_matmul_variant(ctx, &matmul);
+    });
 }
 
 fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
@@ -211,29 +218,20 @@ fn check_gather(
 
 #[test]
 fn gather_scales_and_zero_pads_across_image_chunks() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let mut rng = rng(3);
-    // (images, width, first, rows, padded rows, images per chunk)
-    for case in [
-        (5, 7, 1, 3, 32, 5),
-        (40, 785, 3, 33, 64, 40),
-        (9, 1, 0, 9, 32, 9),
-        (40, 13, 2, 30, 32, 7),
-        (64, 3, 0, 64, 64, 1),
-    ] {
-        check_gather(&ctx, &kernels, case, &mut rng);
-    }
-}
-
-/// One adapter and its kernels for every property case.
-fn shared_gpu() -> &'static (GpuContext, Kernels) {
-    static GPU: OnceLock<(GpuContext, Kernels)> = OnceLock::new();
-    GPU.get_or_init(|| {
-        let ctx = gpu();
-        let kernels = Kernels::new(&ctx).unwrap();
-        (ctx, kernels)
-    })
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        let mut rng = rng(3);
+        // (images, width, first, rows, padded rows, images per chunk)
+        for case in [
+            (5, 7, 1, 3, 32, 5),
+            (40, 785, 3, 33, 64, 40),
+            (9, 1, 0, 9, 32, 9),
+            (40, 13, 2, 30, 32, 7),
+            (64, 3, 0, 64, 64, 1),
+        ] {
+            check_gather(ctx, kernels, case, &mut rng);
+        }
+    });
 }
 
 proptest! {
@@ -247,9 +245,10 @@ proptest! {
         kind in 0..MatmulKind::ALL.len(),
         seed in any::<u64>(),
     ) {
-        let (ctx, kernels) = shared_gpu();
-        let mut rng = rng(seed);
-        check_matmul(ctx, &kernels.matmul, MatmulKind::ALL[kind], (m, n, k), &mut rng);
+        for_each_gpu(|gpu| {
+            let mut rng = rng(seed);
+            check_matmul(&gpu.ctx, &gpu.kernels.matmul, MatmulKind::ALL[kind], (m, n, k), &mut rng);
+        });
     }
 
     #[test]
@@ -260,11 +259,10 @@ proptest! {
         start in 0.0f64..1.0,
         seed in any::<u64>(),
     ) {
-        let (ctx, kernels) = shared_gpu();
         let first = ((count as f64 * start) as usize).min(count - 1);
         let rows = (count - first).min(64);
         let case = (count, width, first, rows, padded(rows), per_chunk.min(count));
-        check_gather(ctx, kernels, case, &mut rng(seed));
+        for_each_gpu(|gpu| check_gather(&gpu.ctx, &gpu.kernels, case, &mut rng(seed)));
     }
 }
 
@@ -274,7 +272,7 @@ proptest! {
 fn run_loss(
     ctx: &GpuContext,
     kernels: &Kernels,
-    loss: Loss,
+    loss: LossFunction,
     (logits, targets): (&[f32], &[f32]),
     (rows, width, rows_pad, offset): (usize, usize, usize, usize),
 ) -> (Vec<f32>, Vec<f32>) {
@@ -314,155 +312,165 @@ fn run_loss(
 
 #[test]
 fn losses_match_cpu_and_ignore_padding() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let mut rng = rng(11);
-    let shapes = [(1, 1, 32, 0), (7, 785, 32, 5), (33, 31, 64, 2)];
-    for ((rows, width, rows_pad, offset), loss) in shapes
-        .into_iter()
-        .flat_map(|shape| [(shape, Loss::Bce), (shape, Loss::Mse)])
-    {
-        let logits = uniform(&mut rng, rows * width, -9.0, 9.0);
-        let targets = uniform(&mut rng, rows * width, 0.0, 1.0);
-        let shape = (rows, width, rows_pad, offset);
-        let (grad, losses) = run_loss(&ctx, &kernels, loss, (&logits, &targets), shape);
-        let mut want_grad = vec![0.0; rows * width];
-        let reference_loss = match loss {
-            Loss::Bce => reference::bce_sigmoid,
-            Loss::Mse => reference::mse,
-        };
-        let want_loss = reference_loss(&logits, &targets, width, rows, &mut want_grad);
-        let mut want_grad_pad = pad_matrix(&want_grad, rows, width);
-        want_grad_pad.resize(rows_pad * padded(width), 0.0);
-        assert_close(&format!("{loss:?} grad"), &grad, &want_grad_pad, 1e-9, 1e-5);
-        assert_close(
-            &format!("{loss:?} losses"),
-            &losses[offset..offset + rows],
-            &want_loss,
-            1e-6,
-            1e-5,
-        );
-        assert_eq!(
-            losses[offset + rows],
-            0.0,
-            "a loss was written past the valid rows"
-        );
-    }
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        let mut rng = rng(11);
+        let shapes = [(1, 1, 32, 0), (7, 785, 32, 5), (33, 31, 64, 2)];
+        for ((rows, width, rows_pad, offset), loss) in shapes.into_iter().flat_map(|shape| {
+            [
+                (shape, LossFunction::BceSigmoid),
+                (shape, LossFunction::Mse),
+            ]
+        }) {
+            let logits = uniform(&mut rng, rows * width, -9.0, 9.0);
+            let targets = uniform(&mut rng, rows * width, 0.0, 1.0);
+            let shape = (rows, width, rows_pad, offset);
+            let (grad, losses) = run_loss(ctx, kernels, loss, (&logits, &targets), shape);
+            let mut want_grad = vec![0.0; rows * width];
+            let reference_loss = match loss {
+                LossFunction::BceSigmoid => reference::bce_sigmoid,
+                LossFunction::Mse => reference::mse,
+            };
+            let want_loss = reference_loss(&logits, &targets, width, rows, &mut want_grad);
+            let mut want_grad_pad = pad_matrix(&want_grad, rows, width);
+            want_grad_pad.resize(rows_pad * padded(width), 0.0);
+            assert_close(&format!("{loss:?} grad"), &grad, &want_grad_pad, 1e-9, 1e-5);
+            assert_close(
+                &format!("{loss:?} losses"),
+                &losses[offset..offset + rows],
+                &want_loss,
+                1e-6,
+                1e-5,
+            );
+            assert_eq!(
+                losses[offset + rows],
+                0.0,
+                "a loss was written past the valid rows"
+            );
+        }
+    });
 }
 
 #[test]
 fn losses_are_nan_in_a_row_with_a_non_finite_output() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let (rows, width) = (4, 70);
-    let mut logits = vec![0.5; rows * width];
-    logits[width + 3] = f32::NAN;
-    logits[2 * width + 69] = f32::INFINITY;
-    logits[3 * width] = f32::NEG_INFINITY;
-    let targets = vec![0.25; rows * width];
-    for loss in [Loss::Bce, Loss::Mse] {
-        let shape = (rows, width, 32, 0);
-        let (_, losses) = run_loss(&ctx, &kernels, loss, (&logits, &targets), shape);
-        let mut grad = vec![0.0; rows * width];
-        let want = match loss {
-            Loss::Bce => reference::bce_sigmoid(&logits, &targets, width, rows, &mut grad),
-            Loss::Mse => reference::mse(&logits, &targets, width, rows, &mut grad),
-        };
-        for (row, (got, want)) in losses[..rows].iter().zip(&want).enumerate() {
-            assert_eq!(
-                got.is_nan(),
-                row > 0,
-                "{loss:?} GPU loss of row {row}: {got}"
-            );
-            assert_eq!(
-                want.is_nan(),
-                row > 0,
-                "{loss:?} CPU loss of row {row}: {want}"
-            );
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        let (rows, width) = (4, 70);
+        let mut logits = vec![0.5; rows * width];
+        logits[width + 3] = f32::NAN;
+        logits[2 * width + 69] = f32::INFINITY;
+        logits[3 * width] = f32::NEG_INFINITY;
+        let targets = vec![0.25; rows * width];
+        for loss in [LossFunction::BceSigmoid, LossFunction::Mse] {
+            let shape = (rows, width, 32, 0);
+            let (_, losses) = run_loss(ctx, kernels, loss, (&logits, &targets), shape);
+            let mut grad = vec![0.0; rows * width];
+            let want = match loss {
+                LossFunction::BceSigmoid => {
+                    reference::bce_sigmoid(&logits, &targets, width, rows, &mut grad)
+                }
+                LossFunction::Mse => reference::mse(&logits, &targets, width, rows, &mut grad),
+            };
+            for (row, (got, want)) in losses[..rows].iter().zip(&want).enumerate() {
+                assert_eq!(
+                    got.is_nan(),
+                    row > 0,
+                    "{loss:?} GPU loss of row {row}: {got}"
+                );
+                assert_eq!(
+                    want.is_nan(),
+                    row > 0,
+                    "{loss:?} CPU loss of row {row}: {want}"
+                );
+            }
         }
-    }
+    });
 }
 
 #[test]
 fn bce_loss_hand_computed() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    // One row, two outputs: logit 0 with target 1 (p = 0.5, loss ln 2), and logit 40 with
-    // target 0 (p clipped to 1 - 1e-7 in f32, loss -ln(1.1920929e-7) = 15.942385).
-    let width = 2;
-    let logits = pad_matrix(&[0.0, 40.0], 1, width);
-    let targets = pad_matrix(&[1.0, 0.0], 1, width);
-    let steps = one_step(
-        &ctx,
-        StepParams {
-            first: 0,
-            rows: 1,
-            loss_offset: 0,
-            lr_t: 0.0,
-        },
-    );
-    let l = storage_init(&ctx, "l", &logits).unwrap();
-    let t = storage_init(&ctx, "t", &targets).unwrap();
-    let g = storage(&ctx, "g", logits.len()).unwrap();
-    let out = storage(&ctx, "out", 1).unwrap();
-    let buffers = LossBuffers {
-        outputs: &l,
-        targets: &t,
-        grad: &g,
-        losses: &out,
-    };
-    let d = kernels
-        .loss
-        .dispatch(&ctx, Loss::Bce, &steps, buffers, width, 32);
-    run(&ctx, &[&d], 0).unwrap();
-    let loss = read_f32(&ctx, &out, 0, 1).unwrap()[0];
-    let want = (std::f32::consts::LN_2 + 15.942385) / 2.0;
-    assert!((loss - want).abs() < 1e-5, "loss {loss}, want {want}");
-    let grad = read_f32(&ctx, &g, 0, 2).unwrap();
-    assert_close("hand grad", &grad, &[-0.25, 0.5], 1e-7, 1e-6);
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        // One row, two outputs: logit 0 with target 1 (p = 0.5, loss ln 2), and logit 40 with
+        // target 0 (p clipped to 1 - 1e-7 in f32, loss -ln(1.1920929e-7) = 15.942385).
+        let width = 2;
+        let logits = pad_matrix(&[0.0, 40.0], 1, width);
+        let targets = pad_matrix(&[1.0, 0.0], 1, width);
+        let steps = one_step(
+            ctx,
+            StepParams {
+                first: 0,
+                rows: 1,
+                loss_offset: 0,
+                lr_t: 0.0,
+            },
+        );
+        let l = storage_init(ctx, "l", &logits).unwrap();
+        let t = storage_init(ctx, "t", &targets).unwrap();
+        let g = storage(ctx, "g", logits.len()).unwrap();
+        let out = storage(ctx, "out", 1).unwrap();
+        let buffers = LossBuffers {
+            outputs: &l,
+            targets: &t,
+            grad: &g,
+            losses: &out,
+        };
+        let d = kernels
+            .loss
+            .dispatch(ctx, LossFunction::BceSigmoid, &steps, buffers, width, 32);
+        run(ctx, &[&d], 0).unwrap();
+        let loss = read_f32(ctx, &out, 0, 1).unwrap()[0];
+        let want = (std::f32::consts::LN_2 + 15.942385) / 2.0;
+        assert!((loss - want).abs() < 1e-5, "loss {loss}, want {want}");
+        let grad = read_f32(ctx, &g, 0, 2).unwrap();
+        assert_close("hand grad", &grad, &[-0.25, 0.5], 1e-7, 1e-6);
+    });
 }
 
 #[test]
 fn matmul_at_the_longest_reduction_in_every_variant() {
     // K = MATMUL_MAX_K is the largest batch of a weight gradient; each invocation of every
     // variant then runs its longest K loop, which must stay inside the loop budget.
-    let ctx = gpu();
-    let mut rng = rng(17);
-    let mut variants = vec![MatmulVariant::Blocked, MatmulVariant::Tiled];
-    if ctx.subgroup8 {
-        variants.push(MatmulVariant::Subgroup8);
-    }
-    for variant in variants {
-        let matmul = Matmul::with_variant(&ctx, variant).unwrap();
-        for kind in MatmulKind::ALL {
-            check_matmul(&ctx, &matmul, kind, (5, 7, MATMUL_MAX_K), &mut rng);
+    for_each_gpu(|gpu| {
+        let ctx = &gpu.ctx;
+        let mut rng = rng(17);
+        let mut variants = vec![MatmulVariant::Blocked, MatmulVariant::Tiled];
+        if ctx.subgroup8 {
+            variants.push(MatmulVariant::Subgroup8);
         }
-    }
+        for variant in variants {
+            let matmul = Matmul::with_variant(ctx, variant).unwrap();
+            for kind in MatmulKind::ALL {
+                check_matmul(ctx, &matmul, kind, (5, 7, MATMUL_MAX_K), &mut rng);
+            }
+        }
+    });
 }
 
 #[test]
 fn column_sums_match_cpu() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let mut rng = rng(5);
-    // Up to the largest batch (MATMUL_MAX_K rows), one loop iteration per row.
-    for (rows, cols) in [(1, 1), (7, 785), (33, 31), (64, 32), (MATMUL_MAX_K, 3)] {
-        let m = uniform(&mut rng, rows * cols, -1.0, 1.0);
-        let buf = storage_init(&ctx, "m", &pad_matrix(&m, rows, cols)).unwrap();
-        let sums = storage_init(&ctx, "sums", &vec![f32::NAN; padded(cols)]).unwrap();
-        let d = kernels.column_sums.dispatch(
-            &ctx,
-            buf.as_entire_binding(),
-            sums.as_entire_binding(),
-            padded(rows),
-            padded(cols),
-        );
-        run(&ctx, &[&d], 0).unwrap();
-        let got = read_f32(&ctx, &sums, 0, padded(cols)).unwrap();
-        let mut want = reference::column_sums(&m, cols);
-        want.resize(padded(cols), 0.0);
-        assert_close("column sums", &got, &want, 1e-5, 1e-5);
-    }
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        let mut rng = rng(5);
+        // Up to the largest batch (MATMUL_MAX_K rows), one loop iteration per row.
+        for (rows, cols) in [(1, 1), (7, 785), (33, 31), (64, 32), (MATMUL_MAX_K, 3)] {
+            let m = uniform(&mut rng, rows * cols, -1.0, 1.0);
+            let buf = storage_init(ctx, "m", &pad_matrix(&m, rows, cols)).unwrap();
+            let sums = storage_init(ctx, "sums", &vec![f32::NAN; padded(cols)]).unwrap();
+            let d = kernels.column_sums.dispatch(
+                ctx,
+                buf.as_entire_binding(),
+                sums.as_entire_binding(),
+                padded(rows),
+                padded(cols),
+            );
+            run(ctx, &[&d], 0).unwrap();
+            let got = read_f32(ctx, &sums, 0, padded(cols)).unwrap();
+            let mut want = reference::column_sums(&m, cols);
+            want.resize(padded(cols), 0.0);
+            assert_close("column sums", &got, &want, 1e-5, 1e-5);
+        }
+    });
 }
 
 /// One Adam step on the GPU from `[params, grads, m, v]`; returns the new params, m and v.
@@ -492,7 +500,14 @@ fn run_adam(
         v: &bufs[3],
         losses: &losses,
     };
-    let d = kernels.adam.dispatch(ctx, &steps, config, buffers, count);
+    let coefficients = AdamCoefficients {
+        beta1: config.beta1,
+        beta2: config.beta2,
+        epsilon: config.epsilon,
+    };
+    let d = kernels
+        .adam
+        .dispatch(ctx, &steps, coefficients, buffers, count);
     run(ctx, &[&d], 0).unwrap();
     let finite = !read_f32(ctx, &losses, 0, 1).unwrap()[0].is_nan();
     let [p, m, v] = [0, 2, 3].map(|i| read_f32(ctx, &bufs[i], 0, count).unwrap());
@@ -501,67 +516,70 @@ fn run_adam(
 
 #[test]
 fn adam_matches_cpu() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let config = AdamConfig::default();
-    let mut rng = rng(9);
-    for count in [4, 1028, 300_000] {
-        let p = uniform(&mut rng, count, -1.0, 1.0);
-        let g = uniform(&mut rng, count, -0.1, 0.1);
-        let m0 = uniform(&mut rng, count, -0.01, 0.01);
-        let v0 = uniform(&mut rng, count, 0.0, 1e-4);
-        let lr_t = config.lr_t(17);
-        let ([gp, gm, gv], finite) = run_adam(&ctx, &kernels, &config, [&p, &g, &m0, &v0], lr_t);
-        let (mut cp, mut cm, mut cv) = (p.clone(), m0.clone(), v0.clone());
-        assert!(reference::adam(
-            &mut cp, &g, &mut cm, &mut cv, &config, lr_t
-        ));
-        assert!(finite, "a finite step was marked as diverged");
-        assert_close("adam params", &gp, &cp, 1e-7, 1e-6);
-        assert_close("adam m", &gm, &cm, 1e-9, 1e-6);
-        assert_close("adam v", &gv, &cv, 1e-12, 1e-5);
-    }
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        let config = AdamConfig::default();
+        let mut rng = rng(9);
+        for count in [4, 1028, 300_000] {
+            let p = uniform(&mut rng, count, -1.0, 1.0);
+            let g = uniform(&mut rng, count, -0.1, 0.1);
+            let m0 = uniform(&mut rng, count, -0.01, 0.01);
+            let v0 = uniform(&mut rng, count, 0.0, 1e-4);
+            let lr_t = config.lr_t(17);
+            let ([gp, gm, gv], finite) = run_adam(ctx, kernels, &config, [&p, &g, &m0, &v0], lr_t);
+            let (mut cp, mut cm, mut cv) = (p.clone(), m0.clone(), v0.clone());
+            assert!(reference::adam(
+                &mut cp, &g, &mut cm, &mut cv, &config, lr_t
+            ));
+            assert!(finite, "a finite step was marked as diverged");
+            assert_close("adam params", &gp, &cp, 1e-7, 1e-6);
+            assert_close("adam m", &gm, &cm, 1e-9, 1e-6);
+            assert_close("adam v", &gv, &cv, 1e-12, 1e-5);
+        }
+    });
 }
 
 #[test]
 fn adam_first_step_hand_computed() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let config = AdamConfig::default();
-    // Step 1 with g = 0.5: m = 0.05, v = 0.00025, lr_t = 1e-3 * sqrt(0.001) / 0.1
-    // (up to the f32 rounding of 0.999 and 0.9, as in Keras).
-    let lr_t = config.lr_t(1);
-    assert!((lr_t - 0.000_316_227_77).abs() < 5e-9, "lr_t {lr_t}");
-    let grads = [0.5, -0.5, 0.0, 0.5];
-    let state: [&[f32]; 4] = [&[1.0; 4], &grads, &[0.0; 4], &[0.0; 4]];
-    let ([p, m, v], _) = run_adam(&ctx, &kernels, &config, state, lr_t);
-    let step = 0.000_316_227_77 * 0.05 / (0.015_811_388 + 1e-7);
-    assert_close(
-        "params",
-        &p,
-        &[1.0 - step, 1.0 + step, 1.0, 1.0 - step],
-        1e-7,
-        0.0,
-    );
-    assert_close("m", &m, &[0.05, -0.05, 0.0, 0.05], 0.0, 1e-6);
-    assert_close("v", &v, &[0.00025, 0.00025, 0.0, 0.00025], 0.0, 2e-5); // 1 - 0.999 is 0.99998713e-3 in f32
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        let config = AdamConfig::default();
+        // Step 1 with g = 0.5: m = 0.05, v = 0.00025, lr_t = 1e-3 * sqrt(0.001) / 0.1
+        // (up to the f32 rounding of 0.999 and 0.9, as in Keras).
+        let lr_t = config.lr_t(1);
+        assert!((lr_t - 0.000_316_227_77).abs() < 5e-9, "lr_t {lr_t}");
+        let grads = [0.5, -0.5, 0.0, 0.5];
+        let state: [&[f32]; 4] = [&[1.0; 4], &grads, &[0.0; 4], &[0.0; 4]];
+        let ([p, m, v], _) = run_adam(ctx, kernels, &config, state, lr_t);
+        let step = 0.000_316_227_77 * 0.05 / (0.015_811_388 + 1e-7);
+        assert_close(
+            "params",
+            &p,
+            &[1.0 - step, 1.0 + step, 1.0, 1.0 - step],
+            1e-7,
+            0.0,
+        );
+        assert_close("m", &m, &[0.05, -0.05, 0.0, 0.05], 0.0, 1e-6);
+        assert_close("v", &v, &[0.00025, 0.00025, 0.0, 0.00025], 0.0, 2e-5); // 1 - 0.999 is 0.99998713e-3 in f32
+    });
 }
 
 #[test]
 fn adam_marks_a_step_that_makes_a_weight_non_finite() {
-    let ctx = gpu();
-    let kernels = Kernels::new(&ctx).unwrap();
-    let config = AdamConfig::default();
-    let lr_t = config.lr_t(1);
-    // g^2 overflows v; a NaN gradient poisons everything.
-    for bad in [1e30, f32::NAN] {
-        let grads = [0.1, bad, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
-        let state: [&[f32]; 4] = [&[1.0; 8], &grads, &[0.0; 8], &[0.0; 8]];
-        let (_, finite) = run_adam(&ctx, &kernels, &config, state, lr_t);
-        assert!(!finite, "gradient {bad} was not marked");
-        let [mut p, mut m, mut v] = [state[0], state[2], state[3]].map(<[f32]>::to_vec);
-        assert!(!reference::adam(
-            &mut p, &grads, &mut m, &mut v, &config, lr_t
-        ));
-    }
+    for_each_gpu(|gpu| {
+        let (ctx, kernels) = (&gpu.ctx, &gpu.kernels);
+        let config = AdamConfig::default();
+        let lr_t = config.lr_t(1);
+        // g^2 overflows v; a NaN gradient poisons everything.
+        for bad in [1e30, f32::NAN] {
+            let grads = [0.1, bad, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+            let state: [&[f32]; 4] = [&[1.0; 8], &grads, &[0.0; 8], &[0.0; 8]];
+            let (_, finite) = run_adam(ctx, kernels, &config, state, lr_t);
+            assert!(!finite, "gradient {bad} was not marked");
+            let [mut p, mut m, mut v] = [state[0], state[2], state[3]].map(<[f32]>::to_vec);
+            assert!(!reference::adam(
+                &mut p, &grads, &mut m, &mut v, &config, lr_t
+            ));
+        }
+    });
 }

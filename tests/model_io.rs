@@ -1,13 +1,10 @@
-//! Model files, .npy files and the encoder.
+//! Model files and .npy files.
 
 mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use aeclust::data::{load_dir, Split};
-use aeclust::device::{BackendChoice, Device};
-use aeclust::encode::{encode, reconstruct};
 use aeclust::model::{ModelSpec, Params};
 use aeclust::{model_file, npy};
 use npyz::WriterBuilder;
@@ -153,42 +150,6 @@ fn npy_round_trip_and_errors() {
     let full = std::fs::read(&path).unwrap();
     std::fs::write(&path, &full[..full.len() - 4]).unwrap();
     assert!(err(&path).contains("truncated"), "{}", err(&path));
-}
-
-#[test]
-fn gpu_and_cpu_reconstructions_agree() {
-    let _ = common::gpu();
-    let data = load_dir(Path::new("data/mnist"), Split::Test)
-        .unwrap()
-        .truncated(40);
-    let spec = ModelSpec::blog();
-    let params = Params::glorot(&spec, 6);
-    let (gpu, _) = Device::open(BackendChoice::Gpu, &Default::default()).unwrap();
-    let g = reconstruct(&gpu, &spec, &params, &data).unwrap();
-    let c = reconstruct(&Device::Cpu, &spec, &params, &data).unwrap();
-    assert_eq!(g.len(), 40 * 784);
-    common::assert_close("reconstructions", &g, &c, 1e-6, 1e-5);
-    assert!(
-        c.iter().all(|&v| (0.0..=1.0).contains(&v)),
-        "sigmoid outputs"
-    );
-}
-
-#[test]
-fn gpu_and_cpu_encoders_agree() {
-    let _ = common::gpu();
-    let data = load_dir(Path::new("data/mnist"), Split::Test)
-        .unwrap()
-        .truncated(1500);
-    let spec = ModelSpec::blog();
-    let params = Params::glorot(&spec, 2);
-    let (gpu, _) = Device::open(BackendChoice::Gpu, &Default::default()).unwrap();
-    let g = encode(&gpu, &spec, &params, &data).unwrap();
-    let c = encode(&Device::Cpu, &spec, &params, &data).unwrap();
-    assert_eq!(g.len(), 1500 * 32);
-    common::assert_close("codes", &g, &c, 1e-5, 1e-5);
-    assert!(c.iter().all(|&v| v >= 0.0), "ReLU codes are never negative");
-    assert!(c.iter().any(|&v| v > 0.0));
 }
 
 /// A version 1.0 .npy header of a float32 matrix, without its data.

@@ -9,14 +9,10 @@ use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::{parse_size, DataOptions, Source, SourceKind, Split};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::embed::UmapConfig;
-use aeclust::gpu::kernels::domain::check_matmul_k;
-use aeclust::gpu::kernels::AdamConfig;
 use aeclust::gpu::GpuRequest;
-use aeclust::model::{parse_activations, parse_widths, Loss, ModelSpec};
-use aeclust::model_file::{TrainingState, MAX_EPOCHS};
+use aeclust::model::{parse_activations, parse_widths, Loss};
 use aeclust::output::check_writable;
-use aeclust::recipe::Recipe;
-use aeclust::train::TrainConfig;
+use aeclust::recipe::{Recipe, RecipeSettings};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Args)]
@@ -38,6 +34,7 @@ impl DeviceArgs {
         GpuRequest {
             adapter: self.adapter.as_deref(),
             max_binding_bytes: self.max_binding_mib.map(|mib| mib << 20),
+            ..Default::default()
         }
     }
 }
@@ -142,126 +139,27 @@ pub struct RecipeArgs {
 }
 
 impl RecipeArgs {
-    /// The training settings, after checking the flags that can be checked without data.
-    pub fn config(&self) -> Result<TrainConfig> {
-        let values = self.recipe.values();
-        let (epochs, batch) = (
-            self.epochs.unwrap_or(values.epochs),
-            self.batch.unwrap_or(values.batch),
-        );
-        if epochs == 0 || epochs > MAX_EPOCHS {
-            bail!("--epochs must be between 1 and {MAX_EPOCHS}, got {epochs}");
-        }
-        if batch == 0 {
-            bail!("--batch must be at least 1");
-        }
-        check_matmul_k("--batch", batch)?;
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            bail!("--lr must be a positive number, got {}", self.lr);
-        }
-        if self.limit == Some(0) {
-            bail!("--limit must be at least 1");
-        }
-        if self.checkpoint_every == Some(0) {
-            bail!("--checkpoint-every must be at least 1");
-        }
+    /// The typed settings, after checking the flags that can be checked without data.
+    pub fn settings(&self) -> Result<RecipeSettings> {
         self.data.check()?;
-        Ok(TrainConfig {
-            epochs,
-            batch,
-            adam: AdamConfig {
-                lr: self.lr,
-                ..AdamConfig::default()
-            },
-            seed: self.seed(),
-            first_epoch: 0,
-        })
-    }
-
-    pub fn seed(&self) -> u64 {
-        self.seed.unwrap_or(0)
-    }
-
-    /// Fails when a flag given with `train --model` conflicts with the model file being
-    /// resumed: the file's model, seed and step count win, so a flag that says otherwise
-    /// would be ignored. (`--lr` and `--epochs` apply to the epochs to come.)
-    pub fn check_resume(
-        &self,
-        spec: &ModelSpec,
-        state: &TrainingState,
-        file: &str,
-        samples: usize,
-    ) -> Result<()> {
-        let conflict = |flag: &str, value: &str, holds: String| {
-            anyhow::anyhow!(
-                "{flag} {value} conflicts with {file}, which {holds}; \
-                 leave {flag} out to resume it"
-            )
+        let settings = RecipeSettings {
+            recipe: self.recipe,
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            seed: self.seed,
+            layers: self.layers.as_deref().map(parse_widths).transpose()?,
+            activations: self
+                .activations
+                .as_deref()
+                .map(parse_activations)
+                .transpose()?,
+            loss: self.loss,
+            limit: self.limit,
+            checkpoint_every: self.checkpoint_every,
         };
-        if let Some(layers) = &self.layers {
-            if parse_widths(layers)? != spec.widths {
-                return Err(conflict(
-                    "--layers",
-                    layers,
-                    format!("holds {:?}", spec.widths),
-                ));
-            }
-        }
-        if let Some(list) = &self.activations {
-            if parse_activations(list)? != spec.activations {
-                return Err(conflict(
-                    "--activations",
-                    list,
-                    "has other activations".into(),
-                ));
-            }
-        }
-        if let Some(loss) = self.loss.filter(|&l| l != spec.loss) {
-            let holds = format!("was trained with {}", spec.loss.name());
-            return Err(conflict("--loss", loss.name(), holds));
-        }
-        if let Some(seed) = self.seed.filter(|&s| s != state.seed) {
-            let holds = format!("was trained from seed {}", state.seed);
-            return Err(conflict("--seed", &seed.to_string(), holds));
-        }
-        let batch = self.batch.unwrap_or(self.recipe.values().batch);
-        let per_epoch = samples.div_ceil(batch) as u64;
-        if state.adam.step != state.epochs as u64 * per_epoch {
-            bail!(
-                "{file} took {} Adam steps over {} epochs, but {samples} samples at batch \
-                 {batch} take {per_epoch} an epoch: resume with the --batch (or --recipe) and \
-                 --limit it was trained with",
-                state.adam.step,
-                state.epochs
-            );
-        }
-        Ok(())
-    }
-
-    /// The model: the recipe's, with the flags' overrides, checked against the image size.
-    /// Without --layers, the recipe's first and last widths become the image size.
-    pub fn model(&self, image_size: usize) -> Result<ModelSpec> {
-        let values = self.recipe.values();
-        let widths = match &self.layers {
-            Some(layers) => parse_widths(layers)?,
-            None => {
-                let mut widths = parse_widths(values.layers)?;
-                let last = widths.len() - 1;
-                widths[0] = image_size;
-                widths[last] = image_size;
-                widths
-            }
-        };
-        let loss = self.loss.unwrap_or(values.loss);
-        let mut spec = ModelSpec::standard(widths, values.linear_code, loss);
-        if let Some(list) = &self.activations {
-            spec.activations = parse_activations(list)?;
-        }
-        spec.check(image_size)?;
-        for &width in &spec.widths {
-            check_matmul_k("a layer's width", width)?;
-        }
-        Ok(spec)
+        settings.config()?;
+        Ok(settings)
     }
 }
 

@@ -1,20 +1,14 @@
 //! `aeclust cluster`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 
 use super::args::{open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg};
-use aeclust::cluster::{
-    cluster_features, embed_and_cluster, metrics, ClusterRun, KmeansConfig, KmeansResult,
-};
-use aeclust::data::Dataset;
-use aeclust::device::Device;
-use aeclust::embed::UmapConfig;
-use aeclust::encode::encode;
-use aeclust::output::{check_writable, write_atomic, write_json};
-use aeclust::report::{self, ClusterReport};
+use super::console::Console;
+use aeclust::output::check_writable;
+use aeclust::pipeline::{cluster_and_write, ClusterOutputs, ClusterPlan, Features};
 use aeclust::{model_file, npy};
 
 #[derive(Args)]
@@ -56,139 +50,15 @@ pub struct ClusterArgs {
     pub device: DeviceArgs,
 }
 
-pub fn print_run(run: &ClusterRun) {
-    let score = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-    let embedding = run
-        .embedding
-        .as_ref()
-        .map_or(String::new(), |e| format!("   (umap {:.2} s)", e.seconds));
-    println!(
-        "{:<11} {:>6} x {:<4} k {:<3} inertia {:<14.6e} {:>3} iterations {:>7.2} s   acc {}  nmi {}  ari {}{embedding}",
-        run.features,
-        run.samples,
-        run.dims,
-        run.k,
-        run.inertia,
-        run.iterations,
-        run.seconds,
-        score(run.acc),
-        score(run.nmi),
-        score(run.ari)
-    );
-}
-
-/// Where the results of a clustering go (each optional).
-pub struct ClusterOutputs<'a> {
-    pub report: Option<&'a Path>,
-    pub assignments: Option<&'a Path>,
-    pub pictures: Option<&'a Path>,
-    /// The one-row-per-cluster sheet (`clusters.png` in `pictures` when not given).
-    pub sheet: Option<&'a Path>,
-}
-
-/// Clusters `codes` (n x d), and with `embed` their UMAP embedding, and with `pixels` the
-/// images' pixels (embedded too with `embed`); scores them against the labels of `data` when
-/// there is data; prints and writes the results. Assignments and pictures follow the
-/// embedded codes when there are any.
-pub fn cluster_and_write(
-    device: &Device,
-    (codes, n, d): (&[f32], usize, usize),
-    data: Option<&Dataset>,
-    (config, embed): (&KmeansConfig, Option<&UmapConfig>),
-    pixels: bool,
-    outputs: &ClusterOutputs,
-) -> Result<(Vec<ClusterRun>, Vec<u32>)> {
-    if (pixels || outputs.pictures.is_some()) && data.is_none() {
-        bail!("--pixels and --pictures need the images of the codes (--data, --split)");
-    }
-    let labels = data.map(Dataset::scoring_labels).transpose()?.flatten();
-    let mut runs = Vec::new();
-    let mut cluster = |features: &str, points: &[f32], shape: (usize, usize)| -> Result<_> {
-        let (run, plain) = cluster_features(device, features, points, shape, labels, config)?;
-        print_run(&run);
-        runs.push(run);
-        let Some(umap) = embed else { return Ok(plain) };
-        let (run, embedded) =
-            embed_and_cluster(device, features, points, shape, labels, (config, umap))?;
-        print_run(&run);
-        runs.push(run);
-        Ok(embedded)
-    };
-    let result = cluster("codes", codes, (n, d))?;
-    if let (true, Some(data)) = (pixels, data) {
-        let values: Vec<f32> = data.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
-        cluster("pixels", &values, (data.count, data.image_size()))?;
-    }
-    if let Some(labels) = labels {
-        let counts = metrics::contingency(&result.labels, labels);
-        print!("{}", report::contingency_table(&counts));
-    }
-    if let Some(path) = outputs.assignments {
-        write_atomic(path, assignments_csv(&result, data).as_bytes())?;
-    }
-    if let (Some(dir), Some(data)) = (outputs.pictures, data) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let written = report::cluster_pictures(dir, data, &result.labels, config.k, 64)?;
-        let sheet = outputs
-            .sheet
-            .map_or_else(|| dir.join("clusters.png"), Path::to_path_buf);
-        report::write_png(
-            &sheet,
-            &report::cluster_sheet(data, &result.labels, config.k, 16),
-        )?;
-        println!(
-            "pictures: {} clusters in {}, all on {}",
-            written.len(),
-            dir.display(),
-            sheet.display()
-        );
-    }
-    if let Some(path) = outputs.report {
-        let report = ClusterReport {
-            kmeans: config.clone(),
-            runs: runs.clone(),
-        };
-        write_json(path, &report)?;
-        println!("report: {}", path.display());
-    }
-    Ok((runs, result.labels))
-}
-
-/// One line per sample: its image, cluster, label (class name) and squared distance.
-fn assignments_csv(result: &KmeansResult, data: Option<&Dataset>) -> String {
-    let mut text = String::from("image,cluster,label,distance\n");
-    for (i, (&cluster, &distance)) in result.labels.iter().zip(&result.distances).enumerate() {
-        let (image, label) = match data {
-            Some(data) => {
-                let label = data
-                    .labels
-                    .as_ref()
-                    .and_then(|l| data.classes.get(l[i] as usize))
-                    .map_or(String::new(), |c| csv_field(c));
-                (csv_field(&data.name(i)), label)
-            }
-            None => (i.to_string(), String::new()),
-        };
-        text += &format!("{image},{cluster},{label},{distance}\n");
-    }
-    text
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
-}
-
 pub fn cluster(args: &ClusterArgs) -> Result<()> {
     for path in [&args.report, &args.assignments].into_iter().flatten() {
         check_writable(path)?;
     }
-    let config = args.kmeans.config(args.seed)?;
-    let embed = args.embed.config(args.seed)?;
+    let plan = ClusterPlan {
+        kmeans: args.kmeans.config(args.seed)?,
+        embed: args.embed.config(args.seed)?,
+        pixels: args.pixels,
+    };
     let device = open_device(&args.device)?;
     args.data.check()?;
     let data = args
@@ -204,7 +74,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         (None, Some(model)) => {
             let (spec, params) = model_file::load_weights(model)?;
             let data = data?;
-            let codes = encode(&device, &spec, &params, &data)?;
+            let codes = device.encoder().encode(&spec, &params, &data)?;
             let d = codes.len() / data.count;
             (codes, data.count, d, Some(data))
         }
@@ -216,13 +86,19 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         pictures: args.pictures.as_deref(),
         sheet: None,
     };
+    let features = Features {
+        values: &codes,
+        n,
+        d,
+    };
+    let mut console = Console::new(false);
     cluster_and_write(
         &device,
-        (&codes, n, d),
+        features,
         data.as_ref(),
-        (&config, embed.as_ref()),
-        args.pixels,
+        &plan,
         &outputs,
+        &mut console,
     )?;
     if data.is_none() {
         eprintln!(

@@ -34,7 +34,7 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     spec.check(data.image_size())?;
     let device = open_device(&args.device)?;
     let start = std::time::Instant::now();
-    let codes = aeclust::encode::encode(&device, &spec, &params, &data)?;
+    let codes = device.encoder().encode(&spec, &params, &data)?;
     let width = codes.len() / data.count;
     npy::write_matrix(&args.out, &codes, data.count, width)?;
     println!(

@@ -19,7 +19,7 @@ pub fn info() -> Result<()> {
             (None, 0) => "  <- what --backend gpu uses",
             _ => "",
         };
-        println!("{i}: {} ({}, {}){pick}", a.name, a.backend, a.device_type);
+        println!("{i}: {} ({}, {}){pick}", a.name, a.api, a.device_type);
         println!("   driver: {}", a.driver);
         println!(
             "   storage binding {} MiB, buffer {} MiB, workgroup storage {} KiB, \

@@ -38,13 +38,11 @@ fn exit_now() -> ! {
     std::process::exit(EXIT_INTERRUPTED)
 }
 
-/// Runs `work`, which looks at `requested` now and then, as a section that an interrupt stops
-/// through `requested` instead of by ending the process.
-pub fn stoppable<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    STOPPABLE.store(true, Ordering::SeqCst);
-    let result = work();
-    STOPPABLE.store(false, Ordering::SeqCst);
-    result
+/// Marks the start (true) or the end (false) of a section that looks at `requested` now and
+/// then, and that an interrupt therefore stops through `requested` instead of by ending the
+/// process.
+pub fn set_stoppable(on: bool) {
+    STOPPABLE.store(on, Ordering::SeqCst);
 }
 
 /// Whether an interrupt asked the running `stoppable` section to stop.

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod bench;
 pub mod cluster;
+pub mod console;
 pub mod encode;
 pub mod info;
 pub mod interrupt;

@@ -1,15 +1,16 @@
 //! One Lloyd iteration and one assignment, on the GPU (WGSL) or on the CPU (its exact twin).
 
 use anyhow::Result;
-use rayon::prelude::*;
 
-use super::nearest::{nearest_centroids, CentroidBlocks};
+use crate::device::Gpu;
+use crate::domain::check_kmeans;
 use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init};
-use crate::gpu::kernels::domain::KMEANS_CHUNK;
-use crate::gpu::kernels::{run, Dispatch, Kernels, KmeansBuffers, KmeansShape};
+use crate::gpu::kernels::{run, Dispatch, KmeansBuffers, KmeansShape};
 use crate::gpu::GpuContext;
+use crate::reference::kmeans;
 
-/// Where Lloyd's iterations run.
+/// Where Lloyd's iterations run: `GpuEngine` (kmeans.wgsl) or `CpuEngine` (its twin), built
+/// by `device::Device::kmeans_engine`.
 pub trait Engine {
     /// One iteration from `centroids`: assign every point, then the new centroids.
     fn step(&mut self, centroids: &[f32]) -> Result<Vec<f32>>;
@@ -17,53 +18,21 @@ pub trait Engine {
     fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)>;
 }
 
-/// The CPU twin of kmeans.wgsl: the same operations in the same order, so the same centroids
-/// give bit-identical labels and distances.
+/// Lloyd's iterations through `reference::kmeans`, the twin of kmeans.wgsl: the same
+/// centroids give bit-identical labels and centroids.
 pub struct CpuEngine<'a> {
     pub points: &'a [f32],
     pub d: usize,
-    pub k: usize,
 }
 
 impl Engine for CpuEngine<'_> {
     fn step(&mut self, centroids: &[f32]) -> Result<Vec<f32>> {
         let (labels, _) = self.assign(centroids)?;
-        let (d, k) = (self.d, self.k);
-        // Per chunk, per cluster: d sums and a count, added in point order.
-        let partials: Vec<Vec<f32>> = labels
-            .par_chunks(KMEANS_CHUNK)
-            .zip(self.points.par_chunks(KMEANS_CHUNK * d))
-            .map(|(chunk_labels, chunk_points)| {
-                let mut acc = vec![0.0f32; k * (d + 1)];
-                for (&c, x) in chunk_labels.iter().zip(chunk_points.chunks(d)) {
-                    let row = &mut acc[c as usize * (d + 1)..(c as usize + 1) * (d + 1)];
-                    for (a, &v) in row.iter_mut().zip(x) {
-                        *a += v;
-                    }
-                    row[d] += 1.0;
-                }
-                acc
-            })
-            .collect();
-        let mut updated = centroids.to_vec();
-        for c in 0..k {
-            for j in 0..d {
-                let (mut sum, mut count) = (0.0f32, 0.0f32);
-                for p in &partials {
-                    sum += p[c * (d + 1) + j];
-                    count += p[c * (d + 1) + d];
-                }
-                if count > 0.0 {
-                    updated[c * d + j] = sum / count;
-                }
-            }
-        }
-        Ok(updated)
+        Ok(kmeans::update(self.points, &labels, centroids, self.d))
     }
 
     fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)> {
-        let blocks = CentroidBlocks::new(centroids, self.d);
-        Ok(nearest_centroids(self.points, &blocks))
+        Ok(kmeans::assign(self.points, centroids, self.d))
     }
 }
 
@@ -83,12 +52,10 @@ pub struct GpuEngine<'a> {
 }
 
 impl<'a> GpuEngine<'a> {
-    pub fn new(
-        ctx: &'a GpuContext,
-        kernels: &Kernels,
-        points: &[f32],
-        (n, d, k): (usize, usize, usize),
-    ) -> Result<Self> {
+    /// Fails, before any work, when the sizes are outside the kernels' domain.
+    pub fn new(gpu: &'a Gpu, points: &[f32], n: usize, d: usize, k: usize) -> Result<Self> {
+        check_kmeans(n, d, k)?;
+        let Gpu { ctx, kernels } = gpu;
         ctx.check_binding_size("the points", (points.len() * 4) as u64)?;
         let shape = KmeansShape::new(n, d, k);
         let points = storage_init(ctx, "points", points)?;

@@ -3,9 +3,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::engine::{CpuEngine, Engine, GpuEngine};
+use super::engine::Engine;
 use crate::device::Device;
-use crate::gpu::kernels::domain::{check_kmeans, KMEANS_MAX_K};
+use crate::domain::KMEANS_MAX_K;
 use crate::scale::FeatureScale;
 
 /// How the first centroids are chosen.
@@ -97,9 +97,6 @@ pub fn kmeans(
     if k > n {
         bail!("k must be at most the number of points ({n}), got {k}");
     }
-    if let Device::Gpu(_) = device {
-        check_kmeans(n, d, k)?;
-    }
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");
     }
@@ -122,10 +119,7 @@ fn kmeans_scaled(
 ) -> Result<KmeansResult> {
     let k = config.k;
     let tol = config.tol * mean_variance(points, n, d);
-    let mut engine: Box<dyn Engine + '_> = match device {
-        Device::Gpu(gpu) => Box::new(GpuEngine::new(&gpu.ctx, &gpu.kernels, points, (n, d, k))?),
-        Device::Cpu => Box::new(CpuEngine { points, d, k }),
-    };
+    let mut engine = device.kmeans_engine(points, n, d, k)?;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut best: Option<KmeansResult> = None;
     for _ in 0..config.n_init {
@@ -143,7 +137,7 @@ fn kmeans_scaled(
 
 /// Lloyd's iterations from `centroids` until the shift is at most `tol`, then a final
 /// assignment to the final centroids.
-pub(super) fn lloyd(
+fn lloyd(
     engine: &mut dyn Engine,
     mut centroids: Vec<f32>,
     max_iter: usize,

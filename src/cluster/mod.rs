@@ -1,10 +1,9 @@
 //! Clustering the codes (or any feature matrix): k-means on the GPU or the CPU, and scores.
 
-mod engine;
+pub mod engine;
 mod kmeans;
 pub mod metrics;
-mod nearest;
 mod run;
 
 pub use kmeans::{kmeans, Init, KmeansConfig, KmeansResult};
-pub use run::{cluster_features, embed_and_cluster, ClusterRun, EmbeddingRun};
+pub use run::{cluster_features, embed_and_cluster, ClusterRun, EmbeddingRun, Features};

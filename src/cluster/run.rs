@@ -36,21 +36,30 @@ pub struct ClusterRun {
     pub embedding: Option<EmbeddingRun>,
 }
 
-/// k-means of `points` (n x d) on `device`, timed and scored against `labels`.
+/// A feature matrix: `n` rows of `d` values.
+#[derive(Clone, Copy, Debug)]
+pub struct Features<'a> {
+    pub values: &'a [f32],
+    pub n: usize,
+    pub d: usize,
+}
+
+/// k-means of `features` on `device`, timed and scored against `labels`; the run is named
+/// `name` ("codes", "pixels").
 pub fn cluster_features(
     device: &Device,
-    features: &str,
-    points: &[f32],
-    (n, d): (usize, usize),
+    name: &str,
+    features: Features,
     labels: Option<&[u8]>,
     config: &KmeansConfig,
 ) -> Result<(ClusterRun, KmeansResult)> {
+    let Features { values, n, d } = features;
     let start = Instant::now();
-    let result = kmeans(device, points, n, d, config)?;
+    let result = kmeans(device, values, n, d, config)?;
     let seconds = start.elapsed().as_secs_f64();
     let score = |f: fn(&[u32], &[u8]) -> f64| labels.map(|l| f(&result.labels, l));
     let run = ClusterRun {
-        features: features.into(),
+        features: name.into(),
         samples: n,
         dims: d,
         k: config.k,
@@ -65,22 +74,27 @@ pub fn cluster_features(
     Ok((run, result))
 }
 
-/// UMAP of `points` (n x d), then k-means of the embedding, timed and scored; the run's
-/// features are `features` + "+umap".
+/// UMAP of `features`, then k-means of the embedding, timed and scored; the run is named
+/// `name` + "+umap".
 pub fn embed_and_cluster(
     device: &Device,
-    features: &str,
-    points: &[f32],
-    (n, d): (usize, usize),
+    name: &str,
+    features: Features,
     labels: Option<&[u8]>,
-    (kmeans, umap): (&KmeansConfig, &UmapConfig),
+    kmeans: &KmeansConfig,
+    umap: &UmapConfig,
 ) -> Result<(ClusterRun, KmeansResult)> {
+    let n = features.n;
     let start = Instant::now();
-    let embedded = crate::embed::umap(device, points, (n, d), umap)?;
+    let embedded = crate::embed::umap(device, features.values, (n, features.d), umap)?;
     let seconds = start.elapsed().as_secs_f64();
-    let name = format!("{features}+umap");
-    let (mut run, result) =
-        cluster_features(device, &name, &embedded, (n, umap.dims), labels, kmeans)?;
+    let embedded = Features {
+        values: &embedded,
+        n,
+        d: umap.dims,
+    };
+    let name = format!("{name}+umap");
+    let (mut run, result) = cluster_features(device, &name, embedded, labels, kmeans)?;
     run.embedding = Some(EmbeddingRun {
         method: "umap",
         config: umap.clone(),

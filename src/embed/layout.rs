@@ -1,287 +1,60 @@
-//! UMAP's layout optimisation, one epoch at a time, in the form the GPU runs it: umap-learn's
-//! in-place walk over the edges (both ends of a sampled edge move), with the edges grouped
-//! into colours that share no end, so that a colour's edges can move at once, and negative
-//! samples read from the previous epoch's positions, so that the result does not depend on
-//! the order within a colour.
-
-use rayon::prelude::*;
+//! The layout problem built from the graph on the host: the edges' sampling periods and
+//! their colouring. The epochs themselves run in `reference::umap_layout` (CPU) or
+//! shaders/umap_layout.wgsl (GPU).
 
 use super::graph::Graph;
+use crate::reference::umap_layout::{ColouredEdges, Curve, LayoutProblem};
 
-/// Negative samples per applied edge (umap-learn's default).
-pub const NEGATIVE_RATE: u32 = 5;
-/// Gradient components are clipped to +-4 (umap-learn's clip).
-const CLIP: f32 = 4.0;
-
-/// The curve 1 / (1 + a d^(2b)) that the layout's attraction and repulsion follow.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Curve {
-    pub a: f32,
-    pub b: f32,
-}
-
-impl Curve {
-    /// Least-squares fit (Gauss-Newton with damping) of the curve to umap-learn's target for
-    /// `min_dist` and spread 1: 1 below min_dist, exp(-(d - min_dist)) above, on [0, 3].
-    pub fn fit(min_dist: f32) -> Curve {
-        let xs: Vec<f64> = (0..300).map(|i| 3.0 * f64::from(i) / 299.0).collect();
-        let ys: Vec<f64> = xs
-            .iter()
-            .map(|&x| {
-                if x < f64::from(min_dist) {
-                    1.0
-                } else {
-                    (-(x - f64::from(min_dist))).exp()
-                }
-            })
-            .collect();
-        let (mut a, mut b, mut damping) = (1.5f64, 0.9f64, 1e-3f64);
-        let cost = |a: f64, b: f64| -> f64 {
-            xs.iter()
-                .zip(&ys)
-                .map(|(&x, &y)| (1.0 / (1.0 + a * x.powf(2.0 * b)) - y).powi(2))
-                .sum()
-        };
-        for _ in 0..200 {
-            // Normal equations of the residuals r = f(x) - y with f = 1 / (1 + a x^2b).
-            let (mut jtj, mut jtr) = ([0.0f64; 3], [0.0f64; 2]);
-            for (&x, &y) in xs.iter().zip(&ys) {
-                if x == 0.0 {
-                    continue;
-                }
-                let p = x.powf(2.0 * b);
-                let f = 1.0 / (1.0 + a * p);
-                let (da, db) = (-f * f * p, -f * f * a * p * 2.0 * x.ln());
-                let r = f - y;
-                jtj[0] += da * da;
-                jtj[1] += da * db;
-                jtj[2] += db * db;
-                jtr[0] += da * r;
-                jtr[1] += db * r;
-            }
-            let (m00, m01, m11) = (jtj[0] * (1.0 + damping), jtj[1], jtj[2] * (1.0 + damping));
-            let det = m00 * m11 - m01 * m01;
-            let step_a = (m11 * jtr[0] - m01 * jtr[1]) / det;
-            let step_b = (m00 * jtr[1] - m01 * jtr[0]) / det;
-            if cost(a - step_a, b - step_b) < cost(a, b) {
-                a -= step_a;
-                b -= step_b;
-                damping /= 3.0;
-            } else {
-                damping *= 10.0;
-            }
-        }
-        Curve {
-            a: a as f32,
-            b: b as f32,
-        }
+/// Everything the layout epochs need from `graph`: per directed edge, the epochs between its
+/// samples (max weight / weight, umap-learn's schedule), and the coloured edges.
+pub fn layout_problem(graph: &Graph, curve: Curve, dims: usize, seed: u32) -> LayoutProblem {
+    let max = graph.weights.iter().copied().fold(0.0f32, f32::max);
+    LayoutProblem {
+        n: graph.offsets.len() - 1,
+        epochs_per_sample: graph.weights.iter().map(|&w| max / w).collect(),
+        edges: colour_edges(graph),
+        curve,
+        dims,
+        seed,
     }
 }
 
-/// The graph's undirected edges grouped into colours, so that no two edges of one colour
-/// share an end: within a colour the edges can move their ends at the same time, and the
-/// result equals walking them one by one in any order.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ColouredEdges {
-    /// Per undirected edge: (i, j, the directed edge i -> j, the directed edge j -> i), the
-    /// directed edges as indices into the graph's compressed rows.
-    pub ends: Vec<[u32; 4]>,
-    /// Edges of colour c are `ends[offsets[c]..offsets[c + 1]]`.
-    pub offsets: Vec<u32>,
-}
-
-impl ColouredEdges {
-    /// Greedy colouring in edge order: each edge takes the first colour free at both ends.
-    pub fn new(graph: &Graph) -> Self {
-        let n = graph.offsets.len() - 1;
-        let mut classes: Vec<Vec<[u32; 4]>> = Vec::new();
-        let mut taken: Vec<Vec<bool>> = vec![Vec::new(); n];
-        for i in 0..n {
-            for forward in graph.offsets[i] as usize..graph.offsets[i + 1] as usize {
-                let j = graph.targets[forward] as usize;
-                if j <= i {
-                    continue;
-                }
-                let row = graph.offsets[j] as usize..graph.offsets[j + 1] as usize;
-                let Some(reverse) = row.clone().find(|&r| graph.targets[r] as usize == i) else {
-                    continue;
-                };
-                let free = |v: usize, c: usize| !taken[v].get(c).copied().unwrap_or(false);
-                let colour = (0..).find(|&c| free(i, c) && free(j, c)).unwrap_or(0);
-                for v in [i, j] {
-                    if taken[v].len() <= colour {
-                        taken[v].resize(colour + 1, false);
-                    }
-                    taken[v][colour] = true;
-                }
-                if classes.len() <= colour {
-                    classes.resize(colour + 1, Vec::new());
-                }
-                classes[colour].push([i as u32, j as u32, forward as u32, reverse as u32]);
-            }
-        }
-        let mut offsets = vec![0u32];
-        for class in &classes {
-            offsets.push(offsets[offsets.len() - 1] + class.len() as u32);
-        }
-        ColouredEdges {
-            ends: classes.concat(),
-            offsets,
-        }
-    }
-
-    pub fn colours(&self) -> usize {
-        self.offsets.len() - 1
-    }
-}
-
-/// Everything an epoch of the layout needs beside the positions.
-pub struct LayoutProblem<'a> {
-    pub graph: &'a Graph,
-    /// Per directed edge: epochs between its samples (max weight / weight).
-    pub epochs_per_sample: Vec<f32>,
-    pub edges: ColouredEdges,
-    pub curve: Curve,
-    pub dims: usize,
-    pub seed: u32,
-}
-
-impl<'a> LayoutProblem<'a> {
-    pub fn new(graph: &'a Graph, curve: Curve, dims: usize, seed: u32) -> Self {
-        let max = graph.weights.iter().copied().fold(0.0f32, f32::max);
-        LayoutProblem {
-            graph,
-            epochs_per_sample: graph.weights.iter().map(|&w| max / w).collect(),
-            edges: ColouredEdges::new(graph),
-            curve,
-            dims,
-            seed,
-        }
-    }
-
-    /// Epoch `epoch` (from 1) of `epochs`: the new positions of every point from `previous`.
-    /// The colours run in order; the edges of a colour run in parallel, as on the GPU: they
-    /// share no end and their negative samples read `previous`, so the order does not matter
-    /// and the result is that of running them one by one.
-    pub fn epoch(&self, previous: &[f32], epoch: u32, epochs: u32) -> Vec<f32> {
-        let mut positions = previous.to_vec();
-        let alpha = 1.0 - (epoch - 1) as f32 / epochs as f32;
-        let shared = SharedPositions {
-            ptr: positions.as_mut_ptr(),
-            len: positions.len(),
-        };
-        for colour in self.edges.offsets.windows(2) {
-            let edges = &self.edges.ends[colour[0] as usize..colour[1] as usize];
-            edges
-                .par_iter()
-                .with_min_len(256)
-                .for_each(|&[i, j, forward, reverse]| {
-                    let period = self.epochs_per_sample[forward as usize];
-                    if (epoch as f32 / period).floor() <= ((epoch - 1) as f32 / period).floor() {
-                        return;
-                    }
-                    for (head, tail, edge) in [(i, j, forward), (j, i, reverse)] {
-                        self.sample_edge(&shared, previous, (head, tail, edge), epoch, alpha);
-                    }
-                });
-        }
-        positions
-    }
-
-    /// umap-learn's update for one sampled directed edge: head and tail attract each other
-    /// (both move), then the head is pushed from NEGATIVE_RATE points, read from `previous`.
-    fn sample_edge(
-        &self,
-        positions: &SharedPositions,
-        previous: &[f32],
-        (head, tail, edge): (u32, u32, u32),
-        epoch: u32,
-        alpha: f32,
-    ) {
-        let dims = self.dims;
-        let n = previous.len() / dims;
-        let Curve { a, b } = self.curve;
-        let (h, t) = (head as usize * dims, tail as usize * dims);
-        // SAFETY (every `get` and `add` below): the edges that run at the same time share no
-        // end, so only this edge touches the rows of `head` and `tail`.
-        let at = |i: usize| unsafe { positions.get(i) };
-        let d2: f32 = (0..dims).map(|c| (at(h + c) - at(t + c)).powi(2)).sum();
-        if d2 > 0.0 {
-            let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-            for c in 0..dims {
-                let grad = (coeff * (at(h + c) - at(t + c))).clamp(-CLIP, CLIP);
-                unsafe {
-                    positions.add(h + c, grad * alpha);
-                    positions.add(t + c, -(grad * alpha));
-                }
-            }
-        }
-        for s in 0..NEGATIVE_RATE {
-            let k = negative_sample(self.seed, epoch, edge, s, n as u32) as usize;
-            if k == head as usize {
+/// The undirected edges of `graph` grouped into colours by a greedy colouring in edge order:
+/// each edge takes the first colour free at both ends.
+pub fn colour_edges(graph: &Graph) -> ColouredEdges {
+    let n = graph.offsets.len() - 1;
+    let mut classes: Vec<Vec<[u32; 4]>> = Vec::new();
+    let mut taken: Vec<Vec<bool>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for forward in graph.offsets[i] as usize..graph.offsets[i + 1] as usize {
+            let j = graph.targets[forward] as usize;
+            if j <= i {
                 continue;
             }
-            let other = &previous[k * dims..(k + 1) * dims];
-            let d2: f32 = other
-                .iter()
-                .enumerate()
-                .map(|(c, &o)| (at(h + c) - o) * (at(h + c) - o))
-                .sum();
-            let coeff = if d2 > 0.0 {
-                2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
-            } else {
-                0.0
+            let row = graph.offsets[j] as usize..graph.offsets[j + 1] as usize;
+            let Some(reverse) = row.clone().find(|&r| graph.targets[r] as usize == i) else {
+                continue;
             };
-            for (c, o) in other.iter().enumerate() {
-                let grad = if coeff > 0.0 {
-                    (coeff * (at(h + c) - o)).clamp(-CLIP, CLIP)
-                } else {
-                    CLIP
-                };
-                unsafe { positions.add(h + c, grad * alpha) };
+            let free = |v: usize, c: usize| !taken[v].get(c).copied().unwrap_or(false);
+            let colour = (0..).find(|&c| free(i, c) && free(j, c)).unwrap_or(0);
+            for v in [i, j] {
+                if taken[v].len() <= colour {
+                    taken[v].resize(colour + 1, false);
+                }
+                taken[v][colour] = true;
             }
+            if classes.len() <= colour {
+                classes.resize(colour + 1, Vec::new());
+            }
+            classes[colour].push([i as u32, j as u32, forward as u32, reverse as u32]);
         }
     }
-}
-
-/// The positions of an epoch, shared by the edges of one colour that run in parallel: each
-/// edge reads and writes only the rows of its two ends, which no other edge of the colour
-/// touches.
-struct SharedPositions {
-    ptr: *mut f32,
-    len: usize,
-}
-
-// SAFETY: the edges that share it at once touch disjoint elements (see `epoch`).
-unsafe impl Sync for SharedPositions {}
-
-impl SharedPositions {
-    /// # Safety
-    /// No other thread may be writing element `i`.
-    unsafe fn get(&self, i: usize) -> f32 {
-        assert!(i < self.len);
-        unsafe { *self.ptr.add(i) }
+    let mut offsets = vec![0u32];
+    for class in &classes {
+        offsets.push(offsets[offsets.len() - 1] + class.len() as u32);
     }
-
-    /// # Safety
-    /// No other thread may be reading or writing element `i`.
-    unsafe fn add(&self, i: usize, value: f32) {
-        assert!(i < self.len);
-        unsafe { *self.ptr.add(i) += value };
+    ColouredEdges {
+        ends: classes.concat(),
+        offsets,
     }
-}
-
-/// A 32-bit integer mixer (lowbias32): the GPU computes the same bits.
-pub fn mix(mut x: u32) -> u32 {
-    x ^= x >> 16;
-    x = x.wrapping_mul(0x7feb_352d);
-    x ^= x >> 15;
-    x = x.wrapping_mul(0x846c_a68b);
-    x ^ (x >> 16)
-}
-
-/// The point that negative sample `s` of edge `edge` repels in `epoch`: a counter-based draw,
-/// so that any invocation can compute it without shared random state.
-pub fn negative_sample(seed: u32, epoch: u32, edge: u32, s: u32, n: u32) -> u32 {
-    mix(mix(mix(seed ^ epoch) ^ edge) ^ s) % n
 }

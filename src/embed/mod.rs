@@ -2,21 +2,23 @@
 //! k nearest neighbours, fuzzy membership weights, their symmetric union, a spectral initial
 //! layout, then the stochastic layout optimisation with negative sampling.
 
-pub mod gpu;
+mod gpu_steps;
 mod graph;
 mod init;
-mod knn;
 mod layout;
+mod steps;
 
-pub use graph::{memberships, symmetrize, Graph};
+pub use gpu_steps::GpuUmapSteps;
+pub use graph::{symmetrize, Graph};
 pub use init::spectral_layout;
-pub use knn::{knn, nearest};
-pub use layout::{mix, negative_sample, ColouredEdges, Curve, LayoutProblem, NEGATIVE_RATE};
+pub use layout::{colour_edges, layout_problem};
+pub use steps::{CpuUmapSteps, UmapSteps};
 
 use anyhow::{bail, Result};
 
 use crate::device::Device;
-use crate::gpu::kernels::domain::{check_knn, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
+use crate::domain::{UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
+use crate::reference::umap_layout::Curve;
 use crate::scale::FeatureScale;
 
 /// The embedding's settings (umap-learn's names and defaults where they exist).
@@ -99,29 +101,14 @@ pub fn umap(
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");
     }
-    if let Device::Gpu(_) = device {
-        check_knn(n, d)?;
-    }
     // UMAP depends only on how distances compare: a power of two keeps them inside f32.
     let points = FeatureScale::of(points).apply(points);
-    let points = points.as_ref();
-    let (neighbours, squared) = match device {
-        Device::Gpu(gpu) => gpu::knn(&gpu.ctx, &gpu.kernels, points, (n, d, k))?,
-        Device::Cpu => knn(points, n, d, k),
-    };
-    let weights = match device {
-        Device::Gpu(gpu) => gpu::memberships(&gpu.ctx, &gpu.kernels, &squared, (n, k))?,
-        Device::Cpu => memberships(&squared, k),
-    };
-    let graph = symmetrize(&neighbours, &weights, n, k);
+    let steps = device.umap_steps();
+    let neighbours = steps.knn(&points, n, d, k)?;
+    let weights = steps.memberships(&neighbours.squared, k)?;
+    let graph = symmetrize(&neighbours.indices, &weights, n, k);
     let initial = spectral_layout(&graph, n, config.dims, config.seed);
     let curve = Curve::fit(config.min_dist);
-    let problem = LayoutProblem::new(&graph, curve, config.dims, config.seed as u32);
-    let epochs = config.epochs_for(n);
-    match device {
-        Device::Gpu(gpu) => gpu::layout(&gpu.ctx, &gpu.kernels, &problem, &initial, epochs),
-        Device::Cpu => Ok((1..=epochs as u32).fold(initial, |layout, epoch| {
-            problem.epoch(&layout, epoch, epochs as u32)
-        })),
-    }
+    let problem = layout_problem(&graph, curve, config.dims, config.seed as u32);
+    steps.layout(&problem, &initial, config.epochs_for(n))
 }

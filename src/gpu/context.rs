@@ -6,7 +6,10 @@ use anyhow::{bail, Result};
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AdapterSummary {
     pub name: String,
-    pub backend: String,
+    /// The graphics API wgpu drives it through ("vulkan", "gl", "metal", "dx12"), or "cpu"
+    /// for the CPU reference. Named `backend` in reports, as wgpu calls it.
+    #[serde(rename = "backend")]
+    pub api: String,
     pub device_type: String,
     pub driver: String,
 }
@@ -15,7 +18,7 @@ impl AdapterSummary {
     fn from_info(info: &wgpu::AdapterInfo) -> Self {
         AdapterSummary {
             name: info.name.clone(),
-            backend: format!("{:?}", info.backend).to_lowercase(),
+            api: format!("{:?}", info.backend).to_lowercase(),
             device_type: format!("{:?}", info.device_type),
             driver: format!("{} {}", info.driver, info.driver_info)
                 .trim()
@@ -51,8 +54,8 @@ fn preference(info: &wgpu::AdapterInfo) -> (u8, u8) {
         wgpu::DeviceType::Cpu => 3,
         wgpu::DeviceType::Other => 4,
     };
-    let backend = u8::from(info.backend == wgpu::Backend::Gl);
-    (device, backend)
+    let gl = u8::from(info.backend == wgpu::Backend::Gl);
+    (device, gl)
 }
 
 fn instance() -> wgpu::Instance {
@@ -62,6 +65,7 @@ fn instance() -> wgpu::Instance {
 /// What `aeclust info` shows of one adapter.
 pub struct AdapterReport {
     pub summary: AdapterSummary,
+    pub api: wgpu::Backend,
     pub limits: wgpu::Limits,
     /// (min, max) subgroup size, when the adapter has subgroups.
     pub subgroups: Option<(u32, u32)>,
@@ -88,6 +92,7 @@ pub fn list_adapters() -> Vec<AdapterReport> {
             AdapterReport {
                 matmul: super::kernels::MatmulVariant::choose(subgroup8, software).name(),
                 summary: AdapterSummary::from_info(&info),
+                api: info.backend,
                 limits: a.limits(),
                 subgroups: features
                     .contains(wgpu::Features::SUBGROUP)
@@ -104,6 +109,8 @@ pub fn list_adapters() -> Vec<AdapterReport> {
 pub struct GpuRequest<'a> {
     /// The first adapter whose name contains this (case-insensitive); else the best one.
     pub adapter: Option<&'a str>,
+    /// Only adapters of this graphics API.
+    pub api: Option<wgpu::Backend>,
     /// Ask the device for bindings and buffers of at most this many bytes, below what the
     /// adapter offers (to run the paths that split large data on a small dataset).
     pub max_binding_bytes: Option<u64>,
@@ -113,6 +120,7 @@ impl GpuContext {
     pub fn new(request: &GpuRequest) -> Result<Self> {
         let name_filter = request.adapter;
         let mut adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+        adapters.retain(|a| request.api.is_none_or(|api| a.get_info().backend == api));
         if adapters.is_empty() {
             bail!("no GPU adapter found: {INSTALL_HINT}");
         }

@@ -6,7 +6,7 @@ use crate::model::{Activation, Loss};
 use crate::train::{EpochStats, TrainConfig};
 
 /// What `aeclust train --report` writes.
-#[derive(Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct TrainReport {
     pub backend: String,
     pub adapter: AdapterSummary,

@@ -25,7 +25,7 @@ impl RunReport {
         );
         md += &format!(
             "- device: {} on {} ({}, {}), matmul kernel {}\n",
-            t.backend, t.adapter.name, t.adapter.backend, t.adapter.device_type, t.matmul_kernel
+            t.backend, t.adapter.name, t.adapter.api, t.adapter.device_type, t.matmul_kernel
         );
         md += &format!(
             "- model: {:?}; Adam lr {}, batch {}, {} epochs, seed {}\n\n",

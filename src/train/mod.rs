@@ -1,13 +1,10 @@
-//! Training: the loop shared by every backend, and the backends.
+//! Training: the `Trainer` seam (a GPU and a CPU implementation) and the loop they share.
 
-mod cpu;
-mod gpu;
-mod layout;
-pub(crate) mod network;
+mod cpu_trainer;
+mod gpu_trainer;
 
-pub use cpu::CpuTrainer;
-pub use gpu::GpuTrainer;
-pub use layout::ParamLayout;
+pub use cpu_trainer::CpuTrainer;
+pub use gpu_trainer::GpuTrainer;
 
 use std::time::Instant;
 
@@ -16,8 +13,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::gpu::kernels::AdamConfig;
 use crate::model::Params;
+use crate::optim::AdamConfig;
 
 /// The recipe: Keras defaults unless changed.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -57,8 +54,9 @@ pub struct EpochStats {
 /// Takes the losses of the samples trained since its last call.
 pub type Progress<'p> = dyn FnMut(&[f32]) -> Result<()> + 'p;
 
-/// A device that trains the model: the GPU trainer, or a CPU reference.
-pub trait Backend {
+/// What trains the model: `GpuTrainer` (the WGSL kernels) or `CpuTrainer` (their CPU twins),
+/// built by `device::Device::trainer`.
+pub trait Trainer {
     /// "gpu" or "cpu", as the report names it.
     fn name(&self) -> &'static str;
     /// One pass over the training samples listed in `order` (at most the training set's size),
@@ -90,7 +88,7 @@ pub struct AdamState {
     pub v: Params,
 }
 
-/// The per-epoch sample orders: a seeded shuffle, the same for every backend.
+/// The per-epoch sample orders: a seeded shuffle, the same for every device.
 pub struct Shuffle {
     rng: ChaCha8Rng,
     order: Vec<u32>,
@@ -127,14 +125,14 @@ pub struct EpochProgress {
 }
 
 /// Trains for `config.epochs` epochs, calling `on_progress` during each and `on_epoch` after
-/// each (with the backend, to save a checkpoint); stops with an error naming the epoch and step
+/// each (with the trainer, to save a checkpoint); stops with an error naming the epoch and step
 /// when a loss or a weight is not finite, or with the error of a callback.
 pub fn fit(
-    backend: &mut dyn Backend,
+    trainer: &mut dyn Trainer,
     config: &TrainConfig,
     train_count: usize,
     mut on_progress: impl FnMut(&EpochProgress) -> Result<()>,
-    mut on_epoch: impl FnMut(&EpochStats, &dyn Backend) -> Result<()>,
+    mut on_epoch: impl FnMut(&EpochStats, &dyn Trainer) -> Result<()>,
 ) -> Result<Vec<EpochStats>> {
     let mut shuffle = Shuffle::new(train_count, config.seed);
     for _ in 0..config.first_epoch {
@@ -163,9 +161,9 @@ pub fn fit(
                 seconds: start.elapsed().as_secs_f64(),
             })
         };
-        let losses = backend.train_epoch(order, &mut report)?;
+        let losses = trainer.train_epoch(order, &mut report)?;
         let seconds = start.elapsed().as_secs_f64();
-        let val_losses = backend.validate()?;
+        let val_losses = trainer.validate()?;
         let stats = EpochStats {
             epoch,
             loss: mean(&losses),
@@ -176,7 +174,7 @@ pub fn fit(
         if !stats.val_loss.is_finite() {
             bail!("validation loss is {} after epoch {epoch}", stats.val_loss);
         }
-        on_epoch(&stats, backend)?;
+        on_epoch(&stats, trainer)?;
         history.push(stats);
     }
     Ok(history)

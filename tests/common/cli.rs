@@ -1,7 +1,11 @@
 //! Running the real binary, and what its output must look like.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use safetensors::tensor::TensorView;
+use safetensors::SafeTensors;
 
 /// Runs the binary. The tests are there to exercise the GPU path, so its default backend is
 /// the GPU adapter (software or not) unless a test asks otherwise with --backend.
@@ -48,4 +52,79 @@ pub fn assert_clean_failure(out: &Output, needle: &str) {
     assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
     assert!(stderr.starts_with("error:"), "{stderr}");
     assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+}
+
+/// The bundled MNIST.
+pub fn mnist() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")
+}
+
+/// A small 4x4-pixel dataset (IDX, 64 training and 32 test images) in `dir/data` and a
+/// 16,6,3,6,16 model trained on it for one epoch in `dir/m.safetensors`.
+pub fn tiny_model(dir: &Path) -> (PathBuf, PathBuf) {
+    tiny_model_of(dir, 64, 32)
+}
+
+/// `tiny_model` with `train` training and `test` test images.
+pub fn tiny_model_of(dir: &Path, train: usize, test: usize) -> (PathBuf, PathBuf) {
+    let data = dir.join("data");
+    super::write_idx_dataset(&data, train, test, 4, false);
+    let model = dir.join("m.safetensors");
+    let out = aeclust(&[
+        "train",
+        "--data",
+        s(&data),
+        "--layers",
+        "16,6,3,6,16",
+        "--epochs",
+        "1",
+        "--model-out",
+        s(&model),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (data, model)
+}
+
+/// An IDX dataset of 8 training and 8 test images of 4x4 pixels written into `dir`.
+pub fn tiny_dataset(dir: &Path) -> String {
+    super::write_idx_dataset(dir, 8, 8, 4, false);
+    dir.to_str().unwrap().to_string()
+}
+
+/// `train` on a fresh 4x4-pixel dataset with a model that fits it, plus `extra` flags.
+pub fn train_tiny(extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(dir.path());
+    let mut args = vec!["train", "--data", &data, "--layers", "16,4,16"];
+    args.extend_from_slice(extra);
+    aeclust(&args)
+}
+
+/// A model file's tensors: name, shape and f32 bytes.
+pub type Tensors = Vec<(String, Vec<usize>, Vec<u8>)>;
+
+/// `model` rewritten into `out` with `edit` applied to its metadata and tensors.
+pub fn rewrite_model(
+    model: &Path,
+    out: &Path,
+    edit: impl FnOnce(&mut HashMap<String, String>, &mut Tensors),
+) {
+    let bytes = std::fs::read(model).unwrap();
+    let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = meta.metadata().clone().unwrap_or_default();
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    let mut owned: Tensors = tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.shape().to_vec(), view.data().to_vec()))
+        .collect();
+    edit(&mut meta, &mut owned);
+    let views: Vec<(String, TensorView)> = owned
+        .iter()
+        .map(|(name, shape, data)| {
+            let view = TensorView::new(safetensors::Dtype::F32, shape.clone(), data).unwrap();
+            (name.clone(), view)
+        })
+        .collect();
+    std::fs::write(out, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
 }

@@ -1,22 +1,13 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod devices;
 
-use aeclust::gpu::GpuContext;
+#[allow(unused_imports)]
+pub use devices::{for_each_device, for_each_gpu, gpu_device, gpus};
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-/// The GPU every kernel test runs on. No adapter is a failure, never a silent pass.
-pub fn gpu() -> GpuContext {
-    match GpuContext::new(&Default::default()) {
-        Ok(ctx) => ctx,
-        Err(e) => panic!(
-            "{e}\nThe GPU tests need a wgpu adapter. Without a GPU, install the software ones: \
-             apt-get install -y mesa-vulkan-drivers libvulkan1 (Vulkan) and libegl1 \
-             libgl1-mesa-dri (OpenGL, for WGPU_BACKEND=gl)"
-        ),
-    }
-}
 
 pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)

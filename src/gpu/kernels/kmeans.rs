@@ -1,7 +1,7 @@
 use anyhow::Result;
 
-use super::domain::{kmeans_centroids_per_dispatch, GRID_ROW, KMEANS_CHUNK, KMEANS_MAX_K};
 use super::{Dispatch, EntryPoint, Kernel};
+use crate::domain::{kmeans_centroids_per_dispatch, GRID_ROW, KMEANS_CHUNK, KMEANS_MAX_K};
 use crate::gpu::buffers::uniform;
 use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;

@@ -3,7 +3,6 @@ use anyhow::Result;
 use super::{row_shape, step::STEP_BYTES, Dispatch, EntryPoint, Kernel, StepTable};
 use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
-use crate::model::Loss;
 
 /// `bce_sigmoid` and `mse`, in that order.
 pub(super) fn entry_points() -> Vec<EntryPoint> {
@@ -33,6 +32,15 @@ pub struct LossBuffers<'a> {
     pub losses: &'a wgpu::Buffer,
 }
 
+/// Which loss kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossFunction {
+    /// Fused sigmoid + binary cross-entropy on logits.
+    BceSigmoid,
+    /// Mean squared error on linear outputs.
+    Mse,
+}
+
 /// The reconstruction losses: per-sample losses and the gradient of the batch's mean loss.
 pub struct LossKernels {
     bce_sigmoid: Kernel,
@@ -53,7 +61,7 @@ impl LossKernels {
     pub fn dispatch(
         &self,
         ctx: &GpuContext,
-        loss: Loss,
+        function: LossFunction,
         steps: &StepTable,
         buffers: LossBuffers<'_>,
         width: usize,
@@ -65,9 +73,9 @@ impl LossKernels {
             grad,
             losses,
         } = buffers;
-        let kernel = match loss {
-            Loss::Bce => &self.bce_sigmoid,
-            Loss::Mse => &self.mse,
+        let kernel = match function {
+            LossFunction::BceSigmoid => &self.bce_sigmoid,
+            LossFunction::Mse => &self.mse,
         };
         let shape = row_shape(ctx, width);
         kernel.dispatch(

@@ -1,7 +1,7 @@
 use anyhow::Result;
 
-use super::domain::{MATMUL_MAX_K, MATMUL_MAX_MN};
 use super::{Dispatch, EntryPoint};
+use crate::domain::{MATMUL_MAX_K, MATMUL_MAX_MN};
 use crate::gpu::buffers::uniform;
 use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
 use crate::gpu::GpuContext;
@@ -45,61 +45,53 @@ pub enum Epilogue {
     ReluMask = 4,
 }
 
-/// Transposes and epilogue of one matmul pipeline.
+/// One matmul pipeline: which operands are transposed, and the epilogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MatmulKind {
-    pub trans_a: bool,
-    pub trans_b: bool,
-    pub epilogue: Epilogue,
+pub enum MatmulKind {
+    /// C = A B, then the epilogue: Z = X W + b and the activation.
+    Forward(Epilogue),
+    /// C = A^T B: dW = X^T dZ.
+    WeightGrad,
+    /// C = A B^T, masked by the previous ReLU or not: dX = dZ W^T.
+    InputGrad { relu_mask: bool },
 }
 
 impl MatmulKind {
-    /// Z = X W + b, then the activation.
-    pub const fn forward(epilogue: Epilogue) -> Self {
-        MatmulKind {
-            trans_a: false,
-            trans_b: false,
-            epilogue,
+    /// Whether op(A) and op(B) are read transposed.
+    pub fn transposes(self) -> (bool, bool) {
+        match self {
+            MatmulKind::Forward(_) => (false, false),
+            MatmulKind::WeightGrad => (true, false),
+            MatmulKind::InputGrad { .. } => (false, true),
         }
     }
-    /// dW = X^T dZ.
-    pub const WEIGHT_GRAD: Self = MatmulKind {
-        trans_a: true,
-        trans_b: false,
-        epilogue: Epilogue::None,
-    };
-    /// dX = dZ W^T, masked by the previous ReLU or not.
-    pub const fn input_grad(relu_mask: bool) -> Self {
-        MatmulKind {
-            trans_a: false,
-            trans_b: true,
-            epilogue: if relu_mask {
-                Epilogue::ReluMask
-            } else {
-                Epilogue::None
-            },
+
+    pub fn epilogue(self) -> Epilogue {
+        match self {
+            MatmulKind::Forward(epilogue) => epilogue,
+            MatmulKind::WeightGrad | MatmulKind::InputGrad { relu_mask: false } => Epilogue::None,
+            MatmulKind::InputGrad { relu_mask: true } => Epilogue::ReluMask,
         }
     }
 
     /// The kernel family name in timings.
     pub fn label(self) -> &'static str {
-        match (self.trans_a, self.trans_b) {
-            (false, false) => "matmul X W",
-            (true, false) => "matmul X^T dZ",
-            (false, true) => "matmul dZ W^T",
-            (true, true) => "matmul A^T B^T",
+        match self {
+            MatmulKind::Forward(_) => "matmul X W",
+            MatmulKind::WeightGrad => "matmul X^T dZ",
+            MatmulKind::InputGrad { .. } => "matmul dZ W^T",
         }
     }
 
-    /// Every kind the trainer and the encoder use; one pipeline each.
+    /// Every kind the trainer, the encoder and the kNN use; one pipeline each.
     pub const ALL: [MatmulKind; 7] = [
-        Self::forward(Epilogue::None),
-        Self::forward(Epilogue::Bias),
-        Self::forward(Epilogue::BiasRelu),
-        Self::forward(Epilogue::BiasSigmoid),
-        Self::WEIGHT_GRAD,
-        Self::input_grad(false),
-        Self::input_grad(true),
+        MatmulKind::Forward(Epilogue::None),
+        MatmulKind::Forward(Epilogue::Bias),
+        MatmulKind::Forward(Epilogue::BiasRelu),
+        MatmulKind::Forward(Epilogue::BiasSigmoid),
+        MatmulKind::WeightGrad,
+        MatmulKind::InputGrad { relu_mask: false },
+        MatmulKind::InputGrad { relu_mask: true },
     ];
 }
 
@@ -207,10 +199,11 @@ impl Matmul {
         let pipelines = MatmulKind::ALL
             .iter()
             .map(|&kind| {
+                let (trans_a, trans_b) = kind.transposes();
                 let constants = [
-                    ("TRANS_A", f64::from(u8::from(kind.trans_a))),
-                    ("TRANS_B", f64::from(u8::from(kind.trans_b))),
-                    ("EPILOGUE", kind.epilogue as u32 as f64),
+                    ("TRANS_A", f64::from(u8::from(trans_a))),
+                    ("TRANS_B", f64::from(u8::from(trans_b))),
+                    ("EPILOGUE", kind.epilogue() as u32 as f64),
                 ];
                 pipeline(ctx, &spec.parts, spec.entry, &layout, &constants).map(|p| (kind, p))
             })

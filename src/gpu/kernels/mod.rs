@@ -12,7 +12,6 @@ macro_rules! wgsl_file {
 }
 
 mod adam;
-pub mod domain;
 mod gather;
 mod kmeans;
 mod loss;
@@ -21,14 +20,18 @@ mod reduce;
 mod step;
 mod umap;
 
-pub use adam::{Adam, AdamBuffers, AdamConfig};
+pub use adam::{Adam, AdamBuffers, AdamCoefficients};
 pub use gather::{upload_images, Gather, ImageChunk};
 pub use kmeans::{Kmeans, KmeansBuffers, KmeansShape};
-pub use loss::{LossBuffers, LossKernels};
+pub use loss::{LossBuffers, LossFunction, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
 pub use step::{StepParams, StepTable};
-pub use umap::{LayoutBuffers, LayoutColour, LayoutShape, UmapKernels};
+pub use umap::{
+    KnnBlock, KnnBuffers, LayoutBuffers, LayoutColour, LayoutShape, MembershipBuffers, UmapKernels,
+};
+
+use std::borrow::Borrow;
 
 use anyhow::Result;
 
@@ -178,15 +181,29 @@ pub fn time_dispatches(
     Ok(totals)
 }
 
-/// Records `dispatches` once, in order, submits and waits.
-pub fn run(ctx: &GpuContext, dispatches: &[&Dispatch], step_offset: u32) -> Result<()> {
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
+/// Records `dispatches` in one compute pass of `encoder`, all of them once per dynamic offset
+/// of `step_offsets` (the slots of a `StepTable`; kernels without one ignore it), in order.
+pub fn record_steps<D: Borrow<Dispatch>>(
+    encoder: &mut wgpu::CommandEncoder,
+    dispatches: &[D],
+    step_offsets: impl IntoIterator<Item = u32>,
+) {
+    let mut pass = encoder.begin_compute_pass(&Default::default());
+    for offset in step_offsets {
         for d in dispatches {
-            d.record(&mut pass, step_offset);
+            d.borrow().record(&mut pass, offset);
         }
     }
+}
+
+/// Records `dispatches` once, in order, submits and waits.
+pub fn run<D: Borrow<Dispatch>>(
+    ctx: &GpuContext,
+    dispatches: &[D],
+    step_offset: u32,
+) -> Result<()> {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    record_steps(&mut encoder, dispatches, [step_offset]);
     ctx.queue.submit([encoder.finish()]);
     ctx.wait()
 }

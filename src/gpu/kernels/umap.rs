@@ -1,7 +1,7 @@
 use anyhow::Result;
 
-use super::domain::{knn_columns_per_dispatch, GRID_ROW, UMAP_MAX_NEIGHBORS};
 use super::{Dispatch, EntryPoint, Kernel, StepTable};
+use crate::domain::{knn_columns_per_dispatch, GRID_ROW, UMAP_MAX_NEIGHBORS};
 use crate::gpu::buffers::uniform;
 use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
@@ -90,6 +90,32 @@ pub struct LayoutBuffers<'a> {
     pub positions: &'a wgpu::Buffer,
 }
 
+/// One block of rows of the kNN: rows `first..first + rows` of `n` points, whose dot products
+/// with every point are rows x `stride` (the padded point count), and the `k` neighbours kept.
+#[derive(Clone, Copy, Debug)]
+pub struct KnnBlock {
+    pub n: usize,
+    pub k: usize,
+    pub first: usize,
+    pub rows: usize,
+    pub stride: usize,
+}
+
+/// What `top_k` reads (a block's dot products, every point's squared norm) and writes (the
+/// n x k neighbour indices and squared distances).
+pub struct KnnBuffers<'a> {
+    pub dots: &'a wgpu::Buffer,
+    pub norms: &'a wgpu::Buffer,
+    pub indices: &'a wgpu::Buffer,
+    pub distances: &'a wgpu::Buffer,
+}
+
+/// What `memberships` reads (n x k squared distances) and writes (n x k weights).
+pub struct MembershipBuffers<'a> {
+    pub squared: &'a wgpu::Buffer,
+    pub weights: &'a wgpu::Buffer,
+}
+
 /// UMAP's kernels: per-row top-k of a distance block, membership weights, layout colours.
 pub struct UmapKernels {
     top_k: Kernel,
@@ -109,20 +135,23 @@ impl UmapKernels {
         })
     }
 
-    /// The `k` nearest neighbours of rows `first..first + rows` of `n` points from their
-    /// `dots` with every point (rows x `stride`) and the squared `norms`; writes their rows
-    /// of `indices` and squared `distances` (n x k). One dispatch per range of columns that
-    /// fits the loop budget, to be recorded in order.
-    #[allow(clippy::too_many_arguments)]
+    /// The `block.k` nearest neighbours of the block's rows from their dot products with
+    /// every point and the squared norms; writes the rows' entries of the indices and squared
+    /// distances (n x k). One dispatch per range of columns that fits the loop budget, to be
+    /// recorded in order.
     pub fn top_k(
         &self,
         ctx: &GpuContext,
-        (n, k): (usize, usize),
-        (first, rows, stride): (usize, usize, usize),
-        dots: &wgpu::Buffer,
-        norms: &wgpu::Buffer,
-        (indices, distances): (&wgpu::Buffer, &wgpu::Buffer),
+        block: KnnBlock,
+        buffers: &KnnBuffers<'_>,
     ) -> Vec<Dispatch> {
+        let KnnBlock {
+            n,
+            k,
+            first,
+            rows,
+            stride,
+        } = block;
         let columns = knn_columns_per_dispatch(k);
         (0..n)
             .step_by(columns)
@@ -140,10 +169,10 @@ impl UmapKernels {
                     ctx,
                     vec![
                         uniform(ctx, "knn shape", &shape).as_entire_binding(),
-                        dots.as_entire_binding(),
-                        norms.as_entire_binding(),
-                        indices.as_entire_binding(),
-                        distances.as_entire_binding(),
+                        buffers.dots.as_entire_binding(),
+                        buffers.norms.as_entire_binding(),
+                        buffers.indices.as_entire_binding(),
+                        buffers.distances.as_entire_binding(),
                     ],
                     ((rows as u32).div_ceil(64), 1),
                 )
@@ -155,9 +184,10 @@ impl UmapKernels {
     pub fn memberships(
         &self,
         ctx: &GpuContext,
-        (n, k, mean_distance): (usize, usize, f32),
-        squared: &wgpu::Buffer,
-        weights: &wgpu::Buffer,
+        n: usize,
+        k: usize,
+        mean_distance: f32,
+        buffers: MembershipBuffers<'_>,
     ) -> Dispatch {
         let shape = GraphShape {
             n: n as u32,
@@ -169,8 +199,8 @@ impl UmapKernels {
             ctx,
             vec![
                 uniform(ctx, "graph shape", &shape).as_entire_binding(),
-                squared.as_entire_binding(),
-                weights.as_entire_binding(),
+                buffers.squared.as_entire_binding(),
+                buffers.weights.as_entire_binding(),
             ],
             ((n as u32).div_ceil(64), 1),
         )

@@ -1,14 +1,12 @@
 use anyhow::{ensure, Result};
 use rayon::prelude::*;
 
-use super::{AdamState, Backend, Progress, TrainConfig};
+use super::{AdamState, Progress, TrainConfig, Trainer};
 use crate::data::Dataset;
-use crate::gpu::kernels::AdamConfig;
 use crate::model::{Activation, Loss, ModelSpec, Params};
+use crate::network::{forward_into, EVAL_ROWS};
+use crate::optim::AdamConfig;
 use crate::reference::{self, gemm_into};
-
-/// Rows per validation batch (as on the GPU).
-const EVAL_ROWS: usize = 1024;
 /// A batch is split over the cores only in parts of at least this many rows.
 const MIN_PART_ROWS: usize = 8;
 /// Parameters per Adam task.
@@ -45,30 +43,6 @@ impl Worker {
         let rows = range.len();
         let batch = reference::gather(&data.pixels, width, order, range.start, rows);
         self.acts[0][..rows * width].copy_from_slice(&batch);
-    }
-
-    /// Every layer on `rows` input rows; the last stops at its logits (the loss applies the
-    /// sigmoid), exactly as on the GPU.
-    fn forward(&mut self, spec: &ModelSpec, params: &Params, rows: usize) {
-        let last = spec.layer_count() - 1;
-        for l in 0..=last {
-            let (fan_in, fan_out) = spec.layer_shape(l);
-            let (before, after) = self.acts.split_at_mut(l + 1);
-            let out = &mut after[0][..rows * fan_out];
-            let input = &before[l][..rows * fan_in];
-            gemm_into(
-                false,
-                false,
-                input,
-                &params.weights[l],
-                (rows, fan_out, fan_in),
-                out,
-            );
-            reference::add_bias(out, &params.biases[l]);
-            if l != last && spec.activation(l) == Activation::Relu {
-                reference::relu(out);
-            }
-        }
     }
 
     /// Per-sample losses, and dL/dlogits of the mean over `batch_rows` into the last delta.
@@ -191,7 +165,7 @@ impl<'a> CpuTrainer<'a> {
             .map(|(w, range)| {
                 let part = range.len();
                 w.gather(data, order, range);
-                w.forward(spec, params, part);
+                forward_into(spec, params, &mut w.acts, part, spec.layer_count(), true);
                 let losses = w.loss(spec, part, rows);
                 if learn {
                     w.backward(spec, params, part);
@@ -251,7 +225,7 @@ impl<'a> CpuTrainer<'a> {
     }
 }
 
-impl Backend for CpuTrainer<'_> {
+impl Trainer for CpuTrainer<'_> {
     fn name(&self) -> &'static str {
         "cpu"
     }

@@ -6,7 +6,7 @@ use crate::model::{ModelSpec, Params};
 /// multiple of the device's storage offset alignment so that it can be bound on its own.
 /// Padding is zero and stays zero (its gradient is zero, so Adam never moves it).
 #[derive(Clone, Debug)]
-pub struct ParamLayout {
+pub struct ParamOffsets {
     pub layers: Vec<LayerSlots>,
     pub total: usize,
 }
@@ -31,7 +31,7 @@ impl LayerSlots {
     }
 }
 
-impl ParamLayout {
+impl ParamOffsets {
     pub fn new(spec: &ModelSpec, align_floats: usize) -> Self {
         let mut next = 0;
         let mut layers = Vec::new();
@@ -47,13 +47,13 @@ impl ParamLayout {
                 bias,
             });
         }
-        ParamLayout {
+        ParamOffsets {
             layers,
             total: next,
         }
     }
 
-    /// Whether `params` has this layout's layer shapes.
+    /// Whether `params` has these offsets's layer shapes.
     pub fn fits(&self, params: &Params) -> bool {
         params.weights.len() == self.layers.len()
             && params.biases.len() == self.layers.len()

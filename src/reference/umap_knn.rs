@@ -1,16 +1,25 @@
-//! Exact k nearest neighbours by brute force (squared Euclidean distances, ties to the lower
+//! Twin of shaders/umap_knn.wgsl (with the matmul kernel for the dot products): exact k
+//! nearest neighbours by brute force (squared Euclidean distances, ties to the lower
 //! index; a point is not its own neighbour).
 
 use rayon::prelude::*;
 
-use crate::reference::gemm;
+use super::gemm;
 
 /// Rows of distances computed at once.
 const BLOCK: usize = 256;
 
-/// The `k` nearest neighbours of every point of the n x d `points`: (indices, squared
-/// distances), each n x k, nearest first.
-pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> (Vec<u32>, Vec<f32>) {
+/// Every point's k nearest neighbours, nearest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Neighbours {
+    /// n x k point indices.
+    pub indices: Vec<u32>,
+    /// n x k squared distances.
+    pub squared: Vec<f32>,
+}
+
+/// The `k` nearest neighbours of every point of the n x d `points`.
+pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> Neighbours {
     let norms: Vec<f32> = points
         .chunks(d)
         .map(|p| p.iter().map(|v| v * v).sum())
@@ -28,13 +37,15 @@ pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> (Vec<u32>, Vec<f32>)
             (0..rows).map(move |r| nearest_in_row(first + r, norms, &dots[r * n..(r + 1) * n], k))
         })
         .collect();
-    let mut indices = Vec::with_capacity(n * k);
-    let mut distances = Vec::with_capacity(n * k);
-    for (i, d) in rows {
-        indices.extend(i);
-        distances.extend(d);
+    let mut neighbours = Neighbours {
+        indices: Vec::with_capacity(n * k),
+        squared: Vec::with_capacity(n * k),
+    };
+    for (indices, squared) in rows {
+        neighbours.indices.extend(indices);
+        neighbours.squared.extend(squared);
     }
-    (indices, distances)
+    neighbours
 }
 
 /// The `k` nearest of point `i` from its dot products with every point, as `nearest` finds

@@ -1,12 +1,15 @@
 use anyhow::{ensure, Result};
 
-use super::network::{batch_steps, eval_rows, DeviceSplit, Network, Workspace};
-use super::{AdamState, Backend, ParamLayout, Progress, TrainConfig};
+use super::{AdamState, Progress, TrainConfig, Trainer};
 use crate::data::Dataset;
 use crate::gpu::buffers::{map_read, read_f32, staging_buffer, storage, storage_init};
-use crate::gpu::kernels::{time_dispatches, AdamBuffers, AdamConfig, Dispatch, Kernels, StepTable};
+use crate::gpu::kernels::{
+    record_steps, time_dispatches, AdamBuffers, AdamCoefficients, Dispatch, Kernels, StepTable,
+};
 use crate::gpu::GpuContext;
 use crate::model::{ModelSpec, Params};
+use crate::network::{batch_steps, eval_rows, DeviceSplit, GpuPasses, ParamOffsets, Workspace};
+use crate::optim::AdamConfig;
 
 /// Steps recorded into one command buffer: large enough that submits are rare, small enough
 /// that a command buffer stays a few MB.
@@ -17,7 +20,7 @@ const STEPS_PER_SUBMIT: usize = 256;
 /// staging buffer, read while the next submit runs.
 pub struct GpuTrainer<'a> {
     ctx: &'a GpuContext,
-    layout: ParamLayout,
+    offsets: ParamOffsets,
     batch: usize,
     adam: AdamConfig,
     /// Adam steps taken so far.
@@ -49,12 +52,12 @@ impl<'a> GpuTrainer<'a> {
         let batch = config.batch.min(train.count.max(1));
         spec.check(train.image_size())?;
         spec.check(val.image_size())?;
-        let layout = ParamLayout::new(spec, ctx.storage_align_floats());
-        let flat = layout.pack(init);
+        let offsets = ParamOffsets::new(spec, ctx.storage_align_floats());
+        let flat = offsets.pack(init);
         let params = storage_init(ctx, "the parameters", &flat)?;
-        let grads = storage(ctx, "grads", layout.total)?;
-        let m = storage(ctx, "adam m", layout.total)?;
-        let v = storage(ctx, "adam v", layout.total)?;
+        let grads = storage(ctx, "grads", offsets.total)?;
+        let m = storage(ctx, "adam m", offsets.total)?;
+        let v = storage(ctx, "adam v", offsets.total)?;
 
         let train_split = DeviceSplit::new(ctx, train, "the training images")?;
         let val_split = DeviceSplit::new(ctx, val, "the validation images")?;
@@ -70,11 +73,11 @@ impl<'a> GpuTrainer<'a> {
 
         let work = Workspace::new(ctx, spec, batch)?;
         let eval = Workspace::new(ctx, spec, eval_rows)?;
-        let net = Network {
+        let net = GpuPasses {
             ctx,
             kernels,
             spec,
-            layout: &layout,
+            offsets: &offsets,
             params: &params,
             steps: &steps,
         };
@@ -83,7 +86,11 @@ impl<'a> GpuTrainer<'a> {
         train_step.push(kernels.adam.dispatch(
             ctx,
             &steps,
-            &config.adam,
+            AdamCoefficients {
+                beta1: config.adam.beta1,
+                beta2: config.adam.beta2,
+                epsilon: config.adam.epsilon,
+            },
             AdamBuffers {
                 params: &params,
                 grads: &grads,
@@ -91,13 +98,13 @@ impl<'a> GpuTrainer<'a> {
                 v: &v,
                 losses: &train_split.losses,
             },
-            layout.total,
+            offsets.total,
         ));
         let val_step = net.forward_loss(&eval, &val_split);
         ctx.check()?;
         Ok(GpuTrainer {
             ctx,
-            layout,
+            offsets,
             batch,
             adam: config.adam,
             t: 0,
@@ -139,21 +146,17 @@ impl<'a> GpuTrainer<'a> {
         after: impl FnOnce(&mut wgpu::CommandEncoder),
     ) -> wgpu::SubmissionIndex {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            for slot in slots {
-                let offset = self.steps.offset(slot);
-                for d in dispatches {
-                    d.record(&mut pass, offset);
-                }
-            }
-        }
+        record_steps(
+            &mut encoder,
+            dispatches,
+            slots.map(|s| self.steps.offset(s)),
+        );
         after(&mut encoder);
         self.ctx.queue.submit([encoder.finish()])
     }
 }
 
-impl Backend for GpuTrainer<'_> {
+impl Trainer for GpuTrainer<'_> {
     fn name(&self) -> &'static str {
         "gpu"
     }
@@ -214,8 +217,8 @@ impl Backend for GpuTrainer<'_> {
     fn adam_state(&self) -> Result<AdamState> {
         let read = |b: &wgpu::Buffer| -> Result<Params> {
             Ok(self
-                .layout
-                .unpack(&read_f32(self.ctx, b, 0, self.layout.total)?))
+                .offsets
+                .unpack(&read_f32(self.ctx, b, 0, self.offsets.total)?))
         };
         Ok(AdamState {
             step: self.t,
@@ -226,11 +229,11 @@ impl Backend for GpuTrainer<'_> {
 
     fn set_adam_state(&mut self, state: &AdamState) -> Result<()> {
         ensure!(
-            self.layout.fits(&state.m) && self.layout.fits(&state.v),
+            self.offsets.fits(&state.m) && self.offsets.fits(&state.v),
             "the optimizer state does not fit the model"
         );
         for (buffer, moments) in [(&self.m, &state.m), (&self.v, &state.v)] {
-            let flat = self.layout.pack(moments);
+            let flat = self.offsets.pack(moments);
             self.ctx
                 .queue
                 .write_buffer(buffer, 0, bytemuck::cast_slice(&flat));
@@ -240,7 +243,7 @@ impl Backend for GpuTrainer<'_> {
     }
 
     fn params(&self) -> Result<Params> {
-        let flat = read_f32(self.ctx, &self.params, 0, self.layout.total)?;
-        Ok(self.layout.unpack(&flat))
+        let flat = read_f32(self.ctx, &self.params, 0, self.offsets.total)?;
+        Ok(self.offsets.unpack(&flat))
     }
 }

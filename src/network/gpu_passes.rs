@@ -3,19 +3,16 @@
 
 use anyhow::Result;
 
-use super::ParamLayout;
+use super::{ParamOffsets, EVAL_ROWS};
 use crate::data::Dataset;
+use crate::domain::check_matmul_k;
 use crate::gpu::buffers::{padded, slice, storage, storage_init, PAD};
-use crate::gpu::kernels::domain::check_matmul_k;
 use crate::gpu::kernels::{
-    upload_images, Dispatch, Epilogue, ImageChunk, Kernels, LossBuffers, MatmulDims, MatmulKind,
-    MatmulOperands, StepParams, StepTable,
+    upload_images, Dispatch, Epilogue, ImageChunk, Kernels, LossBuffers, LossFunction, MatmulDims,
+    MatmulKind, MatmulOperands, StepParams, StepTable,
 };
 use crate::gpu::GpuContext;
-use crate::model::{Activation, ModelSpec};
-
-/// Rows per validation batch.
-pub const EVAL_ROWS: usize = 1024;
+use crate::model::{Activation, Loss, ModelSpec};
 
 /// Rows per batch for passes without learning (validation, encoding) over `count` images:
 /// `EVAL_ROWS`, fewer where the widest layer's activations would not fit one binding.
@@ -89,26 +86,29 @@ pub fn batch_steps(count: usize, batch: usize, lr_t: impl Fn(usize) -> f32) -> V
 }
 
 /// Builds the dispatch lists of one step from the model and its buffers.
-pub struct Network<'n> {
+pub struct GpuPasses<'n> {
     pub ctx: &'n GpuContext,
     pub kernels: &'n Kernels,
     pub spec: &'n ModelSpec,
-    pub layout: &'n ParamLayout,
+    pub offsets: &'n ParamOffsets,
     pub params: &'n wgpu::Buffer,
     pub steps: &'n StepTable,
 }
 
-impl Network<'_> {
+impl GpuPasses<'_> {
     /// Gather the batch, run every layer, and score the output with the model's loss (BCE
     /// applies the final sigmoid itself, so for it the last layer stops at its logits).
     pub fn forward_loss(&self, work: &Workspace, split: &DeviceSplit) -> Vec<Dispatch> {
-        let layers = self.layout.layers.len();
+        let layers = self.offsets.layers.len();
         let mut list = self.forward(work, split, layers, true);
         let last = layers - 1;
         let out = self.spec.widths[layers];
         list.push(self.kernels.loss.dispatch(
             self.ctx,
-            self.spec.loss,
+            match self.spec.loss {
+                Loss::Bce => LossFunction::BceSigmoid,
+                Loss::Mse => LossFunction::Mse,
+            },
             self.steps,
             LossBuffers {
                 outputs: &work.acts[layers],
@@ -141,7 +141,7 @@ impl Network<'_> {
             width,
             work.rows_pad,
         );
-        for (l, slots) in self.layout.layers[..layers].iter().enumerate() {
+        for (l, slots) in self.offsets.layers[..layers].iter().enumerate() {
             let epilogue = match self.spec.activation(l) {
                 _ if logits_last && l + 1 == layers => Epilogue::Bias,
                 Activation::Relu => Epilogue::BiasRelu,
@@ -150,7 +150,7 @@ impl Network<'_> {
             };
             list.push(k.matmul.dispatch(
                 ctx,
-                MatmulKind::forward(epilogue),
+                MatmulKind::Forward(epilogue),
                 MatmulDims::new(work.rows_pad, slots.out_pad(), slots.in_pad()),
                 MatmulOperands {
                     a: work.acts[l].as_entire_binding(),
@@ -167,10 +167,10 @@ impl Network<'_> {
     pub fn backward(&self, work: &Workspace, grads: &wgpu::Buffer) -> Vec<Dispatch> {
         let (ctx, k) = (self.ctx, self.kernels);
         let mut list = Vec::new();
-        for (l, slots) in self.layout.layers.iter().enumerate().rev() {
+        for (l, slots) in self.offsets.layers.iter().enumerate().rev() {
             list.push(k.matmul.dispatch(
                 ctx,
-                MatmulKind::WEIGHT_GRAD,
+                MatmulKind::WeightGrad,
                 MatmulDims::new(slots.in_pad(), slots.out_pad(), work.rows_pad),
                 MatmulOperands {
                     a: work.acts[l].as_entire_binding(),
@@ -190,7 +190,7 @@ impl Network<'_> {
                 let relu = self.spec.activation(l - 1) == Activation::Relu;
                 list.push(k.matmul.dispatch(
                     ctx,
-                    MatmulKind::input_grad(relu),
+                    MatmulKind::InputGrad { relu_mask: relu },
                     MatmulDims::new(work.rows_pad, slots.in_pad(), slots.out_pad()),
                     MatmulOperands {
                         a: work.deltas[l + 1].as_entire_binding(),

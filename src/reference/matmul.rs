@@ -1,0 +1,79 @@
+//! Twin of shaders/matmul_*.wgsl: C = op(A) op(B) through sgemm, and the epilogues (bias,
+//! ReLU, sigmoid, the ReLU mask of the backward pass).
+
+/// C (m x n) = op(A) op(B); op(A) is m x k (stored k x m when `trans_a`),
+/// op(B) is k x n (stored n x k when `trans_b`).
+pub fn gemm(
+    trans_a: bool,
+    trans_b: bool,
+    a: &[f32],
+    b: &[f32],
+    (m, n, k): (usize, usize, usize),
+) -> Vec<f32> {
+    let mut c = vec![0.0f32; m * n];
+    gemm_into(trans_a, trans_b, a, b, (m, n, k), &mut c);
+    c
+}
+
+/// `gemm` writing into `c` (m x n), which is overwritten.
+pub fn gemm_into(
+    trans_a: bool,
+    trans_b: bool,
+    a: &[f32],
+    b: &[f32],
+    (m, n, k): (usize, usize, usize),
+    c: &mut [f32],
+) {
+    assert_eq!(a.len(), m * k, "gemm: A has the wrong size");
+    assert_eq!(b.len(), k * n, "gemm: B has the wrong size");
+    assert_eq!(c.len(), m * n, "gemm: C has the wrong size");
+    let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
+    // SAFETY: the strides describe exactly the slices checked above, and c is m x n.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// Adds `bias` (n) to every row of `c`.
+pub fn add_bias(c: &mut [f32], bias: &[f32]) {
+    for row in c.chunks_mut(bias.len()) {
+        for (x, b) in row.iter_mut().zip(bias) {
+            *x += b;
+        }
+    }
+}
+
+pub fn relu(c: &mut [f32]) {
+    for x in c {
+        *x = x.max(0.0);
+    }
+}
+
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Zeroes `grad` where the forward activation `mask` is not positive (ReLU backward).
+pub fn relu_mask(grad: &mut [f32], mask: &[f32]) {
+    for (g, &a) in grad.iter_mut().zip(mask) {
+        if a <= 0.0 {
+            *g = 0.0;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The CPU twin of every WGSL kernel, one module per shader file (`matmul` beside
+//! shaders/matmul_*.wgsl, `umap_knn` beside shaders/umap_knn.wgsl, ...), on unpadded row-major
+//! matrices: the same formulas in the same precision (f32). They are the oracle of the shader
+//! tests and the math of the CPU backend. Nothing here knows of the GPU.
+
+pub mod adam;
+pub mod gather;
+pub mod kmeans;
+pub mod loss;
+pub mod matmul;
+pub mod reduce;
+pub mod umap_graph;
+pub mod umap_knn;
+pub mod umap_layout;
+
+pub use adam::adam;
+pub use gather::gather;
+pub use loss::{bce_sigmoid, mse, BCE_EPSILON};
+pub use matmul::{add_bias, gemm, gemm_into, relu, relu_mask, sigmoid};
+pub use reduce::column_sums;
