@@ -5,8 +5,8 @@ mod common;
 use std::path::Path;
 
 use common::cli::{
-    aeclust, assert_clean_failure, listing, read_json, s, text, tiny_dataset, tiny_model_of,
-    train_tiny,
+    aeclust, aeclust_with, assert_clean_failure, listing, read_json, s, text, tiny_dataset,
+    tiny_model_of, train_tiny,
 };
 
 #[test]
@@ -546,4 +546,42 @@ fn deep_recipe_and_umap_run_side_by_side() {
         "relu,sigmoid",
     ]);
     assert_clean_failure(&out, "the mse loss needs a linear output layer");
+}
+
+#[test]
+fn the_whole_run_works_through_every_graphics_api_present() {
+    // The library's GPU tests run on every adapter (tests/common/devices.rs); the binary
+    // picks one, so each API is asked for here by name, as a user would with WGPU_BACKEND.
+    common::gpu_device();
+    let mut apis: Vec<String> = Vec::new();
+    for adapter in aeclust::gpu::list_adapters() {
+        if !apis.contains(&adapter.summary.api) {
+            apis.push(adapter.summary.api);
+        }
+    }
+    for api in apis {
+        let dir = tempfile::tempdir().unwrap();
+        let data = tiny_dataset(dir.path());
+        let out_dir = dir.path().join("out");
+        let args = [
+            "run",
+            "--data",
+            &data,
+            "--layers",
+            "16,4,16",
+            "--epochs",
+            "1",
+            "--k",
+            "3",
+            "--n-init",
+            "1",
+            "--out",
+            s(&out_dir),
+        ];
+        let out = aeclust_with(&args, &[("WGPU_BACKEND", &api)]);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{api}: {}", text(&out.stderr));
+        assert!(stdout.contains(&format!("({api}, ")), "{api}: {stdout}");
+        assert!(out_dir.join("summary.md").is_file(), "{api}");
+    }
 }

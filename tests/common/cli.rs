@@ -10,10 +10,16 @@ use safetensors::SafeTensors;
 /// Runs the binary. The tests are there to exercise the GPU path, so its default backend is
 /// the GPU adapter (software or not) unless a test asks otherwise with --backend.
 pub fn aeclust(args: &[&str]) -> Output {
+    aeclust_with(args, &[])
+}
+
+/// `aeclust` with these environment variables set besides.
+pub fn aeclust_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aeclust"))
         .args(args)
         .env_remove("XDG_RUNTIME_DIR")
         .env("AECLUST_BACKEND", "gpu")
+        .envs(env.iter().copied())
         .output()
         .expect("the binary runs")
 }
