@@ -1,7 +1,12 @@
-//! aeclust: an MNIST autoencoder trained, and its codes clustered, in WGSL compute shaders.
+//! aeclust: an autoencoder trained, and its codes clustered, in WGSL compute shaders, with a
+//! CPU twin of every kernel.
 //!
-//! Data flows one way: [`data`] -> [`model`] / [`train`] -> [`report`].
-//! [`reference`](mod@reference) is the CPU twin of every kernel: the oracle of the shader tests.
+//! [`pipeline`] runs the post's steps (train, encode, embed, cluster, pictures) on a
+//! [`device::Device`], the one place where the GPU or the CPU is chosen: it builds each
+//! stage's implementation ([`train::Trainer`], [`encode::Encoder`], [`embed::UmapSteps`],
+//! [`cluster::engine::Engine`]). On the GPU the stages record [`gpu::kernels`]; on the CPU
+//! they call [`reference`](mod@reference), one twin per shader file and the oracle of the
+//! shader tests. [`domain`] states what every kernel is correct for.
 
 pub mod bench;
 pub mod cluster;

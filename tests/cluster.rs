@@ -9,24 +9,10 @@ use aeclust::device::Device;
 use common::for_each_device;
 use rand::Rng;
 
-/// `k` Gaussian-ish blobs of `n` points in `d` dimensions.
-fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
-    let mut rng = common::rng(seed);
-    let centers: Vec<f32> = (0..k * d).map(|_| rng.random_range(-5.0..5.0)).collect();
-    (0..n)
-        .flat_map(|i| {
-            let c = i % k;
-            (0..d)
-                .map(|j| centers[c * d + j] + rng.random_range(-1.0..1.0))
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 #[test]
 fn kmeans_finds_separated_blobs() {
     let (n, d, k) = (500, 4, 5);
-    let points = blobs(n, d, k, 9);
+    let points = common::blobs(n, d, k, 9);
     let truth: Vec<u8> = (0..n).map(|i| (i % k) as u8).collect();
     let config = KmeansConfig {
         k,

@@ -5,7 +5,6 @@
 mod common;
 
 use aeclust::cluster::{kmeans, Init, KmeansConfig};
-use aeclust::device::Device;
 use aeclust::domain::{
     kmeans_centroids_per_dispatch, knn_columns_per_dispatch, GRID_ROW, KMEANS_MAX_D, KMEANS_MAX_K,
     LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
@@ -14,10 +13,10 @@ use aeclust::embed::{layout_problem, symmetrize, umap, GpuUmapSteps, UmapConfig,
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::knn;
 use aeclust::reference::umap_layout::Curve;
-use common::{for_each_device, for_each_gpu, gpu_device, gpus, rng, uniform};
+use common::{for_each_device, for_each_gpu, gpu_device, rng, uniform};
 use proptest::prelude::*;
 
-/// k-means on the GPU gives its CPU twin's labels and centroids, bit for bit.
+/// k-means on every GPU gives its CPU twin's labels and centroids, bit for bit.
 fn check_kmeans(n: usize, d: usize, k: usize, seed: u64) {
     let points = uniform(&mut rng(seed), n * d, 0.0, 1.0);
     let config = KmeansConfig {
@@ -28,19 +27,7 @@ fn check_kmeans(n: usize, d: usize, k: usize, seed: u64) {
         seed,
         ..KmeansConfig::default()
     };
-    let c = kmeans(&Device::Cpu, &points, n, d, &config).unwrap();
-    for gpu in gpus() {
-        let g = kmeans(gpu, &points, n, d, &config).unwrap();
-        let what = format!("{}: n {n} d {d} k {k}", common::devices::name(gpu));
-        assert_eq!(g.labels, c.labels, "{what}: labels differ");
-        assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
-        assert!(
-            (g.inertia - c.inertia).abs() <= 1e-5 * c.inertia,
-            "{what}: inertia {} vs {}",
-            g.inertia,
-            c.inertia
-        );
-    }
+    common::assert_kmeans_twins_agree(&points, n, d, &config, 1e-5);
 }
 
 #[test]

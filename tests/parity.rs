@@ -8,9 +8,8 @@ mod common;
 
 use std::path::Path;
 
-use aeclust::cluster::{kmeans, Init, KmeansConfig};
+use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::{load_dir, Split};
-use aeclust::device::Device;
 use aeclust::embed::{layout_problem, symmetrize, CpuUmapSteps, GpuUmapSteps, UmapSteps};
 use aeclust::encode::{CpuEncoder, Encoder, GpuEncoder};
 use aeclust::model::{ModelSpec, Params};
@@ -18,8 +17,7 @@ use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::knn;
 use aeclust::reference::umap_layout::Curve;
 use aeclust::train::{CpuTrainer, GpuTrainer, Shuffle, TrainConfig, Trainer};
-use common::{assert_close, for_each_gpu, gpus, rng, uniform};
-use rand::Rng;
+use common::{assert_close, for_each_gpu, rng, uniform};
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -119,20 +117,6 @@ fn gpu_and_cpu_encoders_agree() {
     assert!(c.iter().any(|&v| v > 0.0));
 }
 
-/// `k` Gaussian-ish blobs of `n` points in `d` dimensions.
-fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
-    let mut rng = common::rng(seed);
-    let centers: Vec<f32> = (0..k * d).map(|_| rng.random_range(-5.0..5.0)).collect();
-    (0..n)
-        .flat_map(|i| {
-            let c = i % k;
-            (0..d)
-                .map(|j| centers[c * d + j] + rng.random_range(-1.0..1.0))
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 #[test]
 fn gpu_kmeans_matches_the_cpu_twin_exactly() {
     for (n, d, k, init) in [
@@ -141,7 +125,7 @@ fn gpu_kmeans_matches_the_cpu_twin_exactly() {
         (31, 1, 4, Init::KmeansPlusPlus),
         (600, 32, 10, Init::Random),
     ] {
-        let points = blobs(n, d, k, n as u64);
+        let points = common::blobs(n, d, k, n as u64);
         let config = KmeansConfig {
             k,
             init,
@@ -149,24 +133,7 @@ fn gpu_kmeans_matches_the_cpu_twin_exactly() {
             seed: 3,
             ..KmeansConfig::default()
         };
-        let c = kmeans(&Device::Cpu, &points, n, d, &config).unwrap();
-        for gpu in gpus() {
-            let g = kmeans(gpu, &points, n, d, &config).unwrap();
-            let what = format!("{}: n {n} d {d} k {k}", common::devices::name(gpu));
-            assert_eq!(g.labels, c.labels, "{what}: labels differ");
-            assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
-            // Distances use fma on both sides, but a driver may split it into a multiply and an
-            // add (lavapipe's differ from the CPU's in the last bit), so the inertia matches to
-            // rounding; the labels and centroids, which decide everything else, match exactly.
-            assert!(
-                (g.inertia - c.inertia).abs() <= 1e-6 * c.inertia,
-                "{what}: {} vs {}",
-                g.inertia,
-                c.inertia
-            );
-            assert_eq!(g.iterations, c.iterations, "{what}");
-            assert!(g.iterations >= 1 && g.inertia.is_finite());
-        }
+        common::assert_kmeans_twins_agree(&points, n, d, &config, 1e-6);
     }
 }
 

@@ -64,3 +64,47 @@ pub fn write_idx_dataset(dir: &std::path::Path, train: usize, test: usize, side:
         }
     }
 }
+
+/// `k` Gaussian-ish blobs of `n` points in `d` dimensions (point i in blob i % k).
+pub fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rng(seed);
+    let centers: Vec<f32> = (0..k * d).map(|_| rng.random_range(-5.0..5.0)).collect();
+    (0..n)
+        .flat_map(|i| {
+            let c = i % k;
+            (0..d)
+                .map(|j| centers[c * d + j] + rng.random_range(-1.0..1.0))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// k-means of the n x d `points` on every GPU gives the CPU twin's labels, centroids and
+/// iterations bit for bit. Distances use fma on both sides, but a driver may split it into a
+/// multiply and an add (lavapipe's differ from the CPU's in the last bit), so the inertia
+/// matches to `inertia_rel` only; the labels and centroids, which decide everything else,
+/// match exactly.
+pub fn assert_kmeans_twins_agree(
+    points: &[f32],
+    n: usize,
+    d: usize,
+    config: &aeclust::cluster::KmeansConfig,
+    inertia_rel: f64,
+) {
+    use aeclust::cluster::kmeans;
+    let c = kmeans(&aeclust::device::Device::Cpu, points, n, d, config).unwrap();
+    for gpu in gpus() {
+        let g = kmeans(gpu, points, n, d, config).unwrap();
+        let what = format!("{}: n {n} d {d} k {}", devices::name(gpu), config.k);
+        assert_eq!(g.labels, c.labels, "{what}: labels differ");
+        assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
+        assert_eq!(g.iterations, c.iterations, "{what}: iterations differ");
+        assert!(
+            (g.inertia - c.inertia).abs() <= inertia_rel * c.inertia,
+            "{what}: inertia {} vs {}",
+            g.inertia,
+            c.inertia
+        );
+        assert!(g.iterations >= 1 && g.inertia.is_finite(), "{what}");
+    }
+}

@@ -7,30 +7,28 @@ use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
 
 /// `assign`, `partial_sums` and `update`, in that order.
-pub(super) fn entry_points() -> Vec<EntryPoint> {
+pub(super) fn entry_points() -> [EntryPoint; 3] {
     let constants = wgsl_constants(&[
         ("CHUNK", KMEANS_CHUNK as u32),
         ("MAX_K", KMEANS_MAX_K as u32),
         ("ROW", GRID_ROW),
     ]);
-    ["assign", "partial_sums", "update"]
-        .map(|entry| EntryPoint {
-            entry,
-            parts: vec![
-                ("kmeans constants", constants.clone()),
-                wgsl_file!("kmeans.wgsl"),
-            ],
-            slots: vec![
-                Slot::Uniform,
-                Slot::Read,
-                Slot::Read,
-                Slot::ReadWrite,
-                Slot::ReadWrite,
-                Slot::ReadWrite,
-                Slot::ReadWrite,
-            ],
-        })
-        .to_vec()
+    ["assign", "partial_sums", "update"].map(|entry| EntryPoint {
+        entry,
+        parts: vec![
+            ("kmeans constants", constants.clone()),
+            wgsl_file!("kmeans.wgsl"),
+        ],
+        slots: vec![
+            Slot::Uniform,
+            Slot::Read,
+            Slot::Read,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+        ],
+    })
 }
 
 /// Sizes of one k-means problem, as the kernels see them.
@@ -97,9 +95,7 @@ pub struct Kmeans {
 
 impl Kmeans {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [assign, partial_sums, update] = &entry_points()[..] else {
-            unreachable!("three k-means entry points")
-        };
+        let [assign, partial_sums, update] = &entry_points();
         Ok(Kmeans {
             assign: Kernel::new(ctx, assign)?,
             partial_sums: Kernel::new(ctx, partial_sums)?,

@@ -5,21 +5,19 @@ use crate::gpu::shader::Slot;
 use crate::gpu::GpuContext;
 
 /// `bce_sigmoid` and `mse`, in that order.
-pub(super) fn entry_points() -> Vec<EntryPoint> {
-    ["bce_sigmoid", "mse"]
-        .map(|entry| EntryPoint {
-            entry,
-            parts: vec![wgsl_file!("step.wgsl"), wgsl_file!("loss.wgsl")],
-            slots: vec![
-                Slot::StepUniform(STEP_BYTES),
-                Slot::Uniform,
-                Slot::Read,
-                Slot::Read,
-                Slot::ReadWrite,
-                Slot::ReadWrite,
-            ],
-        })
-        .to_vec()
+pub(super) fn entry_points() -> [EntryPoint; 2] {
+    ["bce_sigmoid", "mse"].map(|entry| EntryPoint {
+        entry,
+        parts: vec![wgsl_file!("step.wgsl"), wgsl_file!("loss.wgsl")],
+        slots: vec![
+            Slot::StepUniform(STEP_BYTES),
+            Slot::Uniform,
+            Slot::Read,
+            Slot::Read,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+        ],
+    })
 }
 
 /// What a loss kernel reads and writes. `outputs` (the last layer's logits for BCE, its
@@ -49,9 +47,7 @@ pub struct LossKernels {
 
 impl LossKernels {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [bce_sigmoid, mse] = &entry_points()[..] else {
-            unreachable!("two loss entry points")
-        };
+        let [bce_sigmoid, mse] = &entry_points();
         Ok(LossKernels {
             bce_sigmoid: Kernel::new(ctx, bce_sigmoid)?,
             mse: Kernel::new(ctx, mse)?,

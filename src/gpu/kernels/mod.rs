@@ -79,11 +79,11 @@ pub fn catalog() -> Vec<EntryPoint> {
     [
         matmul::entry_points(),
         gather::entry_points(),
-        loss::entry_points(),
+        loss::entry_points().into(),
         reduce::entry_points(),
         adam::entry_points(),
-        kmeans::entry_points(),
-        umap::entry_points(),
+        kmeans::entry_points().into(),
+        umap::entry_points().into(),
     ]
     .concat()
 }

@@ -7,10 +7,10 @@ use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
 
 /// `top_k`, `memberships` and `layout_edges`, in that order.
-pub(super) fn entry_points() -> Vec<EntryPoint> {
+pub(super) fn entry_points() -> [EntryPoint; 3] {
     use Slot::{Read, ReadWrite, Uniform};
     let colour = Slot::StepUniform(std::mem::size_of::<LayoutColour>() as u64);
-    vec![
+    [
         EntryPoint {
             entry: "top_k",
             parts: vec![
@@ -125,9 +125,7 @@ pub struct UmapKernels {
 
 impl UmapKernels {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [top_k, memberships, layout] = &entry_points()[..] else {
-            unreachable!("three UMAP entry points")
-        };
+        let [top_k, memberships, layout] = &entry_points();
         Ok(UmapKernels {
             top_k: Kernel::new(ctx, top_k)?,
             memberships: Kernel::new(ctx, memberships)?,
