@@ -1,6 +1,7 @@
 // k-means (Lloyd) on n points of d dimensions, k clusters, with no float atomics: every sum
-// has a fixed order, so a run is deterministic and the CPU twin in src/cluster/kmeans.rs
+// has a fixed order, so a run is deterministic and the CPU twin in src/reference/kmeans.rs
 // reproduces it exactly. Distances accumulate with fma, dimension by dimension.
+// (kmeans_assign_subgroup.wgsl, compiled after this file, is `assign` for 8-wide subgroups.)
 
 struct KmeansShape {
     n: u32,
@@ -15,7 +16,7 @@ struct KmeansShape {
 
 // CHUNK (points per partial-sum chunk), MAX_K (the most clusters the partial-sum kernel keeps
 // in registers) and ROW (workgroups per row of a 2-D grid) are declared by the host, from
-// src/gpu/kernels/domain.rs.
+// src/domain.rs.
 
 @group(0) @binding(0) var<uniform> shape: KmeansShape;
 @group(0) @binding(1) var<storage, read> points: array<f32>;

@@ -53,9 +53,10 @@ pub fn knn_columns_per_dispatch(k: usize) -> usize {
     ((LOOP_BUDGET - 2 * k) / (k + 1)).max(1)
 }
 
-/// The centroids `assign` compares per dispatch.
-pub fn kmeans_centroids_per_dispatch(d: usize) -> usize {
-    (LOOP_BUDGET / (d + 1)).max(1)
+/// The centroids `assign` compares per dispatch when it walks them `block` at a time (1, or
+/// 8 for the subgroup variant): (d + 1) loop iterations per block.
+pub fn kmeans_centroids_per_dispatch(d: usize, block: usize) -> usize {
+    block * (LOOP_BUDGET / (d + 1) / block).max(1)
 }
 
 /// Fails unless `value`, a size that becomes a matmul's reduction K, fits the kernels.

@@ -5,11 +5,13 @@
 mod common;
 
 use aeclust::cluster::{kmeans, Init, KmeansConfig};
+use aeclust::device::Device;
 use aeclust::domain::{
     kmeans_centroids_per_dispatch, knn_columns_per_dispatch, GRID_ROW, KMEANS_MAX_D, KMEANS_MAX_K,
     LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
 };
 use aeclust::embed::{layout_problem, symmetrize, umap, GpuUmapSteps, UmapConfig, UmapSteps};
+use aeclust::gpu::kernels::Kmeans;
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::knn;
 use aeclust::reference::umap_layout::Curve;
@@ -45,8 +47,34 @@ fn kmeans_at_the_edges_of_its_domain() {
     ] {
         check_kmeans(n, d, k, n as u64 + k as u64);
     }
-    assert!(kmeans_centroids_per_dispatch(784) < KMEANS_MAX_K);
-    assert_eq!(kmeans_centroids_per_dispatch(KMEANS_MAX_D), 1);
+    assert!(kmeans_centroids_per_dispatch(784, 1) < KMEANS_MAX_K);
+    assert_eq!(kmeans_centroids_per_dispatch(KMEANS_MAX_D, 1), 1);
+    assert!(kmeans_centroids_per_dispatch(784, 8) < KMEANS_MAX_K);
+    assert_eq!(kmeans_centroids_per_dispatch(KMEANS_MAX_D, 8), 8);
+}
+
+#[test]
+fn the_plain_assign_kernel_agrees_too_where_the_subgroup_one_runs() {
+    // Adapters with 8-wide subgroups run `assign_subgroup8`; the plain `assign` (every other
+    // adapter's) is checked on them as well, at the same edges.
+    for mut gpu in common::devices::open_gpus(None) {
+        if !gpu.ctx.subgroup8 {
+            continue;
+        }
+        gpu.kernels.kmeans = Kmeans::with_assign(&gpu.ctx, false).unwrap();
+        let device = Device::Gpu(Box::new(gpu));
+        for (n, d, k) in [(300, 784, 90), (1000, 1, KMEANS_MAX_K), (257, 33, 17)] {
+            let points = uniform(&mut rng(n as u64), n * d, 0.0, 1.0);
+            let config = KmeansConfig {
+                k,
+                init: Init::Random,
+                n_init: 1,
+                max_iter: 3,
+                ..KmeansConfig::default()
+            };
+            common::assert_kmeans_matches_cpu(&[&device], &points, n, d, &config, 1e-5);
+        }
+    }
 }
 
 #[test]

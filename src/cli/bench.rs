@@ -58,7 +58,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         )?;
         devices.push(gpu);
     }
-    devices.push(Device::Cpu);
+    devices.push(Device::open(BackendChoice::Cpu, &GpuRequest::default())?.0);
 
     println!(
         "{} training samples per run; GFLOP/s = 6 x {} parameters x samples/s",

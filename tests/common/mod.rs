@@ -91,9 +91,22 @@ pub fn assert_kmeans_twins_agree(
     config: &aeclust::cluster::KmeansConfig,
     inertia_rel: f64,
 ) {
+    let every: Vec<&aeclust::device::Device> = gpus().iter().collect();
+    assert_kmeans_matches_cpu(&every, points, n, d, config, inertia_rel);
+}
+
+/// `assert_kmeans_twins_agree` on these devices.
+pub fn assert_kmeans_matches_cpu(
+    devices: &[&aeclust::device::Device],
+    points: &[f32],
+    n: usize,
+    d: usize,
+    config: &aeclust::cluster::KmeansConfig,
+    inertia_rel: f64,
+) {
     use aeclust::cluster::kmeans;
     let c = kmeans(&aeclust::device::Device::Cpu, points, n, d, config).unwrap();
-    for gpu in gpus() {
+    for &gpu in devices {
         let g = kmeans(gpu, points, n, d, config).unwrap();
         let what = format!("{}: n {n} d {d} k {}", devices::name(gpu), config.k);
         assert_eq!(g.labels, c.labels, "{what}: labels differ");

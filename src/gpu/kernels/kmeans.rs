@@ -6,19 +6,22 @@ use crate::gpu::buffers::uniform;
 use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
 
-/// `assign`, `partial_sums` and `update`, in that order.
-pub(super) fn entry_points() -> [EntryPoint; 3] {
+/// `assign`, `assign_subgroup8`, `partial_sums` and `update`, in that order.
+pub(super) fn entry_points() -> [EntryPoint; 4] {
     let constants = wgsl_constants(&[
         ("CHUNK", KMEANS_CHUNK as u32),
         ("MAX_K", KMEANS_MAX_K as u32),
         ("ROW", GRID_ROW),
     ]);
-    ["assign", "partial_sums", "update"].map(|entry| EntryPoint {
+    ["assign", "assign_subgroup8", "partial_sums", "update"].map(|entry| EntryPoint {
         entry,
-        parts: vec![
+        parts: [
             ("kmeans constants", constants.clone()),
             wgsl_file!("kmeans.wgsl"),
-        ],
+        ]
+        .into_iter()
+        .chain((entry == "assign_subgroup8").then(|| wgsl_file!("kmeans_assign_subgroup.wgsl")))
+        .collect(),
         slots: vec![
             Slot::Uniform,
             Slot::Read,
@@ -89,15 +92,28 @@ impl KmeansBuffers<'_> {
 /// Lloyd's k-means: assignment, deterministic partial sums, centroid update.
 pub struct Kmeans {
     assign: Kernel,
+    /// Points per `assign` workgroup, and centroids it walks at once: 64 and 1 for the plain
+    /// kernel, 8 and 8 for the subgroup one.
+    subgroup8: bool,
     partial_sums: Kernel,
     update: Kernel,
 }
 
 impl Kmeans {
+    /// The kernels, with the `assign` that suits the adapter: the subgroup one on adapters
+    /// with 8-wide subgroups (lavapipe), the plain one elsewhere.
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [assign, partial_sums, update] = &entry_points();
+        Self::with_assign(ctx, ctx.subgroup8)
+    }
+
+    /// The kernels with the subgroup `assign` or the plain one (the subgroup one needs an
+    /// adapter with 8-wide subgroups). Both give the same labels and distances; tests run
+    /// both.
+    pub fn with_assign(ctx: &GpuContext, subgroup8: bool) -> Result<Self> {
+        let [assign, assign_subgroup8, partial_sums, update] = &entry_points();
         Ok(Kmeans {
-            assign: Kernel::new(ctx, assign)?,
+            assign: Kernel::new(ctx, if subgroup8 { assign_subgroup8 } else { assign })?,
+            subgroup8,
             partial_sums: Kernel::new(ctx, partial_sums)?,
             update: Kernel::new(ctx, update)?,
         })
@@ -106,8 +122,9 @@ impl Kmeans {
     /// Labels and distances of every point to the nearest of `centroids`: one dispatch per
     /// range of centroids that fits the loop budget, to be recorded in order.
     pub fn assign(&self, ctx: &GpuContext, shape: KmeansShape, b: &KmeansBuffers) -> Vec<Dispatch> {
-        let groups = shape.n.div_ceil(64);
-        let per_dispatch = kmeans_centroids_per_dispatch(shape.d as usize) as u32;
+        let (points_per_group, block) = if self.subgroup8 { (8, 8) } else { (64, 1) };
+        let groups = shape.n.div_ceil(points_per_group);
+        let per_dispatch = kmeans_centroids_per_dispatch(shape.d as usize, block) as u32;
         (0..shape.k)
             .step_by(per_dispatch as usize)
             .map(|first| {
