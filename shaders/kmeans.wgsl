@@ -1,6 +1,10 @@
-// k-means (Lloyd) on n points of d dimensions, k clusters, with no float atomics: every sum
-// has a fixed order, so a run is deterministic and the CPU twin in src/reference/kmeans.rs
-// reproduces it exactly. Distances accumulate with fma, dimension by dimension.
+// k-means (Lloyd) on n points of d dimensions, k clusters, every restart at once (the
+// restart is the grid's z), with no float atomics: every sum has a fixed order, so a run is
+// deterministic and the CPU twin in src/reference/kmeans.rs reproduces it exactly. Distances
+// and shifts accumulate with fma, dimension by dimension. Convergence is decided here: after
+// its update a restart's squared centroid shift is compared with the tolerance, and a
+// restart that is done (converged, or at the iteration limit) skips every later iteration,
+// so the host records iterations ahead and reads only the per-restart state now and then.
 // (kmeans_assign_subgroup.wgsl, compiled after this file, is `assign` for 8-wide subgroups.)
 
 struct KmeansShape {
@@ -12,6 +16,14 @@ struct KmeansShape {
     // `assign` compares centroids first_centroid .. end_centroid in this dispatch.
     first_centroid: u32,
     end_centroid: u32,
+    restarts: u32,
+    max_iter: u32,
+    // Done when the squared centroid shift is at most this.
+    tol: f32,
+    // 1 for the assignment to the final centroids, which runs for every restart.
+    final_pass: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 // CHUNK (points per partial-sum chunk), MAX_K (the most clusters the partial-sum kernel keeps
@@ -20,32 +32,47 @@ struct KmeansShape {
 
 @group(0) @binding(0) var<uniform> shape: KmeansShape;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
-@group(0) @binding(2) var<storage, read> centroids: array<f32>;
+// Per restart: k x d centroids.
+@group(0) @binding(2) var<storage, read_write> centroids: array<f32>;
+// Per restart: n labels and squared distances.
 @group(0) @binding(3) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> distances: array<f32>;
-// (chunk, cluster, dimension) sums; dimension d holds the member count.
+// Per restart: (chunk, cluster, dimension) sums; dimension d holds the member count.
 @group(0) @binding(5) var<storage, read_write> partials: array<f32>;
+// Per restart: the k x d centroids of the update.
 @group(0) @binding(6) var<storage, read_write> updated: array<f32>;
+// Per restart: each centroid's squared shift in this iteration.
+@group(0) @binding(7) var<storage, read_write> shifts: array<f32>;
+// Per restart: (done, iterations run).
+@group(0) @binding(8) var<storage, read_write> state: array<u32>;
+
+// Whether restart r sits this pass out: it is done, and this is not the final assignment.
+fn skipped(r: u32) -> bool {
+    return shape.final_pass == 0u && state[2u * r] != 0u;
+}
 
 // Nearest centroid of each point (ties go to the lower index) and its squared distance.
 // The host splits the centroids over several dispatches, so that no invocation loops past
 // the software drivers' budget; each after the first starts from the best found so far.
 @compute @workgroup_size(64)
 fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.z;
     let i = gid.y * (ROW * 64u) + gid.x;
-    if i >= shape.n {
+    if i >= shape.n || skipped(r) {
         return;
     }
+    let at = r * shape.n + i;
+    let base = r * shape.k * shape.d;
     var best = 3.4e38;
     var best_c = 0u;
     if shape.first_centroid > 0u {
-        best = distances[i];
-        best_c = labels[i];
+        best = distances[at];
+        best_c = labels[at];
     }
     for (var c = shape.first_centroid; c < shape.end_centroid; c++) {
         var dist = 0.0;
         for (var j = 0u; j < shape.d; j++) {
-            let diff = points[i * shape.d + j] - centroids[c * shape.d + j];
+            let diff = points[i * shape.d + j] - centroids[base + c * shape.d + j];
             dist = fma(diff, diff, dist);
         }
         if dist < best {
@@ -53,8 +80,8 @@ fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
             best_c = c;
         }
     }
-    labels[i] = best_c;
-    distances[i] = best;
+    labels[at] = best_c;
+    distances[at] = best;
 }
 
 // Per chunk of CHUNK points and per dimension j (j == d counts members): the sum over the
@@ -63,7 +90,8 @@ fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
     let j = gid.x;
     let chunk = gid.y;
-    if j > shape.d {
+    let r = gid.z;
+    if j > shape.d || skipped(r) {
         return;
     }
     var acc: array<f32, MAX_K>;
@@ -73,10 +101,11 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
         if j < shape.d {
             v = points[i * shape.d + j];
         }
-        acc[labels[i]] += v;
+        acc[labels[r * shape.n + i]] += v;
     }
+    let base = r * shape.chunks * shape.k;
     for (var c = 0u; c < shape.k; c++) {
-        partials[(chunk * shape.k + c) * (shape.d + 1u) + j] = acc[c];
+        partials[(base + chunk * shape.k + c) * (shape.d + 1u) + j] = acc[c];
     }
 }
 
@@ -86,19 +115,60 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
     let j = gid.x;
     let c = gid.y;
-    if j >= shape.d {
+    let r = gid.z;
+    if j >= shape.d || skipped(r) {
         return;
     }
     var sum = 0.0;
     var count = 0.0;
+    let base = r * shape.chunks * shape.k;
     for (var chunk = 0u; chunk < shape.chunks; chunk++) {
-        let at = (chunk * shape.k + c) * (shape.d + 1u);
+        let at = (base + chunk * shape.k + c) * (shape.d + 1u);
         sum += partials[at + j];
         count += partials[at + shape.d];
     }
-    var value = centroids[c * shape.d + j];
+    let at = (r * shape.k + c) * shape.d + j;
+    var value = centroids[at];
     if count > 0.0 {
         value = sum / count;
     }
-    updated[c * shape.d + j] = value;
+    updated[at] = value;
+}
+
+// Per centroid: its squared shift (an fma chain over the dimensions in order), and the
+// updated centroid becomes the current one.
+@compute @workgroup_size(64)
+fn shift_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.x;
+    let r = gid.z;
+    if c >= shape.k || skipped(r) {
+        return;
+    }
+    let base = (r * shape.k + c) * shape.d;
+    var shift = 0.0;
+    for (var j = 0u; j < shape.d; j++) {
+        let e = updated[base + j] - centroids[base + j];
+        shift = fma(e, e, shift);
+        centroids[base + j] = updated[base + j];
+    }
+    shifts[r * shape.k + c] = shift;
+}
+
+// Per restart: one more iteration counted; done when the total shift (the centroids' shifts
+// added in order) is within the tolerance, or at the iteration limit.
+@compute @workgroup_size(64)
+fn converge(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.x;
+    if r >= shape.restarts || skipped(r) {
+        return;
+    }
+    var total = 0.0;
+    for (var c = 0u; c < shape.k; c++) {
+        total += shifts[r * shape.k + c];
+    }
+    let iterations = state[2u * r + 1u] + 1u;
+    state[2u * r + 1u] = iterations;
+    if total <= shape.tol || iterations >= shape.max_iter {
+        state[2u * r] = 1u;
+    }
 }

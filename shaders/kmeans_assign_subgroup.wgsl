@@ -20,20 +20,27 @@ fn assign_subgroup8(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
+    let r = gid.z;
+    // The whole subgroup is one workgroup, of one restart: it skips together.
+    if skipped(r) {
+        return;
+    }
     let i = gid.y * (ROW * 8u) + gid.x;
     // Lanes past the last point compute on point 0 and store nothing: every lane must take
     // part in the broadcasts.
     let valid = i < shape.n;
     let point = select(0u, i, valid) * shape.d;
+    let at = r * shape.n + i;
+    let base = r * shape.k * shape.d;
     var best = 3.4e38;
     var best_c = 0u;
     if valid && shape.first_centroid > 0u {
-        best = distances[i];
-        best_c = labels[i];
+        best = distances[at];
+        best_c = labels[at];
     }
     for (var c0 = shape.first_centroid; c0 < shape.end_centroid; c0 += 8u) {
         // This lane loads centroid c0 + lane (the last one again past the range's end).
-        let mine = min(c0 + lane, shape.end_centroid - 1u) * shape.d;
+        let mine = base + min(c0 + lane, shape.end_centroid - 1u) * shape.d;
         var d0 = 0.0;
         var d1 = 0.0;
         var d2 = 0.0;
@@ -73,7 +80,7 @@ fn assign_subgroup8(
         consider(&best, &best_c, d7, c0 + 7u);
     }
     if valid {
-        labels[i] = best_c;
-        distances[i] = best;
+        labels[at] = best_c;
+        distances[at] = best;
     }
 }

@@ -78,6 +78,26 @@ fn the_plain_assign_kernel_agrees_too_where_the_subgroup_one_runs() {
 }
 
 #[test]
+fn restarts_split_over_batches_give_the_twin_s_answer() {
+    // Bindings of 64 KiB hold the labels of 16 restarts of 1 000 points: 40 restarts run in
+    // three batches, and the best of them must be the CPU's, iterations included.
+    let (n, d, k) = (1000, 8, 5);
+    let points = common::blobs(n, d, k, 4);
+    let config = KmeansConfig {
+        k,
+        n_init: 40,
+        seed: 9,
+        ..KmeansConfig::default()
+    };
+    let small: Vec<Device> = common::devices::open_gpus(Some(64 << 10))
+        .into_iter()
+        .map(|gpu| Device::Gpu(Box::new(gpu)))
+        .collect();
+    let small: Vec<&Device> = small.iter().collect();
+    common::assert_kmeans_matches_cpu(&small, &points, n, d, &config, 1e-6);
+}
+
+#[test]
 fn kmeans_refuses_sizes_past_its_domain() {
     let points = vec![0.5f32; 2 * (KMEANS_MAX_D + 1)];
     let config = KmeansConfig {

@@ -1,111 +1,187 @@
-//! One Lloyd iteration and one assignment, on the GPU (WGSL) or on the CPU (its exact twin).
+//! Lloyd's iterations for every restart, on the GPU (WGSL) or on the CPU (its exact twin).
 
 use anyhow::Result;
 
 use crate::device::Gpu;
 use crate::domain::check_kmeans;
 use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init};
-use crate::gpu::kernels::{run, Dispatch, KmeansBuffers, KmeansShape};
+use crate::gpu::kernels::{record_steps, Dispatch, KmeansBuffers, KmeansShape};
 use crate::gpu::GpuContext;
 use crate::reference::kmeans;
+
+/// One restart's outcome.
+#[derive(Clone, Debug)]
+pub struct Restart {
+    pub labels: Vec<u32>,
+    /// Each point's squared distance to its centroid.
+    pub distances: Vec<f32>,
+    pub centroids: Vec<f32>,
+    pub iterations: usize,
+}
 
 /// Where Lloyd's iterations run: `GpuEngine` (kmeans.wgsl) or `CpuEngine` (its twin), built
 /// by `device::Device::kmeans_engine`.
 pub trait Engine {
-    /// One iteration from `centroids`: assign every point, then the new centroids.
-    fn step(&mut self, centroids: &[f32]) -> Result<Vec<f32>>;
-    /// Every point's nearest centroid and squared distance.
-    fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)>;
+    /// Lloyd's iterations from each of `inits` (k x d centroids each): a restart is done once
+    /// an iteration moved its centroids by a squared shift (`reference::kmeans::shift`) of
+    /// at most `tol`, or after `max_iter` iterations; then every point is assigned to its
+    /// restart's final centroids.
+    fn lloyd(&mut self, inits: &[Vec<f32>], max_iter: usize, tol: f32) -> Result<Vec<Restart>>;
 }
 
 /// Lloyd's iterations through `reference::kmeans`, the twin of kmeans.wgsl: the same
-/// centroids give bit-identical labels and centroids.
+/// centroids give bit-identical labels, centroids and iterations.
 pub struct CpuEngine<'a> {
     pub points: &'a [f32],
     pub d: usize,
 }
 
 impl Engine for CpuEngine<'_> {
-    fn step(&mut self, centroids: &[f32]) -> Result<Vec<f32>> {
-        let (labels, _) = self.assign(centroids)?;
-        Ok(kmeans::update(self.points, &labels, centroids, self.d))
-    }
-
-    fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)> {
-        Ok(kmeans::assign(self.points, centroids, self.d))
+    fn lloyd(&mut self, inits: &[Vec<f32>], max_iter: usize, tol: f32) -> Result<Vec<Restart>> {
+        let (points, d) = (self.points, self.d);
+        Ok(inits
+            .iter()
+            .map(|init| {
+                let mut centroids = init.clone();
+                let mut iterations = 0;
+                loop {
+                    let (labels, _) = kmeans::assign(points, &centroids, d);
+                    let updated = kmeans::update(points, &labels, &centroids, d);
+                    let shift = kmeans::shift(&centroids, &updated, d);
+                    centroids = updated;
+                    iterations += 1;
+                    if shift <= tol || iterations >= max_iter {
+                        break;
+                    }
+                }
+                let (labels, distances) = kmeans::assign(points, &centroids, d);
+                Restart {
+                    labels,
+                    distances,
+                    centroids,
+                    iterations,
+                }
+            })
+            .collect())
     }
 }
 
-/// The points stay on the GPU for every restart; each call uploads the centroids and reads
-/// back only what the host needs (the new centroids, or the labels at the end).
+/// Iterations recorded per submit; the host reads the restarts' state after each.
+const ITERATIONS_PER_SUBMIT: usize = 8;
+/// The most restarts that run in the same dispatches.
+const MAX_BATCH: u64 = 256;
+
+/// Every restart of a batch advances in the same dispatches (the restart is the grid's z)
+/// and decides its own convergence on the GPU; the host records `ITERATIONS_PER_SUBMIT`
+/// iterations at a time and reads back only the restarts' state (done, iterations) between
+/// them, then the labels, distances and centroids once at the end.
 pub struct GpuEngine<'a> {
     ctx: &'a GpuContext,
+    gpu: &'a Gpu,
+    points: wgpu::Buffer,
+    /// Points, features, clusters.
     n: usize,
-    centroids: wgpu::Buffer,
-    labels: wgpu::Buffer,
-    distances: wgpu::Buffer,
-    updated: wgpu::Buffer,
-    /// One dispatch per range of centroids, in order.
-    assign: Vec<Dispatch>,
-    partial_sums: Dispatch,
-    update: Dispatch,
+    d: usize,
+    k: usize,
+    /// The most restarts that run together: as many as fit one binding, at most `MAX_BATCH`.
+    batch: usize,
 }
 
 impl<'a> GpuEngine<'a> {
     /// Fails, before any work, when the sizes are outside the kernels' domain.
     pub fn new(gpu: &'a Gpu, points: &[f32], n: usize, d: usize, k: usize) -> Result<Self> {
         check_kmeans(n, d, k)?;
-        let Gpu { ctx, kernels } = gpu;
+        let ctx = &gpu.ctx;
         ctx.check_binding_size("the points", (points.len() * 4) as u64)?;
-        let shape = KmeansShape::new(n, d, k);
-        let points = storage_init(ctx, "points", points)?;
-        let centroids = storage(ctx, "centroids", k * d)?;
-        let labels = storage(ctx, "labels", n)?;
-        let distances = storage(ctx, "distances", n)?;
-        let partials = storage(ctx, "partial sums", shape.chunks as usize * k * (d + 1))?;
-        let updated = storage(ctx, "updated centroids", k * d)?;
+        // The largest per-restart buffer is the labels' (n) or the partial sums'.
+        let per_restart = (n.max(n.div_ceil(crate::domain::KMEANS_CHUNK) * k * (d + 1)) * 4) as u64;
+        let batch = (ctx.max_binding_bytes() / per_restart.max(1)).clamp(1, MAX_BATCH) as usize;
+        Ok(GpuEngine {
+            ctx,
+            gpu,
+            points: storage_init(ctx, "points", points)?,
+            n,
+            d,
+            k,
+            batch,
+        })
+    }
+
+    /// `lloyd` for at most `batch` restarts.
+    fn lloyd_batch(&self, inits: &[Vec<f32>], max_iter: usize, tol: f32) -> Result<Vec<Restart>> {
+        let (ctx, n, d, k) = (self.ctx, self.n, self.d, self.k);
+        let restarts = inits.len();
+        let shape = KmeansShape::new(n, d, k, restarts, max_iter, tol);
+        let centroids = storage_init(ctx, "centroids", &inits.concat())?;
+        let labels = storage(ctx, "labels", restarts * n)?;
+        let distances = storage(ctx, "distances", restarts * n)?;
+        let partial_len = shape.chunks as usize * k * (d + 1);
+        let partials = storage(ctx, "partial sums", restarts * partial_len)?;
+        let updated = storage(ctx, "updated centroids", restarts * k * d)?;
+        let shifts = storage(ctx, "centroid shifts", restarts * k)?;
+        let state = storage_init(ctx, "restart state", &vec![0u32; 2 * restarts])?;
         let buffers = KmeansBuffers {
-            points: &points,
+            points: &self.points,
             centroids: &centroids,
             labels: &labels,
             distances: &distances,
             partials: &partials,
             updated: &updated,
+            shifts: &shifts,
+            state: &state,
         };
-        let k = &kernels.kmeans;
-        Ok(GpuEngine {
-            ctx,
-            n,
-            assign: k.assign(ctx, shape, &buffers),
-            partial_sums: k.partial_sums(ctx, shape, &buffers),
-            update: k.update(ctx, shape, &buffers),
-            centroids,
-            labels,
-            distances,
-            updated,
-        })
+        let kernels = &self.gpu.kernels.kmeans;
+        let mut iteration = kernels.assign(ctx, shape, &buffers, false);
+        iteration.extend(kernels.iterate(ctx, shape, &buffers));
+        let read_state = || -> Result<Vec<u32>> {
+            Ok(bytemuck::pod_collect_to_vec(&read_bytes(
+                ctx,
+                &state,
+                0,
+                restarts * 8,
+            )?))
+        };
+        // Every restart is done after max_iter iterations at the most.
+        let mut recorded = 0;
+        while recorded < max_iter {
+            let count = ITERATIONS_PER_SUBMIT.min(max_iter - recorded);
+            self.submit(&iteration, count);
+            recorded += count;
+            if read_state()?.chunks(2).all(|s| s[0] != 0) {
+                break;
+            }
+        }
+        self.submit(&kernels.assign(ctx, shape, &buffers, true), 1);
+        let state = read_state()?;
+        let all_labels: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&read_bytes(ctx, &labels, 0, restarts * n * 4)?);
+        let all_distances = read_f32(ctx, &distances, 0, restarts * n)?;
+        let all_centroids = read_f32(ctx, &centroids, 0, restarts * k * d)?;
+        Ok((0..restarts)
+            .map(|r| Restart {
+                labels: all_labels[r * n..(r + 1) * n].to_vec(),
+                distances: all_distances[r * n..(r + 1) * n].to_vec(),
+                centroids: all_centroids[r * k * d..(r + 1) * k * d].to_vec(),
+                iterations: state[2 * r + 1] as usize,
+            })
+            .collect())
+    }
+
+    /// Records `dispatches` `times` over in one command buffer and submits it.
+    fn submit(&self, dispatches: &[Dispatch], times: usize) {
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        record_steps(&mut encoder, dispatches, std::iter::repeat_n(0, times));
+        self.ctx.queue.submit([encoder.finish()]);
     }
 }
 
 impl Engine for GpuEngine<'_> {
-    fn step(&mut self, centroids: &[f32]) -> Result<Vec<f32>> {
-        let q = &self.ctx.queue;
-        q.write_buffer(&self.centroids, 0, bytemuck::cast_slice(centroids));
-        let dispatches: Vec<&Dispatch> = self
-            .assign
-            .iter()
-            .chain([&self.partial_sums, &self.update])
-            .collect();
-        run(self.ctx, &dispatches, 0)?;
-        read_f32(self.ctx, &self.updated, 0, centroids.len())
-    }
-
-    fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)> {
-        let q = &self.ctx.queue;
-        q.write_buffer(&self.centroids, 0, bytemuck::cast_slice(centroids));
-        run(self.ctx, &self.assign.iter().collect::<Vec<_>>(), 0)?;
-        let labels =
-            bytemuck::pod_collect_to_vec(&read_bytes(self.ctx, &self.labels, 0, self.n * 4)?);
-        Ok((labels, read_f32(self.ctx, &self.distances, 0, self.n)?))
+    fn lloyd(&mut self, inits: &[Vec<f32>], max_iter: usize, tol: f32) -> Result<Vec<Restart>> {
+        let mut restarts = Vec::with_capacity(inits.len());
+        for batch in inits.chunks(self.batch) {
+            restarts.extend(self.lloyd_batch(batch, max_iter, tol)?);
+        }
+        self.ctx.check()?;
+        Ok(restarts)
     }
 }

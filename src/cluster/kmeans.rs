@@ -3,7 +3,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::engine::Engine;
 use crate::device::Device;
 use crate::domain::KMEANS_MAX_K;
 use crate::scale::FeatureScale;
@@ -110,7 +109,9 @@ pub fn kmeans(
     Ok(best)
 }
 
-/// k-means of features whose squared distances fit f32.
+/// k-means of features whose squared distances fit f32: every restart's initial centroids
+/// drawn in turn from the seed, Lloyd's iterations for all of them on the device, and the
+/// restart of lowest inertia (the first of equals).
 fn kmeans_scaled(
     device: &Device,
     points: &[f32],
@@ -118,54 +119,30 @@ fn kmeans_scaled(
     config: &KmeansConfig,
 ) -> Result<KmeansResult> {
     let k = config.k;
-    let tol = config.tol * mean_variance(points, n, d);
+    let tol = (config.tol * mean_variance(points, n, d)) as f32;
     let mut engine = device.kmeans_engine(points, n, d, k)?;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let mut best: Option<KmeansResult> = None;
-    for _ in 0..config.n_init {
-        let init = match config.init {
+    let inits: Vec<Vec<f32>> = (0..config.n_init)
+        .map(|_| match config.init {
             Init::Random => random_init(points, n, d, k, &mut rng),
             Init::KmeansPlusPlus => kmeans_plus_plus(points, n, d, k, &mut rng),
+        })
+        .collect();
+    let mut best: Option<KmeansResult> = None;
+    for restart in engine.lloyd(&inits, config.max_iter, tol)? {
+        let distances: Vec<f64> = restart.distances.into_iter().map(f64::from).collect();
+        let result = KmeansResult {
+            labels: restart.labels,
+            centroids: restart.centroids,
+            inertia: distances.iter().sum(),
+            distances,
+            iterations: restart.iterations,
         };
-        let result = lloyd(engine.as_mut(), init, config.max_iter, tol)?;
         if best.as_ref().is_none_or(|b| result.inertia < b.inertia) {
             best = Some(result);
         }
     }
     Ok(best.expect("n_init >= 1"))
-}
-
-/// Lloyd's iterations from `centroids` until the shift is at most `tol`, then a final
-/// assignment to the final centroids.
-fn lloyd(
-    engine: &mut dyn Engine,
-    mut centroids: Vec<f32>,
-    max_iter: usize,
-    tol: f64,
-) -> Result<KmeansResult> {
-    let mut iterations = 0;
-    while iterations < max_iter {
-        let updated = engine.step(&centroids)?;
-        let shift: f64 = updated
-            .iter()
-            .zip(&centroids)
-            .map(|(&a, &b)| f64::from(a - b).powi(2))
-            .sum();
-        centroids = updated;
-        iterations += 1;
-        if shift <= tol {
-            break;
-        }
-    }
-    let (labels, distances) = engine.assign(&centroids)?;
-    let distances: Vec<f64> = distances.into_iter().map(f64::from).collect();
-    Ok(KmeansResult {
-        labels,
-        centroids,
-        inertia: distances.iter().sum(),
-        distances,
-        iterations,
-    })
 }
 
 /// The mean over the features of each feature's variance. Every column is summed in row

@@ -1,6 +1,6 @@
 //! Twin of shaders/kmeans.wgsl: `assign` (in `nearest`, fast and bit-exact) and
-//! `partial_sums` + `update`, the same operations in the same order, so the same centroids
-//! give bit-identical labels and centroids.
+//! `partial_sums` + `update`, and `shift_rows` + `converge`'s shift, the same operations in the
+//! same order, so the same centroids give bit-identical labels, centroids and iterations.
 
 mod nearest;
 
@@ -50,4 +50,18 @@ pub fn update(points: &[f32], labels: &[u32], centroids: &[f32], d: usize) -> Ve
         }
     }
     updated
+}
+
+/// The squared shift from the `old` to the `new` k x d centroids: per centroid an fma chain
+/// over the dimensions in order, the centroids' shifts then added in order.
+pub fn shift(old: &[f32], new: &[f32], d: usize) -> f32 {
+    old.chunks(d)
+        .zip(new.chunks(d))
+        .map(|(old, new)| {
+            old.iter().zip(new).fold(0.0f32, |shift, (&o, &n)| {
+                let e = n - o;
+                e.mul_add(e, shift)
+            })
+        })
+        .fold(0.0f32, |total, shift| total + shift)
 }

@@ -6,14 +6,23 @@ use crate::gpu::buffers::uniform;
 use crate::gpu::shader::{grid, wgsl_constants, Slot};
 use crate::gpu::GpuContext;
 
-/// `assign`, `assign_subgroup8`, `partial_sums` and `update`, in that order.
-pub(super) fn entry_points() -> [EntryPoint; 4] {
+/// `assign`, `assign_subgroup8`, `partial_sums`, `update`, `shift_rows` and `converge`, in
+/// that order.
+pub(super) fn entry_points() -> [EntryPoint; 6] {
     let constants = wgsl_constants(&[
         ("CHUNK", KMEANS_CHUNK as u32),
         ("MAX_K", KMEANS_MAX_K as u32),
         ("ROW", GRID_ROW),
     ]);
-    ["assign", "assign_subgroup8", "partial_sums", "update"].map(|entry| EntryPoint {
+    [
+        "assign",
+        "assign_subgroup8",
+        "partial_sums",
+        "update",
+        "shift_rows",
+        "converge",
+    ]
+    .map(|entry| EntryPoint {
         entry,
         parts: [
             ("kmeans constants", constants.clone()),
@@ -25,7 +34,9 @@ pub(super) fn entry_points() -> [EntryPoint; 4] {
         slots: vec![
             Slot::Uniform,
             Slot::Read,
-            Slot::Read,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
+            Slot::ReadWrite,
             Slot::ReadWrite,
             Slot::ReadWrite,
             Slot::ReadWrite,
@@ -34,7 +45,7 @@ pub(super) fn entry_points() -> [EntryPoint; 4] {
     })
 }
 
-/// Sizes of one k-means problem, as the kernels see them.
+/// Sizes of one k-means problem (all restarts at once), as the kernels see them.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct KmeansShape {
@@ -45,12 +56,20 @@ pub struct KmeansShape {
     /// The centroids one `assign` dispatch compares: first_centroid .. end_centroid.
     first_centroid: u32,
     end_centroid: u32,
+    pub restarts: u32,
+    pub max_iter: u32,
+    /// A restart is done when its squared centroid shift is at most this.
+    pub tol: f32,
+    /// 1 for the assignment to the final centroids, which runs for every restart.
+    final_pass: u32,
+    _pad: [u32; 2],
 }
 
 impl KmeansShape {
-    /// The shape of n points of d features in k clusters; the caller checks it against
-    /// `domain::check_kmeans`.
-    pub fn new(n: usize, d: usize, k: usize) -> Self {
+    /// The shape of `restarts` runs on n points of d features in k clusters, each stopping
+    /// at a squared centroid shift of at most `tol` or after `max_iter` iterations; the
+    /// caller checks it against `domain::check_kmeans`.
+    pub fn new(n: usize, d: usize, k: usize, restarts: usize, max_iter: usize, tol: f32) -> Self {
         KmeansShape {
             n: n as u32,
             d: d as u32,
@@ -58,11 +77,17 @@ impl KmeansShape {
             chunks: n.div_ceil(KMEANS_CHUNK) as u32,
             first_centroid: 0,
             end_centroid: k as u32,
+            restarts: restarts as u32,
+            max_iter: max_iter as u32,
+            tol,
+            final_pass: 0,
+            _pad: [0; 2],
         }
     }
 }
 
-/// The buffers of one k-means problem, in binding order.
+/// The buffers of one k-means problem, in binding order; all but the points hold one part
+/// per restart.
 pub struct KmeansBuffers<'a> {
     pub points: &'a wgpu::Buffer,
     pub centroids: &'a wgpu::Buffer,
@@ -70,6 +95,10 @@ pub struct KmeansBuffers<'a> {
     pub distances: &'a wgpu::Buffer,
     pub partials: &'a wgpu::Buffer,
     pub updated: &'a wgpu::Buffer,
+    /// k floats per restart: each centroid's squared shift.
+    pub shifts: &'a wgpu::Buffer,
+    /// 2 u32 per restart: done, iterations run.
+    pub state: &'a wgpu::Buffer,
 }
 
 impl KmeansBuffers<'_> {
@@ -82,6 +111,8 @@ impl KmeansBuffers<'_> {
             self.distances,
             self.partials,
             self.updated,
+            self.shifts,
+            self.state,
         ]
         .iter()
         .map(|b| b.as_entire_binding())
@@ -89,14 +120,17 @@ impl KmeansBuffers<'_> {
     }
 }
 
-/// Lloyd's k-means: assignment, deterministic partial sums, centroid update.
+/// Lloyd's k-means for every restart at once: assignment, deterministic partial sums,
+/// centroid update, shift and convergence.
 pub struct Kmeans {
     assign: Kernel,
-    /// Points per `assign` workgroup, and centroids it walks at once: 64 and 1 for the plain
-    /// kernel, 8 and 8 for the subgroup one.
+    /// `assign` is the subgroup kernel: 8 points per workgroup, 8 centroids at once (else
+    /// 64 points, one centroid at a time).
     subgroup8: bool,
     partial_sums: Kernel,
     update: Kernel,
+    shift_rows: Kernel,
+    converge: Kernel,
 }
 
 impl Kmeans {
@@ -110,18 +144,28 @@ impl Kmeans {
     /// adapter with 8-wide subgroups). Both give the same labels and distances; tests run
     /// both.
     pub fn with_assign(ctx: &GpuContext, subgroup8: bool) -> Result<Self> {
-        let [assign, assign_subgroup8, partial_sums, update] = &entry_points();
+        let [assign, assign_subgroup8, partial_sums, update, shift_rows, converge] =
+            &entry_points();
         Ok(Kmeans {
             assign: Kernel::new(ctx, if subgroup8 { assign_subgroup8 } else { assign })?,
             subgroup8,
             partial_sums: Kernel::new(ctx, partial_sums)?,
             update: Kernel::new(ctx, update)?,
+            shift_rows: Kernel::new(ctx, shift_rows)?,
+            converge: Kernel::new(ctx, converge)?,
         })
     }
 
-    /// Labels and distances of every point to the nearest of `centroids`: one dispatch per
-    /// range of centroids that fits the loop budget, to be recorded in order.
-    pub fn assign(&self, ctx: &GpuContext, shape: KmeansShape, b: &KmeansBuffers) -> Vec<Dispatch> {
+    /// Every restart's labels and distances to the nearest of its centroids (restarts that
+    /// are done sit out, except in the `final_pass`): one dispatch per range of centroids
+    /// that fits the loop budget, to be recorded in order.
+    pub fn assign(
+        &self,
+        ctx: &GpuContext,
+        shape: KmeansShape,
+        b: &KmeansBuffers,
+        final_pass: bool,
+    ) -> Vec<Dispatch> {
         let (points_per_group, block) = if self.subgroup8 { (8, 8) } else { (64, 1) };
         let groups = shape.n.div_ceil(points_per_group);
         let per_dispatch = kmeans_centroids_per_dispatch(shape.d as usize, block) as u32;
@@ -131,37 +175,44 @@ impl Kmeans {
                 let range = KmeansShape {
                     first_centroid: first,
                     end_centroid: (first + per_dispatch).min(shape.k),
+                    final_pass: u32::from(final_pass),
                     ..shape
                 };
-                let shape = uniform(ctx, "kmeans shape", &range);
-                self.assign
-                    .dispatch(ctx, b.bindings(&shape), grid(groups, GRID_ROW))
+                let shape_buffer = uniform(ctx, "kmeans shape", &range);
+                self.assign.dispatch_layers(
+                    ctx,
+                    b.bindings(&shape_buffer),
+                    grid(groups, GRID_ROW),
+                    shape.restarts,
+                )
             })
             .collect()
     }
 
-    /// The per-chunk sums of the points of each cluster (after `assign`).
-    pub fn partial_sums(
+    /// One Lloyd iteration of every restart that is not done, after `assign`: partial sums,
+    /// update, shifts, convergence.
+    pub fn iterate(
         &self,
         ctx: &GpuContext,
         shape: KmeansShape,
         b: &KmeansBuffers,
-    ) -> Dispatch {
+    ) -> Vec<Dispatch> {
         let shape_buffer = uniform(ctx, "kmeans shape", &shape);
-        self.partial_sums.dispatch(
-            ctx,
-            b.bindings(&shape_buffer),
-            ((shape.d + 1).div_ceil(64), shape.chunks),
-        )
-    }
-
-    /// The new centroids into `updated` (after `partial_sums`).
-    pub fn update(&self, ctx: &GpuContext, shape: KmeansShape, b: &KmeansBuffers) -> Dispatch {
-        let shape_buffer = uniform(ctx, "kmeans shape", &shape);
-        self.update.dispatch(
-            ctx,
-            b.bindings(&shape_buffer),
-            (shape.d.div_ceil(64), shape.k),
-        )
+        let bindings = || b.bindings(&shape_buffer);
+        let layers = shape.restarts;
+        vec![
+            self.partial_sums.dispatch_layers(
+                ctx,
+                bindings(),
+                ((shape.d + 1).div_ceil(64), shape.chunks),
+                layers,
+            ),
+            self.update
+                .dispatch_layers(ctx, bindings(), (shape.d.div_ceil(64), shape.k), layers),
+            self.shift_rows
+                .dispatch_layers(ctx, bindings(), (shape.k.div_ceil(64), 1), layers),
+            self.converge
+                .dispatch(ctx, bindings(), (shape.restarts.div_ceil(64), 1)),
+        ]
     }
 }

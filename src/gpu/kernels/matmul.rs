@@ -241,7 +241,7 @@ impl Matmul {
             label: kind.label(),
             pipeline,
             bind_group,
-            workgroups: (dims.n / TILE, dims.m / TILE),
+            workgroups: [dims.n / TILE, dims.m / TILE, 1],
             per_step: false,
         }
     }

@@ -45,7 +45,7 @@ pub struct Dispatch {
     pub label: &'static str,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
-    workgroups: (u32, u32),
+    workgroups: [u32; 3],
     /// The bind group takes the per-step uniform at a dynamic offset.
     per_step: bool,
 }
@@ -59,7 +59,8 @@ impl Dispatch {
         } else {
             pass.set_bind_group(0, &self.bind_group, &[]);
         }
-        pass.dispatch_workgroups(self.workgroups.0, self.workgroups.1, 1);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
     }
 }
 
@@ -114,13 +115,24 @@ impl Kernel {
         &self,
         ctx: &GpuContext,
         resources: Vec<wgpu::BindingResource<'_>>,
-        workgroups: (u32, u32),
+        (x, y): (u32, u32),
+    ) -> Dispatch {
+        self.dispatch_layers(ctx, resources, (x, y), 1)
+    }
+
+    /// `dispatch` over `layers` copies of the grid (the z axis: k-means' restarts).
+    fn dispatch_layers(
+        &self,
+        ctx: &GpuContext,
+        resources: Vec<wgpu::BindingResource<'_>>,
+        (x, y): (u32, u32),
+        layers: u32,
     ) -> Dispatch {
         Dispatch {
             label: self.entry,
             pipeline: self.pipeline.clone(),
             bind_group: bind_group(ctx, "kernel", &self.layout, resources),
-            workgroups,
+            workgroups: [x, y, layers],
             per_step: self.per_step,
         }
     }
