@@ -237,6 +237,10 @@ fn nonsense_flags() {
     );
     assert_clean_failure(&cluster(&["--n-init", "0"]), "--n-init");
     assert_clean_failure(&cluster(&["--max-iter", "0"]), "--max-iter");
+    assert_clean_failure(
+        &cluster(&["--max-iter", "4294967296"]),
+        "--max-iter must be at most 4294967295",
+    );
     assert_clean_failure(&cluster(&["--tol", "-1"]), "--tol");
     assert_clean_failure(&cluster(&["--tol", "NaN"]), "--tol");
     assert_clean_failure(&cluster(&["--max-binding-mib", "0"]), "--max-binding-mib");

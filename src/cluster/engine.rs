@@ -27,6 +27,8 @@ pub trait Engine {
     /// at most `tol`, or after `max_iter` iterations; then every point is assigned to its
     /// restart's final centroids.
     fn lloyd(&mut self, inits: &[Vec<f32>], max_iter: usize, tol: f32) -> Result<Vec<Restart>>;
+    /// How many restarts `lloyd` runs together at most (more are run in turn).
+    fn batch(&self) -> usize;
 }
 
 /// Lloyd's iterations through `reference::kmeans`, the twin of kmeans.wgsl: the same
@@ -63,6 +65,10 @@ impl Engine for CpuEngine<'_> {
                 }
             })
             .collect())
+    }
+
+    fn batch(&self) -> usize {
+        1
     }
 }
 
@@ -183,5 +189,9 @@ impl Engine for GpuEngine<'_> {
         }
         self.ctx.check()?;
         Ok(restarts)
+    }
+
+    fn batch(&self) -> usize {
+        self.batch
     }
 }

@@ -63,6 +63,14 @@ impl KmeansConfig {
         if self.n_init == 0 || self.max_iter == 0 {
             bail!("--n-init and --max-iter must be at least 1");
         }
+        // The GPU counts iterations in 32 bits.
+        if self.max_iter > u32::MAX as usize {
+            bail!(
+                "--max-iter must be at most {}, got {}",
+                u32::MAX,
+                self.max_iter
+            );
+        }
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             bail!("--tol must be a non-negative number, got {}", self.tol);
         }
@@ -122,24 +130,31 @@ fn kmeans_scaled(
     let tol = (config.tol * mean_variance(points, n, d)) as f32;
     let mut engine = device.kmeans_engine(points, n, d, k)?;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let inits: Vec<Vec<f32>> = (0..config.n_init)
-        .map(|_| match config.init {
-            Init::Random => random_init(points, n, d, k, &mut rng),
-            Init::KmeansPlusPlus => kmeans_plus_plus(points, n, d, k, &mut rng),
-        })
-        .collect();
     let mut best: Option<KmeansResult> = None;
-    for restart in engine.lloyd(&inits, config.max_iter, tol)? {
-        let distances: Vec<f64> = restart.distances.into_iter().map(f64::from).collect();
-        let result = KmeansResult {
-            labels: restart.labels,
-            centroids: restart.centroids,
-            inertia: distances.iter().sum(),
-            distances,
-            iterations: restart.iterations,
-        };
-        if best.as_ref().is_none_or(|b| result.inertia < b.inertia) {
-            best = Some(result);
+    // The restarts' initial centroids in turn from the seed, as many at a time as the engine
+    // runs together.
+    let mut drawn = 0;
+    while drawn < config.n_init {
+        let count = engine.batch().min(config.n_init - drawn);
+        drawn += count;
+        let inits: Vec<Vec<f32>> = (0..count)
+            .map(|_| match config.init {
+                Init::Random => random_init(points, n, d, k, &mut rng),
+                Init::KmeansPlusPlus => kmeans_plus_plus(points, n, d, k, &mut rng),
+            })
+            .collect();
+        for restart in engine.lloyd(&inits, config.max_iter, tol)? {
+            let distances: Vec<f64> = restart.distances.into_iter().map(f64::from).collect();
+            let result = KmeansResult {
+                labels: restart.labels,
+                centroids: restart.centroids,
+                inertia: distances.iter().sum(),
+                distances,
+                iterations: restart.iterations,
+            };
+            if best.as_ref().is_none_or(|b| result.inertia < b.inertia) {
+                best = Some(result);
+            }
         }
     }
     Ok(best.expect("n_init >= 1"))
