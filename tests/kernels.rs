@@ -7,8 +7,9 @@ use aeclust::gpu::buffers::{
     pad_matrix, padded, read_f32, storage, storage_bytes, storage_init, unpad_matrix,
 };
 use aeclust::gpu::kernels::{
-    run, AdamBuffers, AdamCoefficients, Epilogue, ImageChunk, Kernels, LossBuffers, LossFunction,
-    Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant, StepParams, StepTable,
+    run, AdamBuffers, AdamCoefficients, Epilogue, GatherSource, ImageChunk, Kernels, LossBuffers,
+    LossFunction, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant, StepParams,
+    StepTable,
 };
 use aeclust::gpu::GpuContext;
 use aeclust::optim::AdamConfig;
@@ -197,10 +198,13 @@ fn check_gather(
     let order_buf = storage_init(ctx, "order", &order).unwrap();
     let stride = padded(width);
     let out = storage_init(ctx, "batch", &vec![f32::NAN; rows_pad * stride]).unwrap();
-    let dispatches =
-        kernels
-            .gather
-            .dispatch(ctx, &steps, (&chunks, &order_buf), &out, width, rows_pad);
+    let source = GatherSource {
+        images: &chunks,
+        order: &order_buf,
+    };
+    let dispatches = kernels
+        .gather
+        .dispatch(ctx, &steps, source, &out, width, rows_pad);
     assert_eq!(dispatches.len(), count.div_ceil(per_chunk));
     run(ctx, &dispatches.iter().collect::<Vec<_>>(), steps.offset(0)).unwrap();
     let got = read_f32(ctx, &out, 0, rows_pad * stride).unwrap();

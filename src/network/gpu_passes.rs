@@ -8,8 +8,8 @@ use crate::data::Dataset;
 use crate::domain::check_matmul_k;
 use crate::gpu::buffers::{padded, slice, storage, storage_init, PAD};
 use crate::gpu::kernels::{
-    upload_images, Dispatch, Epilogue, ImageChunk, Kernels, LossBuffers, LossFunction, MatmulDims,
-    MatmulKind, MatmulOperands, StepParams, StepTable,
+    upload_images, Dispatch, Epilogue, GatherSource, ImageChunk, Kernels, LossBuffers,
+    LossFunction, MatmulDims, MatmulKind, MatmulOperands, StepParams, StepTable,
 };
 use crate::gpu::GpuContext;
 use crate::model::{Activation, Loss, ModelSpec};
@@ -136,7 +136,10 @@ impl GpuPasses<'_> {
         let mut list = k.gather.dispatch(
             ctx,
             self.steps,
-            (&split.images, &split.order),
+            GatherSource {
+                images: &split.images,
+                order: &split.order,
+            },
             &work.acts[0],
             width,
             work.rows_pad,

@@ -60,6 +60,13 @@ struct GatherShape {
     images: u32,
 }
 
+/// What the gather reads: a split's images in chunks, and the sample order that picks them.
+#[derive(Clone, Copy)]
+pub struct GatherSource<'a> {
+    pub images: &'a [ImageChunk],
+    pub order: &'a wgpu::Buffer,
+}
+
 /// Builds a padded f32 batch from u8 images picked through a sample-order buffer.
 pub struct Gather(Kernel);
 
@@ -74,13 +81,14 @@ impl Gather {
         &self,
         ctx: &GpuContext,
         steps: &StepTable,
-        (chunks, order): (&[ImageChunk], &wgpu::Buffer),
+        source: GatherSource<'_>,
         batch: &wgpu::Buffer,
         width: usize,
         rows_pad: usize,
     ) -> Vec<Dispatch> {
         let stride = padded(width);
-        chunks
+        source
+            .images
             .iter()
             .map(|chunk| {
                 let shape = GatherShape {
@@ -95,7 +103,7 @@ impl Gather {
                         steps.binding(),
                         uniform(ctx, "gather shape", &shape).as_entire_binding(),
                         chunk.pixels.as_entire_binding(),
-                        order.as_entire_binding(),
+                        source.order.as_entire_binding(),
                         batch.as_entire_binding(),
                     ],
                     ((stride as u32).div_ceil(64), rows_pad as u32),

@@ -21,7 +21,7 @@ mod step;
 mod umap;
 
 pub use adam::{Adam, AdamBuffers, AdamCoefficients};
-pub use gather::{upload_images, Gather, ImageChunk};
+pub use gather::{upload_images, Gather, GatherSource, ImageChunk};
 pub use kmeans::{Kmeans, KmeansBuffers, KmeansShape};
 pub use loss::{LossBuffers, LossFunction, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
