@@ -13,8 +13,12 @@ use common::cli::listing;
 
 #[test]
 fn the_library_runs_the_whole_pipeline_on_every_device() {
-    let source = Source::open(Path::new("data/digits"), &DataOptions::default(), &|_, _| {})
-        .unwrap();
+    let source = Source::open(
+        Path::new("data/digits"),
+        &DataOptions::default(),
+        &|_, _| {},
+    )
+    .unwrap();
     let held_out = source.split(Split::Test).unwrap().count;
     common::for_each_device(|device| {
         let dir = tempfile::tempdir().unwrap();
