@@ -27,7 +27,8 @@ pub struct Trained {
 /// Trains on `source`'s training part (validating on its held-out part) on `device`: a new
 /// model from `settings`, or the model saved at `resume` continued from its training state
 /// (the flags of `settings` must agree with it). Saves the model to `output` at the end and
-/// every `settings.checkpoint_every` epochs. Stops with the last checkpoint named when `events` asks.
+/// every `settings.checkpoint_every` epochs. Stops with the last checkpoint named when
+/// `events` asks.
 pub fn train_model(
     device: &Device,
     source: &Source,

@@ -4,7 +4,7 @@
 
 mod nearest;
 
-pub use nearest::{nearest_centroids, CentroidBlocks};
+use nearest::{nearest_centroids, CentroidBlocks};
 
 use rayon::prelude::*;
 
