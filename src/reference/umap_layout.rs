@@ -150,16 +150,19 @@ impl LayoutProblem {
         let dims = self.dims;
         let n = previous.len() / dims;
         let Curve { a, b } = self.curve;
-        // SAFETY: the edges that run at the same time share no end, so only this edge touches
-        // the rows of `head` and `tail`, and they differ (a point is not its own neighbour).
-        let (h, t) = unsafe { (positions.row(head, dims), positions.row(tail, dims)) };
-        let d2: f32 = h.iter().zip(t.iter()).map(|(x, y)| (x - y).powi(2)).sum();
+        let (h, t) = (head as usize * dims, tail as usize * dims);
+        // SAFETY (every `get` and `add` below): the edges that run at the same time share no
+        // end, so only this edge touches the rows of `head` and `tail`.
+        let at = |i: usize| unsafe { positions.get(i) };
+        let d2: f32 = (0..dims).map(|c| (at(h + c) - at(t + c)).powi(2)).sum();
         if d2 > 0.0 {
             let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-            for (x, y) in h.iter_mut().zip(t.iter_mut()) {
-                let grad = (coeff * (*x - *y)).clamp(-CLIP, CLIP);
-                *x += grad * alpha;
-                *y += -(grad * alpha);
+            for c in 0..dims {
+                let grad = (coeff * (at(h + c) - at(t + c))).clamp(-CLIP, CLIP);
+                unsafe {
+                    positions.add(h + c, grad * alpha);
+                    positions.add(t + c, -(grad * alpha));
+                }
             }
         }
         for s in 0..NEGATIVE_RATE {
@@ -168,19 +171,23 @@ impl LayoutProblem {
                 continue;
             }
             let other = &previous[k * dims..(k + 1) * dims];
-            let d2: f32 = h.iter().zip(other).map(|(x, o)| (x - o) * (x - o)).sum();
+            let d2: f32 = other
+                .iter()
+                .enumerate()
+                .map(|(c, &o)| (at(h + c) - o) * (at(h + c) - o))
+                .sum();
             let coeff = if d2 > 0.0 {
                 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
             } else {
                 0.0
             };
-            for (x, o) in h.iter_mut().zip(other) {
+            for (c, o) in other.iter().enumerate() {
                 let grad = if coeff > 0.0 {
-                    (coeff * (*x - o)).clamp(-CLIP, CLIP)
+                    (coeff * (at(h + c) - o)).clamp(-CLIP, CLIP)
                 } else {
                     CLIP
                 };
-                *x += grad * alpha;
+                unsafe { positions.add(h + c, grad * alpha) };
             }
         }
     }
@@ -194,19 +201,22 @@ struct SharedPositions {
     len: usize,
 }
 
-// SAFETY: the edges that share it at once touch disjoint rows (see `epoch`).
+// SAFETY: the edges that share it at once touch disjoint elements (see `epoch`).
 unsafe impl Sync for SharedPositions {}
 
 impl SharedPositions {
-    /// Row `i` of `dims` positions.
-    ///
     /// # Safety
-    /// No other reference to these positions may exist while the row is in use.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn row(&self, i: u32, dims: usize) -> &mut [f32] {
-        let start = i as usize * dims;
-        assert!(start + dims <= self.len);
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), dims) }
+    /// No other thread may be writing element `i`.
+    unsafe fn get(&self, i: usize) -> f32 {
+        assert!(i < self.len);
+        unsafe { *self.ptr.add(i) }
+    }
+
+    /// # Safety
+    /// No other thread may be reading or writing element `i`.
+    unsafe fn add(&self, i: usize, value: f32) {
+        assert!(i < self.len);
+        unsafe { *self.ptr.add(i) += value };
     }
 }
 
