@@ -5,10 +5,14 @@
 // its update a restart's squared centroid shift is compared with the tolerance, and a
 // restart that is done (converged, or at the iteration limit) skips every later iteration,
 // so the host records iterations ahead and reads only the per-restart state now and then.
-// (kmeans_assign_subgroup.wgsl, compiled after this file, is `assign` for 8-wide subgroups.)
+// Points and centroids are rows of vec4s: the host pads d to a multiple of 4 with zeros,
+// which add exactly nothing to any distance, sum or shift, so the labels, sums and shifts
+// are those of the unpadded rows, bit for bit, with a quarter of the loads.
+// (kmeans_subgroup.wgsl, compiled after this file, holds the kernels for 8-wide subgroups.)
 
 struct KmeansShape {
     n: u32,
+    // The padded dimensions: a multiple of 4.
     d: u32,
     k: u32,
     // Point chunks of the partial sums (CHUNK points each).
@@ -31,20 +35,30 @@ struct KmeansShape {
 // src/domain.rs.
 
 @group(0) @binding(0) var<uniform> shape: KmeansShape;
-@group(0) @binding(1) var<storage, read> points: array<f32>;
+@group(0) @binding(1) var<storage, read> points: array<vec4<f32>>;
 // Per restart: k x d centroids.
-@group(0) @binding(2) var<storage, read_write> centroids: array<f32>;
+@group(0) @binding(2) var<storage, read_write> centroids: array<vec4<f32>>;
 // Per restart: n labels and squared distances.
 @group(0) @binding(3) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> distances: array<f32>;
 // Per restart: (chunk, cluster, dimension) sums; dimension d holds the member count.
 @group(0) @binding(5) var<storage, read_write> partials: array<f32>;
 // Per restart: the k x d centroids of the update.
-@group(0) @binding(6) var<storage, read_write> updated: array<f32>;
+@group(0) @binding(6) var<storage, read_write> updated: array<vec4<f32>>;
 // Per restart: each centroid's squared shift in this iteration.
 @group(0) @binding(7) var<storage, read_write> shifts: array<f32>;
 // Per restart: (done, iterations run).
 @group(0) @binding(8) var<storage, read_write> state: array<u32>;
+
+// vec4s per row of points or centroids.
+fn quads() -> u32 {
+    return shape.d / 4u;
+}
+
+// dist plus the squares of e's components, in order: the fma chain of one row's 4 dimensions.
+fn add_squares(dist: f32, e: vec4<f32>) -> f32 {
+    return fma(e.w, e.w, fma(e.z, e.z, fma(e.y, e.y, fma(e.x, e.x, dist))));
+}
 
 // Whether restart r sits this pass out: it is done, and this is not the final assignment.
 fn skipped(r: u32) -> bool {
@@ -62,7 +76,8 @@ fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let at = r * shape.n + i;
-    let base = r * shape.k * shape.d;
+    let row = quads();
+    let base = r * shape.k * row;
     var best = 3.4e38;
     var best_c = 0u;
     if shape.first_centroid > 0u {
@@ -71,9 +86,8 @@ fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     for (var c = shape.first_centroid; c < shape.end_centroid; c++) {
         var dist = 0.0;
-        for (var j = 0u; j < shape.d; j++) {
-            let diff = points[i * shape.d + j] - centroids[base + c * shape.d + j];
-            dist = fma(diff, diff, dist);
+        for (var q = 0u; q < row; q++) {
+            dist = add_squares(dist, points[i * row + q] - centroids[base + c * row + q]);
         }
         if dist < best {
             best = dist;
@@ -99,7 +113,7 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var i = chunk * CHUNK; i < end; i++) {
         var v = 1.0;
         if j < shape.d {
-            v = points[i * shape.d + j];
+            v = points[i * quads() + j / 4u][j % 4u];
         }
         acc[labels[r * shape.n + i]] += v;
     }
@@ -127,12 +141,12 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
         sum += partials[at + j];
         count += partials[at + shape.d];
     }
-    let at = (r * shape.k + c) * shape.d + j;
-    var value = centroids[at];
+    let at = (r * shape.k + c) * quads() + j / 4u;
+    var value = centroids[at][j % 4u];
     if count > 0.0 {
         value = sum / count;
     }
-    updated[at] = value;
+    updated[at][j % 4u] = value;
 }
 
 // Per centroid: its squared shift (an fma chain over the dimensions in order), and the
@@ -144,12 +158,12 @@ fn shift_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     if c >= shape.k || skipped(r) {
         return;
     }
-    let base = (r * shape.k + c) * shape.d;
+    let row = quads();
+    let base = (r * shape.k + c) * row;
     var shift = 0.0;
-    for (var j = 0u; j < shape.d; j++) {
-        let e = updated[base + j] - centroids[base + j];
-        shift = fma(e, e, shift);
-        centroids[base + j] = updated[base + j];
+    for (var q = 0u; q < row; q++) {
+        shift = add_squares(shift, updated[base + q] - centroids[base + q]);
+        centroids[base + q] = updated[base + q];
     }
     shifts[r * shape.k + c] = shift;
 }

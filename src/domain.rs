@@ -28,8 +28,9 @@ pub const MATMUL_MAX_MN: usize = GRID_ROW as usize * 32;
 pub const KMEANS_CHUNK: usize = 256;
 /// k-means: the most clusters the partial-sum kernel keeps in registers (kmeans.wgsl's MAX_K).
 pub const KMEANS_MAX_K: usize = 256;
-/// k-means: the most features per point. `assign` loops d + 1 times per centroid and takes
-/// as many centroids per dispatch as the loop budget allows, at least one.
+/// k-means: the most features per point. `assign` loops d / 4 + 1 times per centroid (its
+/// rows are vec4s) and takes as many centroids per dispatch as the loop budget allows, at
+/// least one.
 pub const KMEANS_MAX_D: usize = LOOP_BUDGET - 1;
 /// k-means: the most points. `update` loops once per chunk, and member counts are exact in
 /// f32 up to 2^24.
@@ -54,9 +55,9 @@ pub fn knn_columns_per_dispatch(k: usize) -> usize {
 }
 
 /// The centroids `assign` compares per dispatch when it walks them `block` at a time (1, or
-/// 8 for the subgroup variant): (d + 1) loop iterations per block.
-pub fn kmeans_centroids_per_dispatch(d: usize, block: usize) -> usize {
-    block * (LOOP_BUDGET / (d + 1) / block).max(1)
+/// 8 for the subgroup variant), `quads` vec4s per row: (quads + 1) loop iterations per block.
+pub fn kmeans_centroids_per_dispatch(quads: usize, block: usize) -> usize {
+    block * (LOOP_BUDGET / (quads + 1) / block).max(1)
 }
 
 /// Fails unless `value`, a size that becomes a matmul's reduction K, fits the kernels.

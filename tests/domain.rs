@@ -11,7 +11,7 @@ use aeclust::domain::{
     LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
 };
 use aeclust::embed::{layout_problem, symmetrize, umap, GpuUmapSteps, UmapConfig, UmapSteps};
-use aeclust::gpu::kernels::Kmeans;
+use aeclust::gpu::kernels::{padded_dims, Kmeans, BALLOT_MAX_K};
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::knn;
 use aeclust::reference::umap_layout::Curve;
@@ -34,34 +34,56 @@ fn check_kmeans(n: usize, d: usize, k: usize, seed: u64) {
 
 #[test]
 fn kmeans_at_the_edges_of_its_domain() {
-    // Each case needs several `assign` dispatches; the second is the size that once returned
-    // wrong clusters on lavapipe (k (d + 1) past 65 535 loop iterations).
+    // The first, third and fourth cases need several `assign` dispatches; the third loops
+    // past 65 535 iterations if it were one dispatch (k (d / 4 + 1); at 784 features and 90
+    // clusters, the size that once returned wrong clusters on lavapipe, before rows were
+    // vec4s). Up to BALLOT_MAX_K clusters, lavapipe's partial sums walk the clusters: rows
+    // of up to 32 features take the narrow kernel, wider ones the wide one, whose last
+    // workgroup holds part of a row (33, 784, 1500, KMEANS_MAX_D features), and chunks end in a
+    // block of 8 points (257, 300). d not a multiple of 4 has padded rows.
     for (n, d, k) in [
-        (300, 784, KMEANS_MAX_K),
+        (300, 1500, KMEANS_MAX_K),
         (300, 784, 90),
-        (40, KMEANS_MAX_D, 3),
+        (300, 2999, 90),
+        (40, KMEANS_MAX_D, 9),
         (70, LOOP_BUDGET / 2, 4),
         (1000, 1, KMEANS_MAX_K),
+        (300, 784, 10),
+        (300, 1500, BALLOT_MAX_K),
+        (257, 33, BALLOT_MAX_K),
+        (257, 30, BALLOT_MAX_K + 1),
+        // One cluster: every chunk's 256 points are its members.
+        (600, 3, 1),
+        (600, 40, 1),
         // More points than one row of the dispatch grid holds (65 535 workgroups of 64).
         (GRID_ROW as usize * 64 + 100, 1, 2),
     ] {
         check_kmeans(n, d, k, n as u64 + k as u64);
     }
-    assert!(kmeans_centroids_per_dispatch(784, 1) < KMEANS_MAX_K);
-    assert_eq!(kmeans_centroids_per_dispatch(KMEANS_MAX_D, 1), 1);
-    assert!(kmeans_centroids_per_dispatch(784, 8) < KMEANS_MAX_K);
-    assert_eq!(kmeans_centroids_per_dispatch(KMEANS_MAX_D, 8), 8);
+    for quads in [1, 196, 375, 750, padded_dims(KMEANS_MAX_D) / 4] {
+        for block in [1, 8] {
+            let centroids = kmeans_centroids_per_dispatch(quads, block);
+            assert_eq!(centroids % block, 0);
+            assert!(centroids == block || centroids / block * (quads + 1) <= LOOP_BUDGET);
+        }
+    }
+    // The cases above that must split do.
+    for block in [1, 8] {
+        assert!(kmeans_centroids_per_dispatch(1500 / 4, block) < KMEANS_MAX_K);
+        assert!(kmeans_centroids_per_dispatch(750, block) < 90);
+        assert!(kmeans_centroids_per_dispatch(padded_dims(KMEANS_MAX_D) / 4, block) < 9);
+    }
 }
 
 #[test]
-fn the_plain_assign_kernel_agrees_too_where_the_subgroup_one_runs() {
-    // Adapters with 8-wide subgroups run `assign_subgroup8`; the plain `assign` (every other
-    // adapter's) is checked on them as well, at the same edges.
+fn the_plain_kmeans_kernels_agree_too_where_the_subgroup_ones_run() {
+    // Adapters with 8-wide subgroups run `assign_subgroup8` and `partial_sums_subgroup8`; the
+    // plain kernels (every other adapter's) are checked on them as well, at the same edges.
     for mut gpu in common::devices::open_gpus(None) {
         if !gpu.ctx.subgroup8 {
             continue;
         }
-        gpu.kernels.kmeans = Kmeans::with_assign(&gpu.ctx, false).unwrap();
+        gpu.kernels.kmeans = Kmeans::with_subgroup8(&gpu.ctx, false).unwrap();
         let device = Device::Gpu(Box::new(gpu));
         for (n, d, k) in [(300, 784, 90), (1000, 1, KMEANS_MAX_K), (257, 33, 17)] {
             let points = uniform(&mut rng(n as u64), n * d, 0.0, 1.0);

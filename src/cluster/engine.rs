@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::device::Gpu;
 use crate::domain::check_kmeans;
 use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init};
-use crate::gpu::kernels::{record_steps, Dispatch, KmeansBuffers, KmeansShape};
+use crate::gpu::kernels::{padded_dims, record_steps, Dispatch, KmeansBuffers, KmeansShape};
 use crate::gpu::GpuContext;
 use crate::reference::kmeans;
 
@@ -84,6 +84,7 @@ const MAX_BATCH: u64 = 256;
 pub struct GpuEngine<'a> {
     ctx: &'a GpuContext,
     gpu: &'a Gpu,
+    /// The points, rows padded with zeros to `padded_dims(d)` (the kernels' vec4 rows).
     points: wgpu::Buffer,
     /// Points, features, clusters.
     n: usize,
@@ -98,14 +99,16 @@ impl<'a> GpuEngine<'a> {
     pub fn new(gpu: &'a Gpu, points: &[f32], n: usize, d: usize, k: usize) -> Result<Self> {
         check_kmeans(n, d, k)?;
         let ctx = &gpu.ctx;
-        ctx.check_binding_size("the points", (points.len() * 4) as u64)?;
+        let padded = pad_rows(points, d);
+        ctx.check_binding_size("the points", (padded.len() * 4) as u64)?;
         // The largest per-restart buffer is the labels' (n) or the partial sums'.
-        let per_restart = (n.max(n.div_ceil(crate::domain::KMEANS_CHUNK) * k * (d + 1)) * 4) as u64;
+        let per_restart =
+            (n.max(n.div_ceil(crate::domain::KMEANS_CHUNK) * k * (padded_dims(d) + 1)) * 4) as u64;
         let batch = (ctx.max_binding_bytes() / per_restart.max(1)).clamp(1, MAX_BATCH) as usize;
         Ok(GpuEngine {
             ctx,
             gpu,
-            points: storage_init(ctx, "points", points)?,
+            points: storage_init(ctx, "points", &padded)?,
             n,
             d,
             k,
@@ -118,12 +121,13 @@ impl<'a> GpuEngine<'a> {
         let (ctx, n, d, k) = (self.ctx, self.n, self.d, self.k);
         let restarts = inits.len();
         let shape = KmeansShape::new(n, d, k, restarts, max_iter, tol);
-        let centroids = storage_init(ctx, "centroids", &inits.concat())?;
+        let row = shape.d as usize;
+        let centroids = storage_init(ctx, "centroids", &pad_rows(&inits.concat(), d))?;
         let labels = storage(ctx, "labels", restarts * n)?;
         let distances = storage(ctx, "distances", restarts * n)?;
-        let partial_len = shape.chunks as usize * k * (d + 1);
+        let partial_len = shape.chunks as usize * k * (row + 1);
         let partials = storage(ctx, "partial sums", restarts * partial_len)?;
-        let updated = storage(ctx, "updated centroids", restarts * k * d)?;
+        let updated = storage(ctx, "updated centroids", restarts * k * row)?;
         let shifts = storage(ctx, "centroid shifts", restarts * k)?;
         let state = storage_init(ctx, "restart state", &vec![0u32; 2 * restarts])?;
         let buffers = KmeansBuffers {
@@ -162,12 +166,16 @@ impl<'a> GpuEngine<'a> {
         let all_labels: Vec<u32> =
             bytemuck::pod_collect_to_vec(&read_bytes(ctx, &labels, 0, restarts * n * 4)?);
         let all_distances = read_f32(ctx, &distances, 0, restarts * n)?;
-        let all_centroids = read_f32(ctx, &centroids, 0, restarts * k * d)?;
+        let all_centroids = read_f32(ctx, &centroids, 0, restarts * k * row)?;
         Ok((0..restarts)
             .map(|r| Restart {
                 labels: all_labels[r * n..(r + 1) * n].to_vec(),
                 distances: all_distances[r * n..(r + 1) * n].to_vec(),
-                centroids: all_centroids[r * k * d..(r + 1) * k * d].to_vec(),
+                centroids: all_centroids[r * k * row..(r + 1) * k * row]
+                    .chunks(row)
+                    .flat_map(|centroid| &centroid[..d])
+                    .copied()
+                    .collect(),
                 iterations: state[2 * r + 1] as usize,
             })
             .collect())
@@ -179,6 +187,19 @@ impl<'a> GpuEngine<'a> {
         record_steps(&mut encoder, dispatches, std::iter::repeat_n(0, times));
         self.ctx.queue.submit([encoder.finish()]);
     }
+}
+
+/// The rows of d `values` each, padded with zeros to `padded_dims(d)`.
+fn pad_rows(values: &[f32], d: usize) -> Vec<f32> {
+    let row = padded_dims(d);
+    if row == d {
+        return values.to_vec();
+    }
+    let mut padded = vec![0.0; values.len() / d * row];
+    for (to, from) in padded.chunks_mut(row).zip(values.chunks(d)) {
+        to[..d].copy_from_slice(from);
+    }
+    padded
 }
 
 impl Engine for GpuEngine<'_> {
