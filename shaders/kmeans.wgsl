@@ -4,7 +4,8 @@
 // and shifts accumulate with fma, dimension by dimension. Convergence is decided here: after
 // its update a restart's squared centroid shift is compared with the tolerance, and a
 // restart that is done (converged, or at the iteration limit) skips every later iteration,
-// so the host records iterations ahead and reads only the per-restart state now and then.
+// so the host records iterations ahead and reads only the per-restart state now and then;
+// after each read it leaves the restarts that are done out of the dispatches (`running`).
 // Points and centroids are rows of vec4s: the host pads d to a multiple of 4 with zeros,
 // which add exactly nothing to any distance, sum or shift, so the labels, sums and shifts
 // are those of the unpadded rows, bit for bit, with a quarter of the loads.
@@ -20,6 +21,7 @@ struct KmeansShape {
     // `assign` compares centroids first_centroid .. end_centroid in this dispatch.
     first_centroid: u32,
     end_centroid: u32,
+    // How many restarts the dispatch runs.
     restarts: u32,
     max_iter: u32,
     // Done when the squared centroid shift is at most this.
@@ -28,11 +30,15 @@ struct KmeansShape {
     final_pass: u32,
     _pad0: u32,
     _pad1: u32,
+    // The restarts this dispatch runs, by grid z (the first `restarts`, 4 to a vec4): the
+    // host leaves out those that are done.
+    running: array<vec4<u32>, MAX_RUNNING / 4>,
 }
 
 // CHUNK (points per partial-sum chunk), MAX_K (the most clusters the partial-sum kernel keeps
 // in registers) and ROW (workgroups per row of a 2-D grid) are declared by the host, from
-// src/domain.rs.
+// src/domain.rs; so are MAX_RUNNING (the most restarts per dispatch) and SLOTS
+// (kmeans_subgroup.wgsl).
 
 @group(0) @binding(0) var<uniform> shape: KmeansShape;
 @group(0) @binding(1) var<storage, read> points: array<vec4<f32>>;
@@ -60,6 +66,11 @@ fn add_squares(dist: f32, e: vec4<f32>) -> f32 {
     return fma(e.w, e.w, fma(e.z, e.z, fma(e.y, e.y, fma(e.x, e.x, dist))));
 }
 
+// The restart that grid slot z runs.
+fn running(z: u32) -> u32 {
+    return shape.running[z / 4u][z % 4u];
+}
+
 // Whether restart r sits this pass out: it is done, and this is not the final assignment.
 fn skipped(r: u32) -> bool {
     return shape.final_pass == 0u && state[2u * r] != 0u;
@@ -70,7 +81,7 @@ fn skipped(r: u32) -> bool {
 // the software drivers' budget; each after the first starts from the best found so far.
 @compute @workgroup_size(64)
 fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let r = gid.z;
+    let r = running(gid.z);
     let i = gid.y * (ROW * 64u) + gid.x;
     if i >= shape.n || skipped(r) {
         return;
@@ -104,7 +115,7 @@ fn assign(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
     let j = gid.x;
     let chunk = gid.y;
-    let r = gid.z;
+    let r = running(gid.z);
     if j > shape.d || skipped(r) {
         return;
     }
@@ -129,7 +140,7 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
     let j = gid.x;
     let c = gid.y;
-    let r = gid.z;
+    let r = running(gid.z);
     if j >= shape.d || skipped(r) {
         return;
     }
@@ -154,7 +165,7 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64)
 fn shift_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.x;
-    let r = gid.z;
+    let r = running(gid.z);
     if c >= shape.k || skipped(r) {
         return;
     }
@@ -172,8 +183,11 @@ fn shift_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
 // added in order) is within the tolerance, or at the iteration limit.
 @compute @workgroup_size(64)
 fn converge(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let r = gid.x;
-    if r >= shape.restarts || skipped(r) {
+    if gid.x >= shape.restarts {
+        return;
+    }
+    let r = running(gid.x);
+    if skipped(r) {
         return;
     }
     var total = 0.0;

@@ -20,7 +20,7 @@ fn assign_subgroup8(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    let r = gid.z;
+    let r = running(gid.z);
     // The whole subgroup is one workgroup, of one restart: it skips together.
     if skipped(r) {
         return;
@@ -91,7 +91,7 @@ fn partial_sums_subgroup8(
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
     let chunk = group.y;
-    let r = group.z;
+    let r = running(group.z);
     if skipped(r) {
         return;
     }

@@ -5,7 +5,9 @@ use anyhow::Result;
 use crate::device::Gpu;
 use crate::domain::check_kmeans;
 use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init};
-use crate::gpu::kernels::{padded_dims, record_steps, Dispatch, KmeansBuffers, KmeansShape};
+use crate::gpu::kernels::{
+    padded_dims, record_steps, Dispatch, KmeansBuffers, KmeansShape, MAX_RUNNING,
+};
 use crate::gpu::GpuContext;
 use crate::reference::kmeans;
 
@@ -74,8 +76,6 @@ impl Engine for CpuEngine<'_> {
 
 /// Iterations recorded per submit; the host reads the restarts' state after each.
 const ITERATIONS_PER_SUBMIT: usize = 8;
-/// The most restarts that run in the same dispatches.
-const MAX_BATCH: u64 = 256;
 
 /// Every restart of a batch advances in the same dispatches (the restart is the grid's z)
 /// and decides its own convergence on the GPU; the host records `ITERATIONS_PER_SUBMIT`
@@ -90,7 +90,7 @@ pub struct GpuEngine<'a> {
     n: usize,
     d: usize,
     k: usize,
-    /// The most restarts that run together: as many as fit one binding, at most `MAX_BATCH`.
+    /// The most restarts that run together: as many as fit one binding, at most `MAX_RUNNING`.
     batch: usize,
 }
 
@@ -104,7 +104,8 @@ impl<'a> GpuEngine<'a> {
         // The largest per-restart buffer is the labels' (n) or the partial sums'.
         let per_restart =
             (n.max(n.div_ceil(crate::domain::KMEANS_CHUNK) * k * (padded_dims(d) + 1)) * 4) as u64;
-        let batch = (ctx.max_binding_bytes() / per_restart.max(1)).clamp(1, MAX_BATCH) as usize;
+        let batch =
+            (ctx.max_binding_bytes() / per_restart.max(1)).clamp(1, MAX_RUNNING as u64) as usize;
         Ok(GpuEngine {
             ctx,
             gpu,
@@ -141,8 +142,13 @@ impl<'a> GpuEngine<'a> {
             state: &state,
         };
         let kernels = &self.gpu.kernels.kmeans;
-        let mut iteration = kernels.assign(ctx, shape, &buffers, false);
-        iteration.extend(kernels.iterate(ctx, shape, &buffers));
+        // One iteration of the restarts in `running`.
+        let iteration = |running: &[u32]| {
+            let shape = shape.running_only(running);
+            let mut dispatches = kernels.assign(ctx, shape, &buffers, false);
+            dispatches.extend(kernels.iterate(ctx, shape, &buffers));
+            dispatches
+        };
         let read_state = || -> Result<Vec<u32>> {
             Ok(bytemuck::pod_collect_to_vec(&read_bytes(
                 ctx,
@@ -151,14 +157,27 @@ impl<'a> GpuEngine<'a> {
                 restarts * 8,
             )?))
         };
-        // Every restart is done after max_iter iterations at the most.
+        let mut running: Vec<u32> = (0..restarts as u32).collect();
+        let mut dispatches = iteration(&running);
+        // Every restart is done after max_iter iterations at the most. The restarts that are
+        // done leave the dispatches at the next read.
         let mut recorded = 0;
         while recorded < max_iter {
             let count = ITERATIONS_PER_SUBMIT.min(max_iter - recorded);
-            self.submit(&iteration, count);
+            self.submit(&dispatches, count);
             recorded += count;
-            if read_state()?.chunks(2).all(|s| s[0] != 0) {
+            let state = read_state()?;
+            let still: Vec<u32> = running
+                .iter()
+                .copied()
+                .filter(|&r| state[2 * r as usize] == 0)
+                .collect();
+            if still.is_empty() {
                 break;
+            }
+            if still.len() < running.len() {
+                running = still;
+                dispatches = iteration(&running);
             }
         }
         self.submit(&kernels.assign(ctx, shape, &buffers, true), 1);

@@ -37,6 +37,7 @@ pub(super) fn entry_points() -> [EntryPoint; 8] {
                     ("MAX_K", KMEANS_MAX_K as u32),
                     ("ROW", GRID_ROW),
                     ("SLOTS", slots),
+                    ("MAX_RUNNING", MAX_RUNNING as u32),
                 ]),
             ),
             wgsl_file!("kmeans.wgsl"),
@@ -62,6 +63,10 @@ pub(super) fn entry_points() -> [EntryPoint; 8] {
     })
 }
 
+/// The most restarts one dispatch runs (its grid's z): the length of `KmeansShape::running`
+/// (written there as a literal: rustc 1.9x fails with an internal error on the constant).
+pub const MAX_RUNNING: usize = 256;
+
 /// Sizes of one k-means problem (all restarts at once), as the kernels see them.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
@@ -74,6 +79,7 @@ pub struct KmeansShape {
     /// The centroids one `assign` dispatch compares: first_centroid .. end_centroid.
     first_centroid: u32,
     end_centroid: u32,
+    /// How many restarts the dispatches run: the first entries of `running`.
     pub restarts: u32,
     pub max_iter: u32,
     /// A restart is done when its squared centroid shift is at most this.
@@ -81,6 +87,9 @@ pub struct KmeansShape {
     /// 1 for the assignment to the final centroids, which runs for every restart.
     final_pass: u32,
     _pad: [u32; 2],
+    /// The restarts the dispatches run, by grid z: the host leaves out the restarts that
+    /// are done, so that they cost no workgroups.
+    running: [u32; 256],
 }
 
 /// The kernels' row width for d features: d rounded up to a multiple of 4 (a row is vec4s),
@@ -90,11 +99,12 @@ pub fn padded_dims(d: usize) -> usize {
 }
 
 impl KmeansShape {
-    /// The shape of `restarts` runs on n points of d features in k clusters, each stopping
-    /// at a squared centroid shift of at most `tol` or after `max_iter` iterations; the
-    /// caller checks it against `domain::check_kmeans`.
+    /// The shape of `restarts` runs (at most `MAX_RUNNING`) on n points of d features in k
+    /// clusters, each stopping at a squared centroid shift of at most `tol` or after
+    /// `max_iter` iterations, all of them running; the caller checks it against
+    /// `domain::check_kmeans`.
     pub fn new(n: usize, d: usize, k: usize, restarts: usize, max_iter: usize, tol: f32) -> Self {
-        KmeansShape {
+        let shape = KmeansShape {
             n: n as u32,
             d: padded_dims(d) as u32,
             k: k as u32,
@@ -106,7 +116,19 @@ impl KmeansShape {
             tol,
             final_pass: 0,
             _pad: [0; 2],
-        }
+            running: [0; 256],
+        };
+        shape.running_only(&(0..restarts as u32).collect::<Vec<_>>())
+    }
+
+    /// This shape running only the restarts `running` (at most `MAX_RUNNING`).
+    pub fn running_only(self, running: &[u32]) -> Self {
+        let mut shape = KmeansShape {
+            restarts: running.len() as u32,
+            ..self
+        };
+        shape.running[..running.len()].copy_from_slice(running);
+        shape
     }
 }
 

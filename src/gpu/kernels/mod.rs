@@ -22,7 +22,7 @@ mod umap;
 
 pub use adam::{Adam, AdamBuffers, AdamCoefficients};
 pub use gather::{upload_images, Gather, GatherSource, ImageChunk};
-pub use kmeans::{padded_dims, Kmeans, KmeansBuffers, KmeansShape, BALLOT_MAX_K};
+pub use kmeans::{padded_dims, Kmeans, KmeansBuffers, KmeansShape, BALLOT_MAX_K, MAX_RUNNING};
 pub use loss::{LossBuffers, LossFunction, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
 pub use reduce::ColumnSums;
