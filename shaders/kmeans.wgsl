@@ -1,7 +1,9 @@
 // k-means (Lloyd) on n points of d dimensions, k clusters, every restart at once (the
 // restart is the grid's z), with no float atomics: every sum has a fixed order, so a run is
 // deterministic and the CPU twin in src/reference/kmeans.rs reproduces it exactly. Distances
-// and shifts accumulate with fma, dimension by dimension. Convergence is decided here: after
+// and shifts add the squares dimension by dimension, each square rounded on its own (no
+// fma: lavapipe splits fma into a multiply and an add, hardware fuses it, so only separate
+// roundings give every adapter the CPU twin's bits). Convergence is decided here: after
 // its update a restart's squared centroid shift is compared with the tolerance, and a
 // restart that is done (converged, or at the iteration limit) skips every later iteration,
 // so the host records iterations ahead and reads only the per-restart state now and then;
@@ -28,8 +30,9 @@ struct KmeansShape {
     tol: f32,
     // 1 for the assignment to the final centroids, which runs for every restart.
     final_pass: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // Always 0, and unknown to the compiler: see `squares`.
+    zero_bits: u32,
+    _pad: u32,
     // The restarts this dispatch runs, by grid z (the first `restarts`, 4 to a vec4): the
     // host leaves out those that are done.
     running: array<vec4<u32>, MAX_RUNNING / 4>,
@@ -61,9 +64,16 @@ fn quads() -> u32 {
     return shape.d / 4u;
 }
 
-// dist plus the squares of e's components, in order: the fma chain of one row's 4 dimensions.
+// e's components squared, each product rounded to f32: the xor with a zero the compiler
+// cannot see keeps a driver from fusing the product into the add that follows.
+fn squares(e: vec4<f32>) -> vec4<f32> {
+    return bitcast<vec4<f32>>(bitcast<vec4<u32>>(e * e) ^ vec4<u32>(shape.zero_bits));
+}
+
+// dist plus the squares of e's components, added in order: one row's 4 dimensions.
 fn add_squares(dist: f32, e: vec4<f32>) -> f32 {
-    return fma(e.w, e.w, fma(e.z, e.z, fma(e.y, e.y, fma(e.x, e.x, dist))));
+    let p = squares(e);
+    return dist + p.x + p.y + p.z + p.w;
 }
 
 // The restart that grid slot z runs.
@@ -160,7 +170,7 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
     updated[at][j % 4u] = value;
 }
 
-// Per centroid: its squared shift (an fma chain over the dimensions in order), and the
+// Per centroid: its squared shift (the squares added over the dimensions in order), and the
 // updated centroid becomes the current one.
 @compute @workgroup_size(64)
 fn shift_rows(@builtin(global_invocation_id) gid: vec3<u32>) {

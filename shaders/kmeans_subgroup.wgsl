@@ -14,7 +14,7 @@ fn consider(best: ptr<function, f32>, best_c: ptr<function, u32>, dist: f32, c: 
 
 // `assign`: one workgroup is one subgroup of 8 points; the lanes walk 8 centroids at once:
 // per 4 dimensions each lane loads its point's vec4 and one centroid's, and gets the other 7
-// centroids' by broadcast. Each distance is the same fma chain as in `assign`.
+// centroids' by broadcast. Each distance is the same sum of squares as in `assign`.
 @compute @workgroup_size(8)
 fn assign_subgroup8(
     @builtin(global_invocation_id) gid: vec3<u32>,

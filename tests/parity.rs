@@ -10,6 +10,7 @@ use std::path::Path;
 
 use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::{load_dir, Split};
+use aeclust::device::Device;
 use aeclust::embed::{layout_problem, symmetrize, CpuUmapSteps, GpuUmapSteps, UmapSteps};
 use aeclust::encode::{CpuEncoder, Encoder, GpuEncoder};
 use aeclust::model::{ModelSpec, Params};
@@ -134,6 +135,55 @@ fn gpu_kmeans_matches_the_cpu_twin_exactly() {
             ..KmeansConfig::default()
         };
         common::assert_kmeans_twins_agree(&points, n, d, &config, 1e-6);
+    }
+}
+
+#[test]
+fn every_restart_of_a_batch_matches_the_cpu_however_early_it_stops() {
+    // Restarts that converge at once, late, or not before the limit run in one batch; those
+    // done leave the dispatches while the others go on, and each must end as on the CPU,
+    // distances included (lavapipe splits fma: the kernels must not use it). GL's compiler
+    // rearranges float arithmetic (GLSL without `precise`), so there the distances match
+    // to rounding.
+    let (n, d, k) = (700, 6, 4);
+    let points = common::blobs(n, d, k, 12);
+    let mut rng = rng(13);
+    let inits: Vec<Vec<f32>> = (0..9)
+        .map(|r| match r % 3 {
+            // The first k points: one per blob, so close to converged.
+            0 => points[..k * d].to_vec(),
+            // All centroids in one corner: many iterations.
+            1 => uniform(&mut rng, k * d, -0.01, 0.01),
+            _ => uniform(&mut rng, k * d, -3.0, 3.0),
+        })
+        .collect();
+    let cpu = Device::Cpu
+        .kmeans_engine(&points, n, d, k)
+        .unwrap()
+        .lloyd(&inits, 12, 1e-6)
+        .unwrap();
+    let iterations: Vec<usize> = cpu.iter().map(|r| r.iterations).collect();
+    assert!(
+        iterations.iter().any(|&i| i < 4) && iterations.contains(&12),
+        "{iterations:?}"
+    );
+    for device in common::devices::gpus() {
+        let gpu = device
+            .kmeans_engine(&points, n, d, k)
+            .unwrap()
+            .lloyd(&inits, 12, 1e-6)
+            .unwrap();
+        for (r, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+            let what = format!("{}: restart {r}", common::devices::name(device));
+            assert_eq!(g.iterations, c.iterations, "{what}: iterations");
+            assert_eq!(g.labels, c.labels, "{what}: labels");
+            assert_eq!(g.centroids, c.centroids, "{what}: centroids");
+            if device.adapter().api == "gl" {
+                assert_close(&what, &g.distances, &c.distances, 1e-6, 1e-6);
+            } else {
+                assert_eq!(g.distances, c.distances, "{what}: distances");
+            }
+        }
     }
 }
 

@@ -52,15 +52,16 @@ pub fn update(points: &[f32], labels: &[u32], centroids: &[f32], d: usize) -> Ve
     updated
 }
 
-/// The squared shift from the `old` to the `new` k x d centroids: per centroid an fma chain
-/// over the dimensions in order, the centroids' shifts then added in order.
+/// The squared shift from the `old` to the `new` k x d centroids: per centroid the squares
+/// (each rounded) added over the dimensions in order, the centroids' shifts then added in
+/// order.
 pub fn shift(old: &[f32], new: &[f32], d: usize) -> f32 {
     old.chunks(d)
         .zip(new.chunks(d))
         .map(|(old, new)| {
             old.iter().zip(new).fold(0.0f32, |shift, (&o, &n)| {
                 let e = n - o;
-                e.mul_add(e, shift)
+                shift + e * e
             })
         })
         .fold(0.0f32, |total, shift| total + shift)

@@ -86,7 +86,10 @@ pub struct KmeansShape {
     pub tol: f32,
     /// 1 for the assignment to the final centroids, which runs for every restart.
     final_pass: u32,
-    _pad: [u32; 2],
+    /// Always 0: the kernels xor each square with it, so that no driver can fuse the product
+    /// into the add that follows (kmeans.wgsl's `squares`).
+    zero_bits: u32,
+    _pad: u32,
     /// The restarts the dispatches run, by grid z: the host leaves out the restarts that
     /// are done, so that they cost no workgroups.
     running: [u32; 256],
@@ -115,7 +118,8 @@ impl KmeansShape {
             max_iter: max_iter as u32,
             tol,
             final_pass: 0,
-            _pad: [0; 2],
+            zero_bits: 0,
+            _pad: 0,
             running: [0; 256],
         };
         shape.running_only(&(0..restarts as u32).collect::<Vec<_>>())

@@ -1,10 +1,10 @@
 //! The CPU twin of `assign` in kmeans.wgsl, fast: every point's nearest centroid and squared
-//! distance, with the kernel's arithmetic exactly. Each distance is one chain of fmas over
-//! the dimensions in order (diff = x - c, acc = fma(diff, diff, acc)); a chain is latency
-//! bound, so many run side by side: the SIMD lanes hold 8 centroids (stored dimension-major
-//! in blocks of 8), and 4 points go through each block together (AVX2 where the CPU has it).
-//! Every lane still runs its own chain in the kernel's order, so the results are bit for bit
-//! those of the plain loop.
+//! distance, with the kernel's arithmetic exactly. Each distance is one chain over the
+//! dimensions in order (diff = x - c, acc = acc + diff * diff, the product rounded on its
+//! own, never an fma); a chain is latency bound, so many run side by side: the SIMD lanes
+//! hold 8 centroids (stored dimension-major in blocks of 8), and 4 points go through each
+//! block together (AVX2 where the CPU has it). Every lane still runs its own chain in the
+//! kernel's order, so the results are bit for bit those of the plain loop.
 
 use rayon::prelude::*;
 
@@ -67,15 +67,14 @@ fn nearest_of_part(
 ) {
     let d = centroids.d;
     #[cfg(target_arch = "x86_64")]
-    let avx2 =
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    let avx2 = std::arch::is_x86_feature_detected!("avx2");
     for group in part.chunks(GROUP * d) {
         let count = group.len() / d;
         let mut best = [(0u32, 3.4e38f32); GROUP];
         for (b, block) in centroids.data.chunks(d * LANES).enumerate() {
             #[cfg(target_arch = "x86_64")]
             let acc = if avx2 && count == GROUP {
-                // SAFETY: the CPU has AVX2 and FMA (checked above); the group holds GROUP
+                // SAFETY: the CPU has AVX2 (checked above); the group holds GROUP
                 // points of d values and the block d rows of LANES values.
                 unsafe { block_distances_avx2(group, block, d) }
             } else {
@@ -107,7 +106,7 @@ fn block_distances(group: &[f32], block: &[f32], d: usize, count: usize) -> [[f3
             let x = group[p * d + j];
             for (lane, acc) in acc.iter_mut().enumerate() {
                 let diff = x - block[j * LANES + lane];
-                *acc = diff.mul_add(diff, *acc);
+                *acc += diff * diff;
             }
         }
     }
@@ -115,9 +114,9 @@ fn block_distances(group: &[f32], block: &[f32], d: usize, count: usize) -> [[f3
 }
 
 /// `block_distances` for a full group, one AVX2 vector per point: lane l of point p runs
-/// p's fma chain against centroid l, in the same order and with the same roundings.
+/// p's chain against centroid l, in the same order and with the same roundings.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2")]
 unsafe fn block_distances_avx2(group: &[f32], block: &[f32], d: usize) -> [[f32; LANES]; GROUP] {
     use std::arch::x86_64::*;
     assert!(group.len() >= GROUP * d && block.len() >= d * LANES);
@@ -127,7 +126,7 @@ unsafe fn block_distances_avx2(group: &[f32], block: &[f32], d: usize) -> [[f32;
         let c = unsafe { _mm256_loadu_ps(block.as_ptr().add(j * LANES)) };
         for (p, acc) in acc.iter_mut().enumerate() {
             let diff = _mm256_sub_ps(_mm256_set1_ps(group[p * d + j]), c);
-            *acc = _mm256_fmadd_ps(diff, diff, *acc);
+            *acc = _mm256_add_ps(*acc, _mm256_mul_ps(diff, diff));
         }
     }
     let mut out = [[0.0f32; LANES]; GROUP];
