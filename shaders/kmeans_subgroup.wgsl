@@ -12,9 +12,11 @@ fn consider(best: ptr<function, f32>, best_c: ptr<function, u32>, dist: f32, c: 
     }
 }
 
-// `assign`: one workgroup is one subgroup of 8 points; the lanes walk 8 centroids at once:
-// per 4 dimensions each lane loads its point's vec4 and one centroid's, and gets the other 7
-// centroids' by broadcast. Each distance is the same sum of squares as in `assign`.
+// `assign`: one workgroup is one subgroup of 8 points; the lanes walk 16 centroids at once:
+// per 4 dimensions each lane loads its point's vec4 and two centroids' (c0 + lane and
+// c0 + 8 + lane, the second only when the range holds more than 8), and gets the other
+// centroids' by broadcast, so a point's vec4 is loaded once per 16 centroids. Each distance
+// is the same sum of squares as in `assign`.
 @compute @workgroup_size(8)
 fn assign_subgroup8(
     @builtin(global_invocation_id) gid: vec3<u32>,
@@ -33,15 +35,19 @@ fn assign_subgroup8(
     let point = select(0u, i, valid) * row;
     let at = r * shape.n + i;
     let base = r * shape.k * row;
+    let last = shape.end_centroid - 1u;
     var best = 3.4e38;
     var best_c = 0u;
     if valid && shape.first_centroid > 0u {
         best = distances[at];
         best_c = labels[at];
     }
-    for (var c0 = shape.first_centroid; c0 < shape.end_centroid; c0 += 8u) {
-        // This lane loads centroid c0 + lane (the last one again past the range's end).
-        let mine = base + min(c0 + lane, shape.end_centroid - 1u) * row;
+    for (var c0 = shape.first_centroid; c0 < shape.end_centroid; c0 += 16u) {
+        // This lane loads centroids c0 + lane and c0 + 8 + lane (the last one again past the
+        // range's end); the second eight exist when c0 + 8 is inside the range.
+        let mine = base + min(c0 + lane, last) * row;
+        let theirs = base + min(c0 + 8u + lane, last) * row;
+        let sixteen = c0 + 8u <= last;
         var d0 = 0.0;
         var d1 = 0.0;
         var d2 = 0.0;
@@ -50,6 +56,14 @@ fn assign_subgroup8(
         var d5 = 0.0;
         var d6 = 0.0;
         var d7 = 0.0;
+        var d8 = 0.0;
+        var d9 = 0.0;
+        var d10 = 0.0;
+        var d11 = 0.0;
+        var d12 = 0.0;
+        var d13 = 0.0;
+        var d14 = 0.0;
+        var d15 = 0.0;
         for (var q = 0u; q < row; q++) {
             let x = points[point + q];
             let v = centroids[mine + q];
@@ -61,6 +75,17 @@ fn assign_subgroup8(
             d5 = add_squares(d5, x - subgroupBroadcast(v, 5u));
             d6 = add_squares(d6, x - subgroupBroadcast(v, 6u));
             d7 = add_squares(d7, x - subgroupBroadcast(v, 7u));
+            if sixteen {
+                let w = centroids[theirs + q];
+                d8 = add_squares(d8, x - subgroupBroadcast(w, 0u));
+                d9 = add_squares(d9, x - subgroupBroadcast(w, 1u));
+                d10 = add_squares(d10, x - subgroupBroadcast(w, 2u));
+                d11 = add_squares(d11, x - subgroupBroadcast(w, 3u));
+                d12 = add_squares(d12, x - subgroupBroadcast(w, 4u));
+                d13 = add_squares(d13, x - subgroupBroadcast(w, 5u));
+                d14 = add_squares(d14, x - subgroupBroadcast(w, 6u));
+                d15 = add_squares(d15, x - subgroupBroadcast(w, 7u));
+            }
         }
         // In centroid order, so that ties go to the lower index.
         consider(&best, &best_c, d0, c0);
@@ -71,6 +96,16 @@ fn assign_subgroup8(
         consider(&best, &best_c, d5, c0 + 5u);
         consider(&best, &best_c, d6, c0 + 6u);
         consider(&best, &best_c, d7, c0 + 7u);
+        if sixteen {
+            consider(&best, &best_c, d8, c0 + 8u);
+            consider(&best, &best_c, d9, c0 + 9u);
+            consider(&best, &best_c, d10, c0 + 10u);
+            consider(&best, &best_c, d11, c0 + 11u);
+            consider(&best, &best_c, d12, c0 + 12u);
+            consider(&best, &best_c, d13, c0 + 13u);
+            consider(&best, &best_c, d14, c0 + 14u);
+            consider(&best, &best_c, d15, c0 + 15u);
+        }
     }
     if valid {
         labels[at] = best_c;

@@ -55,7 +55,7 @@ pub fn knn_columns_per_dispatch(k: usize) -> usize {
 }
 
 /// The centroids `assign` compares per dispatch when it walks them `block` at a time (1, or
-/// 8 for the subgroup variant), `quads` vec4s per row: (quads + 1) loop iterations per block.
+/// 16 for the subgroup variant), `quads` vec4s per row: (quads + 1) loop iterations per block.
 pub fn kmeans_centroids_per_dispatch(quads: usize, block: usize) -> usize {
     block * (LOOP_BUDGET / (quads + 1) / block).max(1)
 }

@@ -45,7 +45,7 @@ fn kmeans_at_the_edges_of_its_domain() {
         (300, 1500, KMEANS_MAX_K),
         (300, 784, 90),
         (300, 2999, 90),
-        (40, KMEANS_MAX_D, 9),
+        (40, KMEANS_MAX_D, 17),
         (70, LOOP_BUDGET / 2, 4),
         (1000, 1, KMEANS_MAX_K),
         (300, 784, 10),
@@ -61,17 +61,17 @@ fn kmeans_at_the_edges_of_its_domain() {
         check_kmeans(n, d, k, n as u64 + k as u64);
     }
     for quads in [1, 196, 375, 750, padded_dims(KMEANS_MAX_D) / 4] {
-        for block in [1, 8] {
+        for block in [1, 16] {
             let centroids = kmeans_centroids_per_dispatch(quads, block);
             assert_eq!(centroids % block, 0);
             assert!(centroids == block || centroids / block * (quads + 1) <= LOOP_BUDGET);
         }
     }
     // The cases above that must split do.
-    for block in [1, 8] {
+    for block in [1, 16] {
         assert!(kmeans_centroids_per_dispatch(1500 / 4, block) < KMEANS_MAX_K);
         assert!(kmeans_centroids_per_dispatch(750, block) < 90);
-        assert!(kmeans_centroids_per_dispatch(padded_dims(KMEANS_MAX_D) / 4, block) < 9);
+        assert!(kmeans_centroids_per_dispatch(padded_dims(KMEANS_MAX_D) / 4, block) < 17);
     }
 }
 

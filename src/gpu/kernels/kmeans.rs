@@ -174,7 +174,7 @@ impl KmeansBuffers<'_> {
 /// centroid update, shift and convergence.
 pub struct Kmeans {
     assign: Kernel,
-    /// `assign` is the subgroup kernel: 8 points per workgroup and 8 centroids at once (else
+    /// `assign` is the subgroup kernel: 8 points per workgroup and 16 centroids at once (else
     /// 64 points, one centroid at a time).
     subgroup8: bool,
     /// The plain partial sums: 64 dimensions per workgroup, any k.
@@ -225,7 +225,7 @@ impl Kmeans {
         b: &KmeansBuffers,
         final_pass: bool,
     ) -> Vec<Dispatch> {
-        let (points_per_group, block) = if self.subgroup8 { (8, 8) } else { (64, 1) };
+        let (points_per_group, block) = if self.subgroup8 { (8, 16) } else { (64, 1) };
         let groups = shape.n.div_ceil(points_per_group);
         let per_dispatch = kmeans_centroids_per_dispatch(shape.d as usize / 4, block) as u32;
         (0..shape.k)
