@@ -9,6 +9,8 @@ use super::graph::Graph;
 
 /// Block power iterations for the eigenvectors.
 const ITERATIONS: usize = 300;
+/// Columns multiplied by the graph in one pass over its edges.
+const GROUP: usize = 8;
 
 /// The eigenvectors of the normalised adjacency D^-1/2 W D^-1/2 with the largest
 /// eigenvalues after the trivial one (the smallest of the normalised Laplacian, as
@@ -25,17 +27,44 @@ pub fn spectral_layout(graph: &Graph, n: usize, dims: usize, seed: u64) -> Vec<f
         .map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect())
         .collect();
     orthonormalize(&mut basis);
+    // Per edge e of row i to j: w_e / sqrt(degree_j), the part of M's entry that pulls j's
+    // value into i's (the other factor, 1 / sqrt(degree_i), comes after the sum).
+    let pull: Vec<f64> = (0..n)
+        .flat_map(|i| row(graph, i).map(|(j, w)| w * scale[j]))
+        .collect();
+    let mut group = vec![0.0f64; n * GROUP];
+    let mut next = vec![0.0f64; n * GROUP];
     for _ in 0..ITERATIONS {
-        for v in &mut basis {
-            // Rows in parallel; each row's sum runs in order, so the bits do not depend on it.
-            let next: Vec<f64> = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    let pulled: f64 = row(graph, i).map(|(j, w)| w * scale[j] * v[j]).sum();
-                    (v[i] + scale[i] * pulled) / 2.0
-                })
-                .collect();
-            *v = next;
+        for columns in basis.chunks_mut(GROUP) {
+            // GROUP columns at once, interleaved row by row: each row runs GROUP independent
+            // sums (one sum alone waits on its adds) over values that stay in cache. Each
+            // sum runs in edge order (from -0.0, as `Sum` does), so the bits are those of
+            // one column at a time and do not depend on the threads. (In a last, narrower
+            // group the slots past its columns hold stale values, summed and dropped.)
+            for (c, v) in columns.iter().enumerate() {
+                for (i, &x) in v.iter().enumerate() {
+                    group[i * GROUP + c] = x;
+                }
+            }
+            next.par_chunks_mut(GROUP).enumerate().for_each(|(i, out)| {
+                let mut pulled = [-0.0f64; GROUP];
+                let edges = graph.offsets[i] as usize..graph.offsets[i + 1] as usize;
+                for (&j, &w) in graph.targets[edges.clone()].iter().zip(&pull[edges]) {
+                    let values = &group[j as usize * GROUP..(j as usize + 1) * GROUP];
+                    for (p, &v) in pulled.iter_mut().zip(values) {
+                        *p += w * v;
+                    }
+                }
+                let own = &group[i * GROUP..(i + 1) * GROUP];
+                for ((o, &v), p) in out.iter_mut().zip(own).zip(pulled) {
+                    *o = (v + scale[i] * p) / 2.0;
+                }
+            });
+            for (c, v) in columns.iter_mut().enumerate() {
+                for (i, x) in v.iter_mut().enumerate() {
+                    *x = next[i * GROUP + c];
+                }
+            }
         }
         orthonormalize(&mut basis);
     }

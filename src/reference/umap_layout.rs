@@ -125,8 +125,7 @@ impl LayoutProblem {
                 .par_iter()
                 .with_min_len(256)
                 .for_each(|&[i, j, forward, reverse]| {
-                    let period = self.epochs_per_sample[forward as usize];
-                    if (epoch as f32 / period).floor() <= ((epoch - 1) as f32 / period).floor() {
+                    if !sampled(epoch, self.epochs_per_sample[forward as usize]) {
                         return;
                     }
                     for (head, tail, edge) in [(i, j, forward), (j, i, reverse)] {
@@ -218,6 +217,15 @@ impl SharedPositions {
         assert!(i < self.len);
         unsafe { *self.ptr.add(i) += value };
     }
+}
+
+/// Whether an edge sampled every `period` epochs is sampled in `epoch`: floor(epoch / period)
+/// grows, as the kernel decides. The quotients are never negative, so the casts are the
+/// floors (without a libm call); a NaN period (all weights zero) samples every epoch, as a
+/// comparison of NaN floors would.
+fn sampled(epoch: u32, period: f32) -> bool {
+    let (now, before) = (epoch as f32 / period, (epoch - 1) as f32 / period);
+    now.is_nan() || now as u32 > before as u32
 }
 
 /// A 32-bit integer mixer (lowbias32): the GPU computes the same bits.
