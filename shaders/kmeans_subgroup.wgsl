@@ -12,6 +12,34 @@ fn consider(best: ptr<function, f32>, best_c: ptr<function, u32>, dist: f32, c: 
     }
 }
 
+// The 8 distances `d` of this lane's point to the centroids whose vec4 the 8 lanes hold in
+// `v`, each grown by this vec4 of dimensions, x being the point's.
+fn add_eight(d: array<f32, 8>, x: vec4<f32>, v: vec4<f32>) -> array<f32, 8> {
+    return array<f32, 8>(
+        add_squares(d[0], x - subgroupBroadcast(v, 0u)),
+        add_squares(d[1], x - subgroupBroadcast(v, 1u)),
+        add_squares(d[2], x - subgroupBroadcast(v, 2u)),
+        add_squares(d[3], x - subgroupBroadcast(v, 3u)),
+        add_squares(d[4], x - subgroupBroadcast(v, 4u)),
+        add_squares(d[5], x - subgroupBroadcast(v, 5u)),
+        add_squares(d[6], x - subgroupBroadcast(v, 6u)),
+        add_squares(d[7], x - subgroupBroadcast(v, 7u)),
+    );
+}
+
+// `consider` for centroids c0 .. c0 + 7 at distances d, in centroid order, so that ties go
+// to the lower index.
+fn consider_eight(best: ptr<function, f32>, best_c: ptr<function, u32>, d: array<f32, 8>, c0: u32) {
+    consider(best, best_c, d[0], c0);
+    consider(best, best_c, d[1], c0 + 1u);
+    consider(best, best_c, d[2], c0 + 2u);
+    consider(best, best_c, d[3], c0 + 3u);
+    consider(best, best_c, d[4], c0 + 4u);
+    consider(best, best_c, d[5], c0 + 5u);
+    consider(best, best_c, d[6], c0 + 6u);
+    consider(best, best_c, d[7], c0 + 7u);
+}
+
 // `assign`: one workgroup is one subgroup of 8 points; the lanes walk 16 centroids at once:
 // per 4 dimensions each lane loads its point's vec4 and two centroids' (c0 + lane and
 // c0 + 8 + lane, the second only when the range holds more than 8), and gets the other
@@ -48,63 +76,18 @@ fn assign_subgroup8(
         let mine = base + min(c0 + lane, last) * row;
         let theirs = base + min(c0 + 8u + lane, last) * row;
         let sixteen = c0 + 8u <= last;
-        var d0 = 0.0;
-        var d1 = 0.0;
-        var d2 = 0.0;
-        var d3 = 0.0;
-        var d4 = 0.0;
-        var d5 = 0.0;
-        var d6 = 0.0;
-        var d7 = 0.0;
-        var d8 = 0.0;
-        var d9 = 0.0;
-        var d10 = 0.0;
-        var d11 = 0.0;
-        var d12 = 0.0;
-        var d13 = 0.0;
-        var d14 = 0.0;
-        var d15 = 0.0;
+        var near = array<f32, 8>();
+        var far = array<f32, 8>();
         for (var q = 0u; q < row; q++) {
             let x = points[point + q];
-            let v = centroids[mine + q];
-            d0 = add_squares(d0, x - subgroupBroadcast(v, 0u));
-            d1 = add_squares(d1, x - subgroupBroadcast(v, 1u));
-            d2 = add_squares(d2, x - subgroupBroadcast(v, 2u));
-            d3 = add_squares(d3, x - subgroupBroadcast(v, 3u));
-            d4 = add_squares(d4, x - subgroupBroadcast(v, 4u));
-            d5 = add_squares(d5, x - subgroupBroadcast(v, 5u));
-            d6 = add_squares(d6, x - subgroupBroadcast(v, 6u));
-            d7 = add_squares(d7, x - subgroupBroadcast(v, 7u));
+            near = add_eight(near, x, centroids[mine + q]);
             if sixteen {
-                let w = centroids[theirs + q];
-                d8 = add_squares(d8, x - subgroupBroadcast(w, 0u));
-                d9 = add_squares(d9, x - subgroupBroadcast(w, 1u));
-                d10 = add_squares(d10, x - subgroupBroadcast(w, 2u));
-                d11 = add_squares(d11, x - subgroupBroadcast(w, 3u));
-                d12 = add_squares(d12, x - subgroupBroadcast(w, 4u));
-                d13 = add_squares(d13, x - subgroupBroadcast(w, 5u));
-                d14 = add_squares(d14, x - subgroupBroadcast(w, 6u));
-                d15 = add_squares(d15, x - subgroupBroadcast(w, 7u));
+                far = add_eight(far, x, centroids[theirs + q]);
             }
         }
-        // In centroid order, so that ties go to the lower index.
-        consider(&best, &best_c, d0, c0);
-        consider(&best, &best_c, d1, c0 + 1u);
-        consider(&best, &best_c, d2, c0 + 2u);
-        consider(&best, &best_c, d3, c0 + 3u);
-        consider(&best, &best_c, d4, c0 + 4u);
-        consider(&best, &best_c, d5, c0 + 5u);
-        consider(&best, &best_c, d6, c0 + 6u);
-        consider(&best, &best_c, d7, c0 + 7u);
+        consider_eight(&best, &best_c, near, c0);
         if sixteen {
-            consider(&best, &best_c, d8, c0 + 8u);
-            consider(&best, &best_c, d9, c0 + 9u);
-            consider(&best, &best_c, d10, c0 + 10u);
-            consider(&best, &best_c, d11, c0 + 11u);
-            consider(&best, &best_c, d12, c0 + 12u);
-            consider(&best, &best_c, d13, c0 + 13u);
-            consider(&best, &best_c, d14, c0 + 14u);
-            consider(&best, &best_c, d15, c0 + 15u);
+            consider_eight(&best, &best_c, far, c0 + 8u);
         }
     }
     if valid {
@@ -115,11 +98,11 @@ fn assign_subgroup8(
 
 // `partial_sums` for up to a few dozen clusters: one workgroup is one subgroup whose lanes
 // hold 4 dimensions in each of SLOTS slots (1 to 4, declared by the host: 32 SLOTS
-// dimensions per workgroup). The lanes keep the chunk's
-// labels, 8 points a lane-row, and walk the clusters in turn: a ballot per 8 points finds
-// the cluster's members, whose rows are then added in point order, as in `partial_sums`. So
-// every row is loaded once per workgroup as vec4s, and no sum is kept in an indexed array
-// (which lavapipe turns into gathers and scatters). The member count is exact either way.
+// dimensions per workgroup). The lanes keep the chunk's labels, 8 points a lane-row, and
+// walk the clusters in turn: a ballot per 8 points finds the cluster's members, whose rows
+// are then added in point order, as in `partial_sums`. So every row is loaded once per
+// workgroup as vec4s, and no sum is kept in an indexed array (which lavapipe turns into
+// gathers and scatters). The member count is exact either way.
 @compute @workgroup_size(8)
 fn partial_sums_subgroup8(
     @builtin(workgroup_id) group: vec3<u32>,
