@@ -107,9 +107,7 @@ pub fn umap(
     let neighbours = steps.knn(&points, n, d, k)?;
     let weights = steps.memberships(&neighbours.squared, k)?;
     let graph = symmetrize(&neighbours.indices, &weights, n, k);
-    let t = std::time::Instant::now();
     let initial = spectral_layout(&graph, n, config.dims, config.seed);
-    eprintln!("spectral {:.2}", t.elapsed().as_secs_f64());
     let curve = Curve::fit(config.min_dist);
     let problem = layout_problem(&graph, curve, config.dims, config.seed as u32);
     steps.layout(&problem, &initial, config.epochs_for(n))
