@@ -149,19 +149,21 @@ impl LayoutProblem {
         let dims = self.dims;
         let n = previous.len() / dims;
         let Curve { a, b } = self.curve;
-        let (h, t) = (head as usize * dims, tail as usize * dims);
-        // SAFETY (every `get` and `add` below): the edges that run at the same time share no
-        // end, so only this edge touches the rows of `head` and `tail`.
-        let at = |i: usize| unsafe { positions.get(i) };
-        let d2: f32 = (0..dims).map(|c| (at(h + c) - at(t + c)).powi(2)).sum();
+        // SAFETY: the edges that run at the same time share no end, so only this edge
+        // touches the rows of `head` and `tail`, and an edge joins two different points.
+        let (head_row, tail_row) =
+            unsafe { positions.two_rows(head as usize, tail as usize, dims) };
+        let d2: f32 = head_row
+            .iter()
+            .zip(&*tail_row)
+            .map(|(h, t)| (h - t).powi(2))
+            .sum();
         if d2 > 0.0 {
             let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-            for c in 0..dims {
-                let grad = (coeff * (at(h + c) - at(t + c))).clamp(-CLIP, CLIP);
-                unsafe {
-                    positions.add(h + c, grad * alpha);
-                    positions.add(t + c, -(grad * alpha));
-                }
+            for (h, t) in head_row.iter_mut().zip(tail_row.iter_mut()) {
+                let grad = (coeff * (*h - *t)).clamp(-CLIP, CLIP);
+                *h += grad * alpha;
+                *t += -(grad * alpha);
             }
         }
         for s in 0..NEGATIVE_RATE {
@@ -170,23 +172,23 @@ impl LayoutProblem {
                 continue;
             }
             let other = &previous[k * dims..(k + 1) * dims];
-            let d2: f32 = other
+            let d2: f32 = head_row
                 .iter()
-                .enumerate()
-                .map(|(c, &o)| (at(h + c) - o) * (at(h + c) - o))
+                .zip(other)
+                .map(|(h, o)| (h - o) * (h - o))
                 .sum();
             let coeff = if d2 > 0.0 {
                 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
             } else {
                 0.0
             };
-            for (c, o) in other.iter().enumerate() {
+            for (h, o) in head_row.iter_mut().zip(other) {
                 let grad = if coeff > 0.0 {
-                    (coeff * (at(h + c) - o)).clamp(-CLIP, CLIP)
+                    (coeff * (*h - o)).clamp(-CLIP, CLIP)
                 } else {
                     CLIP
                 };
-                unsafe { positions.add(h + c, grad * alpha) };
+                *h += grad * alpha;
             }
         }
     }
@@ -204,18 +206,24 @@ struct SharedPositions {
 unsafe impl Sync for SharedPositions {}
 
 impl SharedPositions {
+    /// Rows `first` and `second` (of `dims` values each), to read and write.
+    ///
     /// # Safety
-    /// No other thread may be writing element `i`.
-    unsafe fn get(&self, i: usize) -> f32 {
-        assert!(i < self.len);
-        unsafe { *self.ptr.add(i) }
-    }
-
-    /// # Safety
-    /// No other thread may be reading or writing element `i`.
-    unsafe fn add(&self, i: usize, value: f32) {
-        assert!(i < self.len);
-        unsafe { *self.ptr.add(i) += value };
+    /// No other thread may touch either row while the slices live.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn two_rows(
+        &self,
+        first: usize,
+        second: usize,
+        dims: usize,
+    ) -> (&mut [f32], &mut [f32]) {
+        assert!(first != second && (first.max(second) + 1) * dims <= self.len);
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.ptr.add(first * dims), dims),
+                std::slice::from_raw_parts_mut(self.ptr.add(second * dims), dims),
+            )
+        }
     }
 }
 
