@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::device::Gpu;
 use crate::domain::check_kmeans;
-use crate::gpu::buffers::{read_bytes, read_f32, storage, storage_init};
+use crate::gpu::buffers::{narrow_rows, read_bytes, read_f32, storage, storage_init, widen_rows};
 use crate::gpu::kernels::{
     padded_dims, record_steps, Dispatch, KmeansBuffers, KmeansShape, MAX_RUNNING,
 };
@@ -99,7 +99,7 @@ impl<'a> GpuEngine<'a> {
     pub fn new(gpu: &'a Gpu, points: &[f32], n: usize, d: usize, k: usize) -> Result<Self> {
         check_kmeans(n, d, k)?;
         let ctx = &gpu.ctx;
-        let padded = pad_rows(points, d);
+        let padded = widen_rows(points, d, padded_dims(d));
         ctx.check_binding_size("the points", (padded.len() * 4) as u64)?;
         // The largest per-restart buffer is the labels' (n) or the partial sums'.
         let per_restart =
@@ -123,7 +123,7 @@ impl<'a> GpuEngine<'a> {
         let restarts = inits.len();
         let shape = KmeansShape::new(n, d, k, restarts, max_iter, tol);
         let row = shape.d as usize;
-        let centroids = storage_init(ctx, "centroids", &pad_rows(&inits.concat(), d))?;
+        let centroids = storage_init(ctx, "centroids", &widen_rows(&inits.concat(), d, row))?;
         let labels = storage(ctx, "labels", restarts * n)?;
         let distances = storage(ctx, "distances", restarts * n)?;
         let partial_len = shape.chunks as usize * k * (row + 1);
@@ -190,11 +190,7 @@ impl<'a> GpuEngine<'a> {
             .map(|r| Restart {
                 labels: all_labels[r * n..(r + 1) * n].to_vec(),
                 distances: all_distances[r * n..(r + 1) * n].to_vec(),
-                centroids: all_centroids[r * k * row..(r + 1) * k * row]
-                    .chunks(row)
-                    .flat_map(|centroid| &centroid[..d])
-                    .copied()
-                    .collect(),
+                centroids: narrow_rows(&all_centroids[r * k * row..(r + 1) * k * row], d, row),
                 iterations: state[2 * r + 1] as usize,
             })
             .collect())
@@ -206,19 +202,6 @@ impl<'a> GpuEngine<'a> {
         record_steps(&mut encoder, dispatches, std::iter::repeat_n(0, times));
         self.ctx.queue.submit([encoder.finish()]);
     }
-}
-
-/// The rows of d `values` each, padded with zeros to `padded_dims(d)`.
-fn pad_rows(values: &[f32], d: usize) -> Vec<f32> {
-    let row = padded_dims(d);
-    if row == d {
-        return values.to_vec();
-    }
-    let mut padded = vec![0.0; values.len() / d * row];
-    for (to, from) in padded.chunks_mut(row).zip(values.chunks(d)) {
-        to[..d].copy_from_slice(from);
-    }
-    padded
 }
 
 impl Engine for GpuEngine<'_> {

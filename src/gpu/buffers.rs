@@ -19,19 +19,33 @@ pub fn padded(n: usize) -> usize {
 
 /// Copies a rows x cols row-major matrix into a zero-padded one.
 pub fn pad_matrix(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let stride = padded(cols);
-    let mut out = vec![0.0; padded(rows) * stride];
-    for r in 0..rows {
-        out[r * stride..r * stride + cols].copy_from_slice(&data[r * cols..(r + 1) * cols]);
-    }
+    let mut out = widen_rows(data, cols, padded(cols));
+    out.resize(padded(rows) * padded(cols), 0.0);
     out
 }
 
 /// The inverse of `pad_matrix`.
 pub fn unpad_matrix(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let stride = padded(cols);
-    (0..rows)
-        .flat_map(|r| data[r * stride..r * stride + cols].iter().copied())
+    narrow_rows(&data[..rows * padded(cols)], cols, padded(cols))
+}
+
+/// Rows of `cols` values copied into rows of `stride` (at least `cols`), the rest zeros.
+pub fn widen_rows(data: &[f32], cols: usize, stride: usize) -> Vec<f32> {
+    let mut out = vec![0.0; data.len().checked_div(cols).unwrap_or(0) * stride];
+    for (to, from) in out.chunks_mut(stride).zip(data.chunks(cols)) {
+        to[..cols].copy_from_slice(from);
+    }
+    out
+}
+
+/// The first `cols` values of each row of `stride` values: the inverse of `widen_rows`.
+pub fn narrow_rows(data: &[f32], cols: usize, stride: usize) -> Vec<f32> {
+    if cols == 0 {
+        return Vec::new();
+    }
+    data.chunks(stride)
+        .flat_map(|row| &row[..cols])
+        .copied()
         .collect()
 }
 
