@@ -95,6 +95,10 @@ pub struct KmeansShape {
     running: [u32; 256],
 }
 
+// `running`'s literal length is MAX_RUNNING, and the struct is the WGSL one (48 bytes, then
+// the list).
+const _: () = assert!(std::mem::size_of::<KmeansShape>() == 48 + 4 * MAX_RUNNING);
+
 /// The kernels' row width for d features: d rounded up to a multiple of 4 (a row is vec4s),
 /// the rest zeros, which change no distance, sum or shift.
 pub fn padded_dims(d: usize) -> usize {
