@@ -98,7 +98,6 @@ pub struct CpuTrainer<'a> {
     params: Params,
     m: Params,
     v: Params,
-    grads: Params,
     train: &'a Dataset,
     val: &'a Dataset,
     workers: Vec<Worker>,
@@ -137,7 +136,6 @@ impl<'a> CpuTrainer<'a> {
             params: init.clone(),
             m: zeros_like(init),
             v: zeros_like(init),
-            grads: zeros_like(init),
             train,
             val,
             workers: (0..cores)
@@ -147,7 +145,8 @@ impl<'a> CpuTrainer<'a> {
     }
 
     /// Forward (and with `learn`, backward) of samples `order[first..first + rows]`, the parts
-    /// in parallel; returns the per-sample losses.
+    /// in parallel; returns the per-sample losses and how many workers took a part (whose
+    /// gradient shares the batch's gradients are).
     fn run_batch(
         &mut self,
         data: &Dataset,
@@ -155,7 +154,7 @@ impl<'a> CpuTrainer<'a> {
         first: usize,
         rows: usize,
         learn: bool,
-    ) -> Vec<f32> {
+    ) -> (Vec<f32>, usize) {
         let ranges = split_rows(first, rows, self.workers.len());
         let used = ranges.len();
         let (spec, params) = (&self.spec, &self.params);
@@ -173,52 +172,39 @@ impl<'a> CpuTrainer<'a> {
                 losses
             })
             .collect();
-        if learn {
-            self.sum_gradients(used);
-        }
-        losses.concat()
+        (losses.concat(), used)
     }
 
-    /// The batch's gradients: the sum of the first `parts` workers' shares.
-    fn sum_gradients(&mut self, parts: usize) {
+    /// One Adam step over every tensor, in parallel chunks, with the gradients of the first
+    /// `parts` workers' shares; false when a parameter or moment became NaN or infinite.
+    /// Each chunk's gradient is summed (share 0 + share 1 + ...) into a scratch buffer that
+    /// stays in cache for Adam, instead of a model-sized sum written out and read back.
+    fn update(&mut self, parts: usize) -> bool {
+        self.t += 1;
+        let (adam, lr_t) = (self.adam, self.adam.lr_t(self.t));
         let shares: Vec<Vec<&[f32]>> = self.workers[..parts]
             .iter()
             .map(|w| w.grads.tensors().collect())
             .collect();
-        for (i, out) in self.grads.tensors_mut().enumerate() {
-            out.par_chunks_mut(ADAM_CHUNK)
-                .enumerate()
-                .for_each(|(c, chunk)| {
-                    let at = c * ADAM_CHUNK..c * ADAM_CHUNK + chunk.len();
-                    chunk.copy_from_slice(&shares[0][i][at.clone()]);
-                    for share in &shares[1..] {
-                        for (o, g) in chunk.iter_mut().zip(&share[i][at.clone()]) {
-                            *o += g;
-                        }
-                    }
-                });
-        }
-    }
-
-    /// One Adam step over every tensor, in parallel chunks; false when a parameter or moment
-    /// became NaN or infinite.
-    fn update(&mut self) -> bool {
-        self.t += 1;
-        let (adam, lr_t) = (self.adam, self.adam.lr_t(self.t));
         let moments = self.m.tensors_mut().zip(self.v.tensors_mut());
         let mut finite = true;
-        for ((p, g), (m, v)) in self
-            .params
-            .tensors_mut()
-            .zip(self.grads.tensors())
-            .zip(moments)
-        {
+        for (i, (p, (m, v))) in self.params.tensors_mut().zip(moments).enumerate() {
             finite &= p
                 .par_chunks_mut(ADAM_CHUNK)
-                .zip(g.par_chunks(ADAM_CHUNK))
                 .zip(m.par_chunks_mut(ADAM_CHUNK))
                 .zip(v.par_chunks_mut(ADAM_CHUNK))
-                .map(|(((p, g), m), v)| reference::adam(p, g, m, v, &adam, lr_t))
+                .enumerate()
+                .map_init(Vec::new, |grad, (c, ((p, m), v))| {
+                    let at = c * ADAM_CHUNK..c * ADAM_CHUNK + p.len();
+                    grad.clear();
+                    grad.extend_from_slice(&shares[0][i][at.clone()]);
+                    for share in &shares[1..] {
+                        for (g, s) in grad.iter_mut().zip(&share[i][at.clone()]) {
+                            *g += s;
+                        }
+                    }
+                    reference::adam(p, grad, m, v, &adam, lr_t)
+                })
                 .reduce(|| true, |a, b| a && b);
         }
         finite
@@ -234,8 +220,8 @@ impl Trainer for CpuTrainer<'_> {
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(self.batch) {
             let rows = self.batch.min(order.len() - first);
-            let mut batch_losses = self.run_batch(self.train, order, first, rows, true);
-            if !self.update() {
+            let (mut batch_losses, parts) = self.run_batch(self.train, order, first, rows, true);
+            if !self.update(parts) {
                 batch_losses[0] = f32::NAN;
             }
             progress(&batch_losses)?;
@@ -249,7 +235,7 @@ impl Trainer for CpuTrainer<'_> {
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(EVAL_ROWS) {
             let rows = EVAL_ROWS.min(order.len() - first);
-            losses.extend(self.run_batch(self.val, &order, first, rows, false));
+            losses.extend(self.run_batch(self.val, &order, first, rows, false).0);
         }
         Ok(losses)
     }
