@@ -9,6 +9,8 @@ use rayon::prelude::*;
 
 /// Negative samples per applied edge (umap-learn's default).
 pub const NEGATIVE_RATE: u32 = 5;
+/// Edges of one colour per parallel task.
+const EDGES_PER_TASK: usize = 256;
 /// Gradient components are clipped to +-4 (umap-learn's clip).
 const CLIP: f32 = 4.0;
 
@@ -121,19 +123,46 @@ impl LayoutProblem {
         };
         for colour in self.edges.offsets.windows(2) {
             let edges = &self.edges.ends[colour[0] as usize..colour[1] as usize];
-            edges
-                .par_iter()
-                .with_min_len(256)
-                .for_each(|&[i, j, forward, reverse]| {
-                    if !sampled(epoch, self.epochs_per_sample[forward as usize]) {
-                        return;
+            edges.par_chunks(EDGES_PER_TASK).for_each(|chunk| {
+                let mut due = chunk
+                    .iter()
+                    .filter(|e| sampled(epoch, self.epochs_per_sample[e[2] as usize]))
+                    .peekable();
+                if let Some(first) = due.peek() {
+                    self.prefetch_edge(&shared, previous, first, epoch);
+                }
+                while let Some(&[i, j, forward, reverse]) = due.next() {
+                    if let Some(next) = due.peek() {
+                        self.prefetch_edge(&shared, previous, next, epoch);
                     }
                     for (head, tail, edge) in [(i, j, forward), (j, i, reverse)] {
                         self.sample_edge(&shared, previous, (head, tail, edge), epoch, alpha);
                     }
-                });
+                }
+            });
         }
         positions
+    }
+
+    /// Asks the cache for the rows an edge's update will read: its two ends and its
+    /// negative samples, all random rows whose loads would otherwise stall the update.
+    fn prefetch_edge(
+        &self,
+        positions: &SharedPositions,
+        previous: &[f32],
+        &[i, j, forward, reverse]: &[u32; 4],
+        epoch: u32,
+    ) {
+        let dims = self.dims;
+        for end in [i, j] {
+            positions.prefetch_row(end as usize, dims);
+        }
+        for edge in [forward, reverse] {
+            for s in 0..NEGATIVE_RATE {
+                let k = negative_sample(self.seed, epoch, edge, s, self.n as u32) as usize;
+                prefetch(previous[k * dims..(k + 1) * dims].as_ptr_range());
+            }
+        }
     }
 
     /// umap-learn's update for one sampled directed edge: head and tail attract each other
@@ -206,6 +235,13 @@ struct SharedPositions {
 unsafe impl Sync for SharedPositions {}
 
 impl SharedPositions {
+    /// Prefetches row `row` (of `dims` values) without touching it: another thread may be
+    /// writing it.
+    fn prefetch_row(&self, row: usize, dims: usize) {
+        let start = self.ptr.wrapping_add(row * dims).cast_const();
+        prefetch(start..start.wrapping_add(dims));
+    }
+
     /// Rows `first` and `second` (of `dims` values each), to read and write.
     ///
     /// # Safety
@@ -225,6 +261,22 @@ impl SharedPositions {
             )
         }
     }
+}
+
+/// Asks the cache for the lines of the non-empty row `start..end` (a hint: it reads nothing
+/// and never faults).
+fn prefetch(std::ops::Range { start, end }: std::ops::Range<*const f32>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch of any address is allowed; it only warms the cache.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(start.cast());
+            _mm_prefetch::<_MM_HINT_T0>(end.wrapping_sub(1).cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, end);
 }
 
 /// Whether an edge sampled every `period` epochs is sampled in `epoch`: floor(epoch / period)
