@@ -167,7 +167,7 @@ fn every_restart_of_a_batch_matches_the_cpu_however_early_it_stops() {
         iterations.iter().any(|&i| i < 4) && iterations.contains(&12),
         "{iterations:?}"
     );
-    for device in common::devices::gpus() {
+    common::devices::for_each_gpu_device(|device| {
         let gpu = device
             .kmeans_engine(&points, n, d, k)
             .unwrap()
@@ -184,7 +184,7 @@ fn every_restart_of_a_batch_matches_the_cpu_however_early_it_stops() {
                 assert_eq!(g.distances, c.distances, "{what}: distances");
             }
         }
-    }
+    });
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! graphics API (lavapipe through Vulkan and llvmpipe through OpenGL on a machine without a
 //! GPU). No adapter is a failure with an install hint, never a silent pass.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use aeclust::device::{Device, Gpu};
 use aeclust::gpu::kernels::Kernels;
@@ -58,20 +58,39 @@ pub fn name(device: &Device) -> String {
     format!("{} ({})", adapter.name, adapter.api)
 }
 
+/// Holds `device` for this test thread while the result lives, if it is an OpenGL one.
+/// wgpu's OpenGL backend locks its context for a whole submission and wait, and panics when
+/// another thread has waited for it 6 s ("Could not lock adapter context"), which a long
+/// kernel on a loaded llvmpipe reaches: test threads take turns on it. Vulkan needs no turns.
+pub fn take_turn(device: &Device) -> Option<MutexGuard<'static, ()>> {
+    static OPENGL: Mutex<()> = Mutex::new(());
+    // A test that failed holding the turn leaves nothing half-done for the next one.
+    (device.adapter().api == "gl").then(|| OPENGL.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
 /// Runs `body` on the CPU twin, then on every GPU adapter present.
 pub fn for_each_device(body: impl Fn(&Device)) {
     for device in std::iter::once(&Device::Cpu).chain(gpus()) {
         eprintln!("on {}", name(device));
+        let _turn = take_turn(device);
         body(device);
     }
 }
 
 /// Runs `body` on every GPU adapter present.
 pub fn for_each_gpu(body: impl Fn(&Gpu)) {
-    for device in gpus() {
-        eprintln!("on {}", name(device));
+    for_each_gpu_device(|device| {
         if let Device::Gpu(gpu) = device {
             body(gpu);
         }
+    });
+}
+
+/// Runs `body` on every GPU adapter present, as a `Device`.
+pub fn for_each_gpu_device(body: impl Fn(&Device)) {
+    for device in gpus() {
+        eprintln!("on {}", name(device));
+        let _turn = take_turn(device);
+        body(device);
     }
 }

@@ -107,7 +107,10 @@ pub fn assert_kmeans_matches_cpu(
     use aeclust::cluster::kmeans;
     let c = kmeans(&aeclust::device::Device::Cpu, points, n, d, config).unwrap();
     for &gpu in devices {
-        let g = kmeans(gpu, points, n, d, config).unwrap();
+        let g = {
+            let _turn = devices::take_turn(gpu);
+            kmeans(gpu, points, n, d, config).unwrap()
+        };
         let what = format!("{}: n {n} d {d} k {}", devices::name(gpu), config.k);
         assert_eq!(g.labels, c.labels, "{what}: labels differ");
         assert_eq!(g.centroids, c.centroids, "{what}: centroids differ");
