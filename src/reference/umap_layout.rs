@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use crate::simd::prefetch;
+
 /// Negative samples per applied edge (umap-learn's default).
 pub const NEGATIVE_RATE: u32 = 5;
 /// Edges of one colour per parallel task.
@@ -261,22 +263,6 @@ impl SharedPositions {
             )
         }
     }
-}
-
-/// Asks the cache for the lines of the non-empty row `start..end` (a hint: it reads nothing
-/// and never faults).
-fn prefetch(std::ops::Range { start, end }: std::ops::Range<*const f32>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch of any address is allowed; it only warms the cache.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(start.cast());
-            _mm_prefetch::<_MM_HINT_T0>(end.wrapping_sub(1).cast());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (start, end);
 }
 
 /// Whether an edge sampled every `period` epochs is sampled in `epoch`: floor(epoch / period)
