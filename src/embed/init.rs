@@ -11,6 +11,8 @@ use super::graph::Graph;
 const ITERATIONS: usize = 300;
 /// Columns multiplied by the graph in one pass over its edges.
 const GROUP: usize = 8;
+/// Rows per parallel task when the columns are interleaved.
+const ROWS_PER_TASK: usize = 4096;
 
 /// The eigenvectors of the normalised adjacency D^-1/2 W D^-1/2 with the largest
 /// eigenvalues after the trivial one (the smallest of the normalised Laplacian, as
@@ -41,11 +43,15 @@ pub fn spectral_layout(graph: &Graph, n: usize, dims: usize, seed: u64) -> Vec<f
             // sum runs in edge order (from -0.0, as `Sum` does), so the bits are those of
             // one column at a time and do not depend on the threads. (In a last, narrower
             // group the slots past its columns hold stale values, summed and dropped.)
-            for (c, v) in columns.iter().enumerate() {
-                for (i, &x) in v.iter().enumerate() {
-                    group[i * GROUP + c] = x;
-                }
-            }
+            group
+                .par_chunks_mut(GROUP)
+                .with_min_len(ROWS_PER_TASK)
+                .enumerate()
+                .for_each(|(i, row)| {
+                    for (slot, v) in row.iter_mut().zip(&*columns) {
+                        *slot = v[i];
+                    }
+                });
             next.par_chunks_mut(GROUP).enumerate().for_each(|(i, out)| {
                 let mut pulled = [-0.0f64; GROUP];
                 let edges = graph.offsets[i] as usize..graph.offsets[i + 1] as usize;
@@ -60,11 +66,11 @@ pub fn spectral_layout(graph: &Graph, n: usize, dims: usize, seed: u64) -> Vec<f
                     *o = (v + scale[i] * p) / 2.0;
                 }
             });
-            for (c, v) in columns.iter_mut().enumerate() {
-                for (i, x) in v.iter_mut().enumerate() {
-                    *x = next[i * GROUP + c];
+            columns.par_iter_mut().enumerate().for_each(|(c, v)| {
+                for (x, row) in v.iter_mut().zip(next.chunks(GROUP)) {
+                    *x = row[c];
                 }
-            }
+            });
         }
         orthonormalize(&mut basis);
     }
@@ -92,15 +98,37 @@ fn row(graph: &Graph, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
 }
 
 /// Modified Gram-Schmidt, in order: column c keeps only what the earlier ones do not span.
+/// Once a column is final it is removed from all later ones at once: a task per core takes
+/// several of them and runs their dot products side by side (independent sums, each still
+/// in row order from -0.0 as `Sum` runs it), so every column sees the same operations in
+/// the same order as when it is finished alone.
 fn orthonormalize(basis: &mut [Vec<f64>]) {
+    let threads = rayon::current_num_threads();
     for c in 0..basis.len() {
-        let (done, rest) = basis.split_at_mut(c);
-        let v = &mut rest[0];
-        for u in done.iter() {
-            let dot: f64 = u.iter().zip(v.iter()).map(|(a, b)| a * b).sum();
-            v.iter_mut().zip(u).for_each(|(x, y)| *x -= dot * y);
-        }
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
-        v.iter_mut().for_each(|x| *x /= norm);
+        let (done, rest) = basis.split_at_mut(c + 1);
+        let u = &mut done[c];
+        let norm = u.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
+        u.iter_mut().for_each(|x| *x /= norm);
+        let u = &*u;
+        let per_task = rest.len().div_ceil(threads).max(1);
+        rest.par_chunks_mut(per_task).for_each(|columns| {
+            for pair in columns.chunks_mut(2) {
+                let dots = match pair {
+                    [v, w] => {
+                        let (mut dv, mut dw) = (-0.0f64, -0.0f64);
+                        for ((&a, &x), &y) in u.iter().zip(v.iter()).zip(w.iter()) {
+                            dv += a * x;
+                            dw += a * y;
+                        }
+                        [dv, dw]
+                    }
+                    [v] => [u.iter().zip(v.iter()).map(|(a, b)| a * b).sum(), 0.0],
+                    _ => unreachable!("chunks of two"),
+                };
+                for (v, dot) in pair.iter_mut().zip(dots) {
+                    v.iter_mut().zip(u).for_each(|(x, y)| *x -= dot * y);
+                }
+            }
+        });
     }
 }
