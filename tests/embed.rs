@@ -49,6 +49,33 @@ fn knn_matches_brute_force() {
     }
 }
 
+/// The fused scan's dot products are sgemm's bits, as the matmul kernel's twin computes
+/// them: the same neighbours and distances as scanning a whole Gram matrix, also past one
+/// sgemm depth block (256 dimensions) and at sizes off every step of the scan.
+#[test]
+fn knn_distances_are_those_of_the_gram_matrix_by_sgemm() {
+    let mut rng = rng(7);
+    for (n, d, k) in [(203, 5, 4), (150, 300, 6), (67, 784, 3)] {
+        let points = uniform(&mut rng, n * d, 0.0, 1.0);
+        let dots = aeclust::reference::gemm(false, true, &points, &points, (n, n, d));
+        let norms: Vec<f32> = points
+            .chunks(d)
+            .map(|p| p.iter().map(|v| v * v).sum())
+            .collect();
+        let neighbours = knn(&points, n, d, k);
+        for i in 0..n {
+            let candidates = (0..n).filter(|&j| j != i).map(|j| {
+                let d2 = (norms[i] + norms[j] - 2.0 * dots[i * n + j]).max(0.0);
+                (j as u32, d2)
+            });
+            let (want, want_d) = nearest(candidates, k);
+            let at = i * k..(i + 1) * k;
+            assert_eq!(neighbours.indices[at.clone()], want, "d {d}: point {i}");
+            assert_eq!(neighbours.squared[at], want_d, "d {d}: point {i}");
+        }
+    }
+}
+
 #[test]
 fn memberships_sum_to_log2_of_k_plus_one_and_the_graph_is_symmetric() {
     let mut rng = rng(5);
