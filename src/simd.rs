@@ -1,25 +1,36 @@
 //! What the CPU offers beyond plain Rust: loops compiled for its vector units (chosen at run
 //! time), and cache prefetch hints.
 
-/// Runs `f` compiled for AVX2 and FMA when the CPU has them, else as it is: its body is
-/// inlined into a function built with those features, so its loops use 8-wide vectors and
-/// `mul_add` is one instruction. Rust never fuses a multiply and an add by itself, so the
-/// results are the same bits either way.
-#[inline(always)]
-pub fn fast<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { avx2_fma(f) };
-    }
-    f()
+/// Defines a function whose body is compiled for AVX2 and FMA when the CPU has them (chosen
+/// at run time), else as it is: its loops use 8-wide vectors and `mul_add` is one
+/// instruction. Rust never fuses a multiply and an add by itself, so the results are the same
+/// bits either way. The body is a function marked `inline(always)` inside one built with the
+/// features, so it is compiled for them whatever the optimiser decides (a closure handed to
+/// such a function was not always inlined into it: `mul_add` then became a library call,
+/// 25x slower). Arguments are plain names; the return type must not borrow.
+macro_rules! fast_fn {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn portable($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2_fma($($arg: $ty),*) $(-> $ret)? {
+                portable($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                return unsafe { avx2_fma($($arg),*) };
+            }
+            portable($($arg),*)
+        }
+    };
 }
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
+pub(crate) use fast_fn;
 
 /// Asks the cache for the lines of the non-empty range `start..end` (a hint: it reads
 /// nothing and never faults, so the range may be one another thread is writing).

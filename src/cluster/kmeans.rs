@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use crate::device::Device;
 use crate::domain::KMEANS_MAX_K;
 use crate::scale::FeatureScale;
+use crate::simd::fast_fn;
 
 /// How the first centroids are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
@@ -213,7 +214,7 @@ impl Columns {
             .map(|b| {
                 let len = BLOCK.min(n - b * BLOCK);
                 let mut sums = vec![vec![0.0f64; len]; centres.len()];
-                self.sum_block(centres, b * BLOCK, &mut sums);
+                sum_block(&self.values, n, centres, b * BLOCK, &mut sums);
                 sums
             })
             .collect();
@@ -221,16 +222,21 @@ impl Columns {
             .map(|c| blocks.iter().flat_map(|b| b[c].iter().copied()).collect())
             .collect()
     }
+}
 
-    fn sum_block(&self, centres: &[&[f32]], first: usize, sums: &mut [Vec<f64>]) {
-        crate::simd::fast(|| self.sum_block_portable(centres, first, sums));
-    }
-
-    #[inline(always)]
-    fn sum_block_portable(&self, centres: &[&[f32]], first: usize, sums: &mut [Vec<f64>]) {
+fast_fn! {
+    /// Adds to `sums[c][i]` the squared distance of point `first + i` (of the n points of the
+    /// feature-major `values`) to `centres[c]`, feature by feature.
+    fn sum_block(
+        values: &[f32],
+        n: usize,
+        centres: &[&[f32]],
+        first: usize,
+        sums: &mut [Vec<f64>],
+    ) {
         let len = sums[0].len();
         for j in 0..centres[0].len() {
-            let column = &self.values[j * self.n + first..][..len];
+            let column = &values[j * n + first..][..len];
             for (centre, sums) in centres.iter().zip(sums.iter_mut()) {
                 let c = centre[j];
                 for (sum, &x) in sums.iter_mut().zip(column) {

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::simd;
+use crate::simd::fast_fn;
 
 /// Rows of distances computed by one task.
 const BLOCK: usize = 64;
@@ -44,39 +44,7 @@ pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> Neighbours {
         .step_by(BLOCK)
         .collect::<Vec<_>>()
         .par_iter()
-        .flat_map_iter(|&first| {
-            let rows = BLOCK.min(n - first);
-            let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::with_capacity(k + 1); rows];
-            for tile in (0..n).step_by(TILE) {
-                let tile = tile..(tile + TILE).min(n);
-                for group in (0..rows).step_by(ROWS) {
-                    // A last, partial group repeats its last row; the copies are dropped.
-                    let row = |r: usize| first + (group + r).min(rows - 1);
-                    let queries: [&[f32]; ROWS] =
-                        std::array::from_fn(|r| &points[row(r) * d..(row(r) + 1) * d]);
-                    let lists = &mut lists[group..(group + ROWS).min(rows)];
-                    for start in tile.clone().step_by(LANES) {
-                        let worst = std::array::from_fn(|r| match lists.get(r) {
-                            Some(best) if best.len() == k => best[k - 1].1,
-                            _ => f32::INFINITY,
-                        });
-                        let norms_q = std::array::from_fn(|r| norms[row(r)]);
-                        let step = simd::fast(|| {
-                            let dots = dot_products(&queries, &by_dimension, n, start);
-                            distances(&dots, norms_q, &norms[start..start + LANES], worst)
-                        });
-                        let valid = LANES.min(tile.end - start);
-                        for (r, best) in lists.iter_mut().enumerate() {
-                            if step.candidates[r] {
-                                let distances = &step.distances[r][..valid];
-                                insert_candidates(row(r), start, distances, k, best);
-                            }
-                        }
-                    }
-                }
-            }
-            lists
-        })
+        .flat_map_iter(|&first| block_lists(points, &by_dimension, &norms, n, k, first))
         .collect();
     let mut neighbours = Neighbours {
         indices: Vec::with_capacity(n * k),
@@ -89,6 +57,50 @@ pub fn knn(points: &[f32], n: usize, d: usize, k: usize) -> Neighbours {
         }
     }
     neighbours
+}
+
+fast_fn! {
+    /// The nearest-first lists of the BLOCK rows from `first` (fewer at the end): the points
+    /// are scanned a tile at a time, ROWS rows by LANES points a step.
+    fn block_lists(
+        points: &[f32],
+        by_dimension: &[f32],
+        norms: &[f32],
+        n: usize,
+        k: usize,
+        first: usize,
+    ) -> Vec<Vec<(u32, f32)>> {
+        let d = points.len() / n;
+        let rows = BLOCK.min(n - first);
+        let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::with_capacity(k + 1); rows];
+        for tile in (0..n).step_by(TILE) {
+            let tile = tile..(tile + TILE).min(n);
+            for group in (0..rows).step_by(ROWS) {
+                // A last, partial group repeats its last row; the copies are dropped.
+                let row = |r: usize| first + (group + r).min(rows - 1);
+                let queries: [&[f32]; ROWS] =
+                    std::array::from_fn(|r| &points[row(r) * d..(row(r) + 1) * d]);
+                let lists = &mut lists[group..(group + ROWS).min(rows)];
+                for start in tile.clone().step_by(LANES) {
+                    let worst = std::array::from_fn(|r| match lists.get(r) {
+                        Some(best) if best.len() == k => best[k - 1].1,
+                        _ => f32::INFINITY,
+                    });
+                    let norms_q = std::array::from_fn(|r| norms[row(r)]);
+                    let dots = dot_products(&queries, by_dimension, n, start);
+                    let step = distances(&dots, norms_q, &norms[start..start + LANES], worst);
+                    let valid = LANES.min(tile.end - start);
+                    for (r, best) in lists.iter_mut().enumerate() {
+                        if step.candidates[r] {
+                            let distances = &step.distances[r][..valid];
+                            insert_candidates(row(r), start, distances, k, best);
+                        }
+                    }
+                }
+            }
+        }
+        lists
+    }
 }
 
 /// The n x d points by dimension: d rows of n values, each padded with zeros to whole
