@@ -6,11 +6,14 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::graph::Graph;
+use crate::simd::prefetch;
 
 /// Block power iterations for the eigenvectors.
 const ITERATIONS: usize = 300;
 /// Columns multiplied by the graph in one pass over its edges.
 const GROUP: usize = 8;
+/// Edges between a row's prefetch and its use in the multiplication.
+const PREFETCH_EDGES: usize = 16;
 /// Rows per parallel task when the columns are interleaved.
 const ROWS_PER_TASK: usize = 4096;
 
@@ -34,43 +37,16 @@ pub fn spectral_layout(graph: &Graph, n: usize, dims: usize, seed: u64) -> Vec<f
     let pull: Vec<f64> = (0..n)
         .flat_map(|i| row(graph, i).map(|(j, w)| w * scale[j]))
         .collect();
-    let mut group = vec![0.0f64; n * GROUP];
-    let mut next = vec![0.0f64; n * GROUP];
+    let mut scratch = Scratch::default();
     for _ in 0..ITERATIONS {
         for columns in basis.chunks_mut(GROUP) {
-            // GROUP columns at once, interleaved row by row: each row runs GROUP independent
-            // sums (one sum alone waits on its adds) over values that stay in cache. Each
-            // sum runs in edge order (from -0.0, as `Sum` does), so the bits are those of
-            // one column at a time and do not depend on the threads. (In a last, narrower
-            // group the slots past its columns hold stale values, summed and dropped.)
-            group
-                .par_chunks_mut(GROUP)
-                .with_min_len(ROWS_PER_TASK)
-                .enumerate()
-                .for_each(|(i, row)| {
-                    for (slot, v) in row.iter_mut().zip(&*columns) {
-                        *slot = v[i];
-                    }
-                });
-            next.par_chunks_mut(GROUP).enumerate().for_each(|(i, out)| {
-                let mut pulled = [-0.0f64; GROUP];
-                let edges = graph.offsets[i] as usize..graph.offsets[i + 1] as usize;
-                for (&j, &w) in graph.targets[edges.clone()].iter().zip(&pull[edges]) {
-                    let values = &group[j as usize * GROUP..(j as usize + 1) * GROUP];
-                    for (p, &v) in pulled.iter_mut().zip(values) {
-                        *p += w * v;
-                    }
-                }
-                let own = &group[i * GROUP..(i + 1) * GROUP];
-                for ((o, &v), p) in out.iter_mut().zip(own).zip(pulled) {
-                    *o = (v + scale[i] * p) / 2.0;
-                }
-            });
-            columns.par_iter_mut().enumerate().for_each(|(c, v)| {
-                for (x, row) in v.iter_mut().zip(next.chunks(GROUP)) {
-                    *x = row[c];
-                }
-            });
+            let problem = (graph, &pull[..], &scale[..]);
+            match columns.len() {
+                1 => multiply::<1>(problem, columns, &mut scratch),
+                2 => multiply::<2>(problem, columns, &mut scratch),
+                3 | 4 => multiply::<4>(problem, columns, &mut scratch),
+                _ => multiply::<GROUP>(problem, columns, &mut scratch),
+            }
         }
         orthonormalize(&mut basis);
     }
@@ -90,6 +66,62 @@ pub fn spectral_layout(graph: &Graph, n: usize, dims: usize, seed: u64) -> Vec<f
                 .map(move |(v, &(lo, hi))| (10.0 * (v[i] - lo) / (hi - lo).max(1e-300)) as f32)
         })
         .collect()
+}
+
+/// The interleaved copies of a group's columns before and after the multiplication.
+#[derive(Default)]
+struct Scratch {
+    group: Vec<f64>,
+    next: Vec<f64>,
+}
+
+/// Replaces each of `columns` (at most W of them) by (I + M) / 2 times it, W columns at once,
+/// interleaved row by row: each row runs W independent sums (one sum alone waits on its
+/// adds) over values that stay in cache. Each sum runs in edge order (from -0.0, as `Sum`
+/// does), so the bits are those of one column at a time and do not depend on the threads
+/// or on W. (Slots past the columns hold stale values, summed and dropped.)
+fn multiply<const W: usize>(
+    (graph, pull, scale): (&Graph, &[f64], &[f64]),
+    columns: &mut [Vec<f64>],
+    scratch: &mut Scratch,
+) {
+    let n = scale.len();
+    scratch.group.resize(n * W, 0.0);
+    scratch.next.resize(n * W, 0.0);
+    let (group, next) = (&mut scratch.group[..n * W], &mut scratch.next[..n * W]);
+    group
+        .par_chunks_mut(W)
+        .with_min_len(ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(i, row)| {
+            for (slot, v) in row.iter_mut().zip(&*columns) {
+                *slot = v[i];
+            }
+        });
+    let group = &*group;
+    next.par_chunks_mut(W).enumerate().for_each(|(i, out)| {
+        let mut pulled = [-0.0f64; W];
+        let edges = graph.offsets[i] as usize..graph.offsets[i + 1] as usize;
+        for e in edges {
+            if let Some(&ahead) = graph.targets.get(e + PREFETCH_EDGES) {
+                prefetch(group[ahead as usize * W..][..W].as_ptr_range());
+            }
+            let (j, w) = (graph.targets[e] as usize, pull[e]);
+            let values = &group[j * W..(j + 1) * W];
+            for (p, &v) in pulled.iter_mut().zip(values) {
+                *p += w * v;
+            }
+        }
+        let own = &group[i * W..(i + 1) * W];
+        for ((o, &v), p) in out.iter_mut().zip(own).zip(pulled) {
+            *o = (v + scale[i] * p) / 2.0;
+        }
+    });
+    columns.par_iter_mut().enumerate().for_each(|(c, v)| {
+        for (x, row) in v.iter_mut().zip(next.chunks(W)) {
+            *x = row[c];
+        }
+    });
 }
 
 fn row(graph: &Graph, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
