@@ -3,7 +3,9 @@
 
 mod common;
 
-use aeclust::embed::{colour_edges, layout_problem, symmetrize, umap, UmapConfig};
+use aeclust::embed::{
+    colour_edges, layout_problem, spectral_layout, symmetrize, umap, Graph, UmapConfig,
+};
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::{knn, nearest};
 use aeclust::reference::umap_layout::{negative_sample, Curve};
@@ -231,4 +233,71 @@ fn cpu_layout_epochs_in_parallel_equal_one_edge_at_a_time() {
         })
     };
     assert_eq!(run(1), run(4));
+}
+
+#[test]
+fn spectral_layout_does_not_depend_on_how_many_columns_share_a_pass() {
+    // Column c of the power iteration depends only on columns 0..=c (modified Gram-Schmidt in
+    // order, the random start drawn column by column), so the first dimensions agree to the
+    // bit whatever the width of the passes that multiply them: 1 + 1, 4, 8 and 12 + 2
+    // columns.
+    let mut rng = rng(17);
+    let (n, d, k) = (500, 6, 8);
+    let points = uniform(&mut rng, n * d, -1.0, 1.0);
+    let neighbours = knn(&points, n, d, k);
+    let graph = symmetrize(
+        &neighbours.indices,
+        &memberships(&neighbours.squared, k),
+        n,
+        k,
+    );
+    let widest = spectral_layout(&graph, n, 13, 3);
+    for dims in [1, 3, 7] {
+        let narrow = spectral_layout(&graph, n, dims, 3);
+        for i in 0..n {
+            let (got, want) = (&narrow[i * dims..][..dims], &widest[i * 13..][..dims]);
+            assert!(
+                got.iter()
+                    .zip(want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{dims} dimensions, point {i}: {got:?} vs {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn spectral_layout_separates_two_loosely_joined_cliques() {
+    // Two cliques of 20 joined by one edge: the first non-trivial eigenvector (the Fiedler
+    // vector) has one sign per clique, so the first dimension splits them.
+    let size = 20;
+    let n = 2 * size;
+    let clique = |i: usize| i / size;
+    let (mut offsets, mut targets, mut weights) = (vec![0u32], Vec::new(), Vec::new());
+    for i in 0..n {
+        for j in 0..n {
+            let bridge = (i, j) == (size - 1, size) || (i, j) == (size, size - 1);
+            if i != j && (clique(i) == clique(j) || bridge) {
+                targets.push(j as u32);
+                weights.push(1.0);
+            }
+        }
+        offsets.push(targets.len() as u32);
+    }
+    let graph = Graph {
+        offsets,
+        targets,
+        weights,
+    };
+    let layout = spectral_layout(&graph, n, 2, 0);
+    let first: Vec<f32> = layout.chunks(2).map(|p| p[0]).collect();
+    let (left, right) = first.split_at(size);
+    let (lo, hi) = if left[0] < right[0] {
+        (left, right)
+    } else {
+        (right, left)
+    };
+    let lo_max = lo.iter().fold(f32::MIN, |m, &v| m.max(v));
+    let hi_min = hi.iter().fold(f32::MAX, |m, &v| m.min(v));
+    assert!(lo_max < hi_min, "the cliques overlap: {first:?}");
 }
