@@ -95,10 +95,7 @@ impl Device {
         match self {
             Device::Gpu(gpu) => gpu.ctx.adapter.clone(),
             Device::Cpu => AdapterSummary {
-                name: format!(
-                    "CPU reference ({} threads)",
-                    std::thread::available_parallelism().map_or(1, |n| n.get())
-                ),
+                name: format!("CPU reference ({} threads)", rayon::current_num_threads()),
                 api: "cpu".into(),
                 device_type: "Cpu".into(),
                 driver: "matrixmultiply sgemm".into(),

@@ -59,6 +59,16 @@ fn main() -> ExitCode {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
     let cli = Cli::parse();
+    // The main thread joins the global pool as its first worker: the CPU paths' parallel
+    // loops then fork and join inside the pool, instead of handing each loop to the pool and
+    // sleeping until a worker wakes it (thousands of times in a UMAP layout or an epoch).
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()
+    {
+        eprintln!("error: cannot start the worker threads: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = cli::interrupt::install() {
         eprintln!("error: {e:#}");
         return ExitCode::FAILURE;
