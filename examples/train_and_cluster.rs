@@ -13,6 +13,10 @@ use aeclust::model::{Loss, ModelSpec, Params};
 use aeclust::train::{fit, TrainConfig};
 
 fn main() -> Result<()> {
+    // The CPU stages' loops fork and join on this thread instead of waiting for the pool.
+    rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global()?;
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| "data/digits".into());
     let k = args.next().map_or(Ok(10), |k| k.parse())?;

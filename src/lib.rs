@@ -7,6 +7,12 @@
 //! [`cluster::engine::Engine`]). On the GPU the stages record [`gpu::kernels`]; on the CPU
 //! they call [`reference`](mod@reference), one twin per shader file and the oracle of the
 //! shader tests. [`domain`] states what every kernel is correct for.
+//!
+//! The CPU stages run their loops on rayon's global pool. Called from a thread outside it,
+//! each loop is handed over and the caller sleeps until it is done; a program that makes its
+//! main thread one of the pool's workers first
+//! (`rayon::ThreadPoolBuilder::new().use_current_thread().build_global()`, as the binary
+//! and examples/ do) saves that round trip, thousands of times per UMAP layout.
 
 pub mod bench;
 pub mod cluster;
