@@ -2,14 +2,15 @@
 //! distance, with the kernel's arithmetic exactly. Each distance is one chain over the
 //! dimensions in order (diff = x - c, acc = acc + diff * diff, the product rounded on its
 //! own, never an fma); a chain is latency bound, so many run side by side: the SIMD lanes
-//! hold 8 centroids (stored dimension-major in blocks of 8), and 4 points go through each
-//! block together (AVX2 where the CPU has it). Every lane still runs its own chain in the
-//! kernel's order, so the results are bit for bit those of the plain loop.
+//! hold 16 centroids (stored dimension-major in blocks of 16: one AVX-512 vector, or two
+//! AVX2 vectors, where the CPU has them), and 4 points go through each block together. Every
+//! lane still runs its own chain in the kernel's order, so the results are bit for bit those
+//! of the plain loop.
 
 use rayon::prelude::*;
 
-/// Centroids per block: one SIMD lane each.
-const LANES: usize = 8;
+/// Centroids per block: one SIMD lane each (k = 10 fits one block).
+const LANES: usize = 16;
 /// Points that share a pass over a block.
 const GROUP: usize = 4;
 
@@ -59,6 +60,29 @@ pub fn nearest_centroids(points: &[f32], centroids: &CentroidBlocks) -> (Vec<u32
     (labels, distances)
 }
 
+/// The vector units `block_distances` can use.
+#[derive(Clone, Copy, PartialEq)]
+enum Vectors {
+    Avx512,
+    Avx2,
+    Plain,
+}
+
+impl Vectors {
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Vectors::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Vectors::Avx2;
+            }
+        }
+        Vectors::Plain
+    }
+}
+
 fn nearest_of_part(
     part: &[f32],
     centroids: &CentroidBlocks,
@@ -66,22 +90,22 @@ fn nearest_of_part(
     distances: &mut Vec<f32>,
 ) {
     let d = centroids.d;
-    #[cfg(target_arch = "x86_64")]
-    let avx2 = std::arch::is_x86_feature_detected!("avx2");
+    let vectors = Vectors::detect();
     for group in part.chunks(GROUP * d) {
         let count = group.len() / d;
         let mut best = [(0u32, 3.4e38f32); GROUP];
         for (b, block) in centroids.data.chunks(d * LANES).enumerate() {
-            #[cfg(target_arch = "x86_64")]
-            let acc = if avx2 && count == GROUP {
-                // SAFETY: the CPU has AVX2 (checked above); the group holds GROUP
+            let acc = match vectors {
+                // SAFETY: the CPU has the features (detected above); the group holds GROUP
                 // points of d values and the block d rows of LANES values.
-                unsafe { block_distances_avx2(group, block, d) }
-            } else {
-                block_distances(group, block, d, count)
+                #[cfg(target_arch = "x86_64")]
+                Vectors::Avx512 if count == GROUP => unsafe {
+                    block_distances_avx512(group, block, d)
+                },
+                #[cfg(target_arch = "x86_64")]
+                Vectors::Avx2 if count == GROUP => unsafe { block_distances_avx2(group, block, d) },
+                _ => block_distances(group, block, d, count),
             };
-            #[cfg(not(target_arch = "x86_64"))]
-            let acc = block_distances(group, block, d, count);
             let in_block = (centroids.k - b * LANES).min(LANES);
             for (best, acc) in best.iter_mut().zip(&acc).take(count) {
                 for (lane, &dist) in acc.iter().enumerate().take(in_block) {
@@ -113,26 +137,94 @@ fn block_distances(group: &[f32], block: &[f32], d: usize, count: usize) -> [[f3
     acc
 }
 
-/// `block_distances` for a full group, one AVX2 vector per point: lane l of point p runs
+/// `block_distances` for a full group, two AVX2 vectors per point: lane l of point p runs
 /// p's chain against centroid l, in the same order and with the same roundings.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn block_distances_avx2(group: &[f32], block: &[f32], d: usize) -> [[f32; LANES]; GROUP] {
     use std::arch::x86_64::*;
+    const HALF: usize = LANES / 2;
     assert!(group.len() >= GROUP * d && block.len() >= d * LANES);
-    let mut acc = [_mm256_setzero_ps(); GROUP];
+    let mut acc = [[_mm256_setzero_ps(); 2]; GROUP];
     for j in 0..d {
         // SAFETY: j < d, so the row j * LANES .. + LANES is inside the block (asserted).
-        let c = unsafe { _mm256_loadu_ps(block.as_ptr().add(j * LANES)) };
+        let c = unsafe {
+            let row = block.as_ptr().add(j * LANES);
+            [_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(HALF))]
+        };
         for (p, acc) in acc.iter_mut().enumerate() {
-            let diff = _mm256_sub_ps(_mm256_set1_ps(group[p * d + j]), c);
-            *acc = _mm256_add_ps(*acc, _mm256_mul_ps(diff, diff));
+            let x = _mm256_set1_ps(group[p * d + j]);
+            for (acc, c) in acc.iter_mut().zip(c) {
+                let diff = _mm256_sub_ps(x, c);
+                *acc = _mm256_add_ps(*acc, _mm256_mul_ps(diff, diff));
+            }
         }
     }
     let mut out = [[0.0f32; LANES]; GROUP];
     for (out, acc) in out.iter_mut().zip(acc) {
-        // SAFETY: `out` holds LANES floats.
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), acc) };
+        for (half, acc) in out.chunks_exact_mut(HALF).zip(acc) {
+            // SAFETY: `half` holds HALF floats, one AVX2 vector.
+            unsafe { _mm256_storeu_ps(half.as_mut_ptr(), acc) };
+        }
     }
     out
+}
+
+/// `block_distances` for a full group, one AVX-512 vector per point, as the AVX2 version.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block_distances_avx512(group: &[f32], block: &[f32], d: usize) -> [[f32; LANES]; GROUP] {
+    use std::arch::x86_64::*;
+    assert!(group.len() >= GROUP * d && block.len() >= d * LANES);
+    let mut acc = [_mm512_setzero_ps(); GROUP];
+    for j in 0..d {
+        // SAFETY: j < d, so the row j * LANES .. + LANES is inside the block (asserted).
+        let c = unsafe { _mm512_loadu_ps(block.as_ptr().add(j * LANES)) };
+        for (p, acc) in acc.iter_mut().enumerate() {
+            let diff = _mm512_sub_ps(_mm512_set1_ps(group[p * d + j]), c);
+            *acc = _mm512_add_ps(*acc, _mm512_mul_ps(diff, diff));
+        }
+    }
+    let mut out = [[0.0f32; LANES]; GROUP];
+    for (out, acc) in out.iter_mut().zip(acc) {
+        // SAFETY: `out` holds LANES floats, one AVX-512 vector.
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr(), acc) };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every vector kernel this CPU has gives the plain loop's bits.
+    #[test]
+    fn vector_kernels_give_the_plain_bits() {
+        let mut state = 0x9e37_79b9_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 8) as f32 / (1 << 24) as f32 * 8.0 - 4.0
+        };
+        for d in [1, 3, 32, 784] {
+            let group: Vec<f32> = (0..GROUP * d).map(|_| next()).collect();
+            let block: Vec<f32> = (0..LANES * d).map(|_| next()).collect();
+            let plain = block_distances(&group, &block, d, GROUP);
+            let bits = |acc: [[f32; LANES]; GROUP]| acc.map(|row| row.map(f32::to_bits));
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2; the sizes are those the kernel asserts.
+                    let avx2 = unsafe { block_distances_avx2(&group, &block, d) };
+                    assert_eq!(bits(avx2), bits(plain), "AVX2, d = {d}");
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F; the sizes are those the kernel asserts.
+                    let avx512 = unsafe { block_distances_avx512(&group, &block, d) };
+                    assert_eq!(bits(avx512), bits(plain), "AVX-512, d = {d}");
+                }
+            }
+        }
+    }
 }
