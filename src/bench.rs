@@ -51,7 +51,8 @@ pub struct BenchReport {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct CpuPeak {
     pub cores: usize,
-    /// f32 lanes of the widest vector with FMA: 16 (AVX-512), 8 (AVX2 + FMA) or 4.
+    /// f32 lanes per FMA unit and cycle: 16 (AVX-512), 8 (AVX2 + FMA, or AVX-512 on Zen 4)
+    /// or 4.
     pub lanes: usize,
     pub ghz: f64,
     pub gflops: f64,
@@ -69,7 +70,7 @@ impl CpuPeak {
             .trim()
             .parse()
             .ok()?;
-        let lanes = vector_lanes();
+        let lanes = vector_lanes(&info);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let ghz = mhz / 1000.0;
         Some(CpuPeak {
@@ -81,17 +82,29 @@ impl CpuPeak {
     }
 }
 
-fn vector_lanes() -> usize {
+/// f32 lanes per FMA unit and cycle: 16 with AVX-512 (8 on AMD's Zen 4, cpu family 25,
+/// which runs a 512-bit vector as two 256-bit halves), 8 with AVX2 + FMA, else 4.
+fn vector_lanes(cpuinfo: &str) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
+        let field = |name: &str| {
+            cpuinfo
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split(':').nth(1))
+                .map(str::trim)
+        };
+        let zen4 = field("vendor_id") == Some("AuthenticAMD") && field("cpu family") == Some("25");
         if std::arch::is_x86_feature_detected!("avx512f") {
-            return 16;
+            return if zen4 { 8 } else { 16 };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             return 8;
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = cpuinfo;
     4
 }
 
@@ -141,4 +154,19 @@ pub fn bench_run(
         gflops: 6.0 * spec.parameter_count() as f64 * samples_per_sec / 1e9,
     };
     Ok((run, kernels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vector_lanes;
+
+    #[test]
+    fn zen4_counts_its_512_bit_vectors_as_two_halves() {
+        let zen4 = "vendor_id\t: AuthenticAMD\ncpu family\t: 25\n";
+        let zen5 = "vendor_id\t: AuthenticAMD\ncpu family\t: 26\n";
+        let intel = "vendor_id\t: GenuineIntel\ncpu family\t: 6\n";
+        let widest = vector_lanes(intel);
+        assert_eq!(vector_lanes(zen5), widest);
+        assert_eq!(vector_lanes(zen4), widest.min(8));
+    }
 }
