@@ -9,7 +9,7 @@ use aeclust::embed::{
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::{knn, nearest};
 use aeclust::reference::umap_layout::{negative_sample, Curve};
-use common::{for_each_device, rng, uniform};
+use common::{for_each_device, random_knn_graph, rng, uniform};
 
 #[test]
 fn curve_fit_matches_umap_learn() {
@@ -184,10 +184,7 @@ fn umap_separates_blobs_and_repeats_itself() {
 fn edge_colours_share_no_end_and_cover_every_edge_once() {
     let mut rng = rng(12);
     let (n, d, k) = (250, 6, 9);
-    let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let neighbours = knn(&points, n, d, k);
-    let (indices, squared) = (&neighbours.indices, &neighbours.squared);
-    let graph = symmetrize(indices, &memberships(squared, k), n, k);
+    let graph = random_knn_graph(&mut rng, n, d, k);
     let edges = colour_edges(&graph);
     assert_eq!(edges.ends.len() * 2, graph.targets.len());
     for c in 0..edges.colours() {
@@ -210,10 +207,7 @@ fn cpu_layout_epochs_in_parallel_equal_one_edge_at_a_time() {
     let mut rng = rng(13);
     // Enough points that a colour holds more edges than one parallel task takes.
     let (n, d, k, dims) = (4000, 5, 9, 4);
-    let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let neighbours = knn(&points, n, d, k);
-    let (indices, squared) = (&neighbours.indices, &neighbours.squared);
-    let graph = symmetrize(indices, &memberships(squared, k), n, k);
+    let graph = random_knn_graph(&mut rng, n, d, k);
     let problem = layout_problem(&graph, Curve::fit(0.0), dims, 7);
     let widest = (0..problem.edges.colours())
         .map(|c| problem.edges.offsets[c + 1] - problem.edges.offsets[c])
@@ -243,14 +237,7 @@ fn spectral_layout_does_not_depend_on_how_many_columns_share_a_pass() {
     // columns.
     let mut rng = rng(17);
     let (n, d, k) = (500, 6, 8);
-    let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let neighbours = knn(&points, n, d, k);
-    let graph = symmetrize(
-        &neighbours.indices,
-        &memberships(&neighbours.squared, k),
-        n,
-        k,
-    );
+    let graph = random_knn_graph(&mut rng, n, d, k);
     let widest = spectral_layout(&graph, n, 13, 3);
     for dims in [1, 3, 7] {
         let narrow = spectral_layout(&graph, n, dims, 3);

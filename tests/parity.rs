@@ -11,14 +11,14 @@ use std::path::Path;
 use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::Device;
-use aeclust::embed::{layout_problem, symmetrize, CpuUmapSteps, GpuUmapSteps, UmapSteps};
+use aeclust::embed::{layout_problem, CpuUmapSteps, GpuUmapSteps, UmapSteps};
 use aeclust::encode::{CpuEncoder, Encoder, GpuEncoder};
 use aeclust::model::{ModelSpec, Params};
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::knn;
 use aeclust::reference::umap_layout::Curve;
 use aeclust::train::{CpuTrainer, GpuTrainer, Shuffle, TrainConfig, Trainer};
-use common::{assert_close, for_each_gpu, rng, uniform};
+use common::{assert_close, for_each_gpu, random_knn_graph, rng, uniform};
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -209,10 +209,7 @@ fn gpu_knn_and_memberships_match_the_cpu() {
 fn gpu_layout_epochs_match_the_cpu() {
     let mut rng = rng(9);
     let (n, d, k, dims) = (200, 5, 7, 3);
-    let points = uniform(&mut rng, n * d, -1.0, 1.0);
-    let neighbours = knn(&points, n, d, k);
-    let weights = memberships(&neighbours.squared, k);
-    let graph = symmetrize(&neighbours.indices, &weights, n, k);
+    let graph = random_knn_graph(&mut rng, n, d, k);
     let problem = layout_problem(&graph, Curve::fit(0.0), dims, 11);
     let initial = uniform(&mut rng, n * dims, 0.0, 10.0);
     for epochs in [1, 4] {

@@ -6,6 +6,9 @@ pub mod devices;
 #[allow(unused_imports)]
 pub use devices::{for_each_device, for_each_gpu, gpu_device, gpus};
 
+use aeclust::embed::{symmetrize, Graph};
+use aeclust::reference::umap_graph::memberships;
+use aeclust::reference::umap_knn::knn;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -15,6 +18,15 @@ pub fn rng(seed: u64) -> ChaCha8Rng {
 
 pub fn uniform(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// UMAP's graph of `n` points drawn uniformly in [-1, 1]^d: the exact k nearest neighbours,
+/// their membership weights, the fuzzy union.
+pub fn random_knn_graph(rng: &mut ChaCha8Rng, n: usize, d: usize, k: usize) -> Graph {
+    let points = uniform(rng, n * d, -1.0, 1.0);
+    let neighbours = knn(&points, n, d, k);
+    let weights = memberships(&neighbours.squared, k);
+    symmetrize(&neighbours.indices, &weights, n, k)
 }
 
 /// Asserts |got - want| <= abs + rel * |want| elementwise, naming the worst element.
