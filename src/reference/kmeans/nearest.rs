@@ -63,7 +63,9 @@ pub fn nearest_centroids(points: &[f32], centroids: &CentroidBlocks) -> (Vec<u32
 /// The vector units `block_distances` can use.
 #[derive(Clone, Copy, PartialEq)]
 enum Vectors {
+    #[cfg(target_arch = "x86_64")]
     Avx512,
+    #[cfg(target_arch = "x86_64")]
     Avx2,
     Plain,
 }
@@ -95,6 +97,7 @@ fn nearest_of_part(
         let count = group.len() / d;
         let mut best = [(0u32, 3.4e38f32); GROUP];
         for (b, block) in centroids.data.chunks(d * LANES).enumerate() {
+            let in_block = (centroids.k - b * LANES).min(LANES);
             let acc = match vectors {
                 // SAFETY: the CPU has the features (detected above); the group holds GROUP
                 // points of d values and the block d rows of LANES values.
@@ -103,10 +106,15 @@ fn nearest_of_part(
                     block_distances_avx512(group, block, d)
                 },
                 #[cfg(target_arch = "x86_64")]
-                Vectors::Avx2 if count == GROUP => unsafe { block_distances_avx2(group, block, d) },
+                Vectors::Avx2 if count == GROUP && in_block <= LANES / 2 => unsafe {
+                    block_distances_avx2::<1>(group, block, d)
+                },
+                #[cfg(target_arch = "x86_64")]
+                Vectors::Avx2 if count == GROUP => unsafe {
+                    block_distances_avx2::<2>(group, block, d)
+                },
                 _ => block_distances(group, block, d, count),
             };
-            let in_block = (centroids.k - b * LANES).min(LANES);
             for (best, acc) in best.iter_mut().zip(&acc).take(count) {
                 for (lane, &dist) in acc.iter().enumerate().take(in_block) {
                     if dist < best.1 {
@@ -137,21 +145,27 @@ fn block_distances(group: &[f32], block: &[f32], d: usize, count: usize) -> [[f3
     acc
 }
 
-/// `block_distances` for a full group, two AVX2 vectors per point: lane l of point p runs
-/// p's chain against centroid l, in the same order and with the same roundings.
+/// `block_distances` for a full group, H AVX2 vectors per point (the block's first H halves;
+/// the lanes of the others stay zero): lane l of point p runs p's chain against centroid l,
+/// in the same order and with the same roundings.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn block_distances_avx2(group: &[f32], block: &[f32], d: usize) -> [[f32; LANES]; GROUP] {
+unsafe fn block_distances_avx2<const H: usize>(
+    group: &[f32],
+    block: &[f32],
+    d: usize,
+) -> [[f32; LANES]; GROUP] {
     use std::arch::x86_64::*;
     const HALF: usize = LANES / 2;
-    assert!(group.len() >= GROUP * d && block.len() >= d * LANES);
-    let mut acc = [[_mm256_setzero_ps(); 2]; GROUP];
+    assert!(H <= 2 && group.len() >= GROUP * d && block.len() >= d * LANES);
+    let mut acc = [[_mm256_setzero_ps(); H]; GROUP];
     for j in 0..d {
-        // SAFETY: j < d, so the row j * LANES .. + LANES is inside the block (asserted).
-        let c = unsafe {
-            let row = block.as_ptr().add(j * LANES);
-            [_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(HALF))]
-        };
+        let mut c = [_mm256_setzero_ps(); H];
+        for (h, c) in c.iter_mut().enumerate() {
+            // SAFETY: j < d and h < H <= 2, so the half j * LANES + h * HALF .. + HALF is
+            // inside the block (asserted).
+            *c = unsafe { _mm256_loadu_ps(block.as_ptr().add(j * LANES + h * HALF)) };
+        }
         for (p, acc) in acc.iter_mut().enumerate() {
             let x = _mm256_set1_ps(group[p * d + j]);
             for (acc, c) in acc.iter_mut().zip(c) {
@@ -216,8 +230,13 @@ mod tests {
             {
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU has AVX2; the sizes are those the kernel asserts.
-                    let avx2 = unsafe { block_distances_avx2(&group, &block, d) };
+                    let avx2 = unsafe { block_distances_avx2::<2>(&group, &block, d) };
                     assert_eq!(bits(avx2), bits(plain), "AVX2, d = {d}");
+                    // SAFETY: as above.
+                    let half = unsafe { block_distances_avx2::<1>(&group, &block, d) };
+                    let low =
+                        |acc: [[f32; LANES]; GROUP]| bits(acc).map(|r| r[..LANES / 2].to_vec());
+                    assert_eq!(low(half), low(plain), "AVX2, first half, d = {d}");
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has AVX-512F; the sizes are those the kernel asserts.
