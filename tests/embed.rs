@@ -8,7 +8,7 @@ use aeclust::embed::{
 };
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::{knn, nearest};
-use aeclust::reference::umap_layout::{negative_sample, Curve};
+use aeclust::reference::umap_layout::{negative_sample, Curve, LayoutProblem, NEGATIVE_RATE};
 use common::{for_each_device, random_knn_graph, rng, uniform};
 
 #[test]
@@ -226,7 +226,73 @@ fn cpu_layout_epochs_in_parallel_equal_one_edge_at_a_time() {
             })
         })
     };
-    assert_eq!(run(1), run(4));
+    let one_at_a_time = (1..=5).fold(initial.clone(), |layout, epoch| {
+        epoch_one_edge_at_a_time(&problem, &layout, epoch, 5)
+    });
+    let bits = |layout: Vec<f32>| layout.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(run(1)), bits(one_at_a_time.clone()));
+    assert_eq!(bits(run(4)), bits(one_at_a_time));
+}
+
+/// umap-learn's epoch as it reads: the sampled edges one at a time (colour after colour, in
+/// order), each moving its head and tail, then pushing its head from negative samples read
+/// from the previous epoch.
+fn epoch_one_edge_at_a_time(
+    problem: &LayoutProblem,
+    previous: &[f32],
+    epoch: u32,
+    epochs: u32,
+) -> Vec<f32> {
+    let (dims, n) = (problem.dims, problem.n);
+    let Curve { a, b } = problem.curve;
+    let alpha = 1.0 - (epoch - 1) as f32 / epochs as f32;
+    let mut positions = previous.to_vec();
+    for &[i, j, forward, reverse] in &problem.edges.ends {
+        let period = problem.epochs_per_sample[forward as usize];
+        let (now, before) = (epoch as f32 / period, (epoch - 1) as f32 / period);
+        if !(now.is_nan() || now as u32 > before as u32) {
+            continue;
+        }
+        for (head, tail, edge) in [(i, j, forward), (j, i, reverse)] {
+            let (head, tail) = (head as usize * dims, tail as usize * dims);
+            let d2: f32 = (0..dims)
+                .map(|c| (positions[head + c] - positions[tail + c]).powi(2))
+                .sum();
+            if d2 > 0.0 {
+                let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
+                for c in 0..dims {
+                    let grad =
+                        (coeff * (positions[head + c] - positions[tail + c])).clamp(-4.0, 4.0);
+                    positions[head + c] += grad * alpha;
+                    positions[tail + c] += -(grad * alpha);
+                }
+            }
+            for s in 0..NEGATIVE_RATE {
+                let other = negative_sample(problem.seed, epoch, edge, s, n as u32) as usize;
+                if other * dims == head {
+                    continue;
+                }
+                let other = &previous[other * dims..][..dims];
+                let d2: f32 = (0..dims)
+                    .map(|c| (positions[head + c] - other[c]) * (positions[head + c] - other[c]))
+                    .sum();
+                let coeff = if d2 > 0.0 {
+                    2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
+                } else {
+                    0.0
+                };
+                for c in 0..dims {
+                    let grad = if coeff > 0.0 {
+                        (coeff * (positions[head + c] - other[c])).clamp(-4.0, 4.0)
+                    } else {
+                        4.0
+                    };
+                    positions[head + c] += grad * alpha;
+                }
+            }
+        }
+    }
+    positions
 }
 
 #[test]

@@ -13,6 +13,8 @@ use crate::simd::prefetch;
 pub const NEGATIVE_RATE: u32 = 5;
 /// Edges of one colour per parallel task.
 const EDGES_PER_TASK: usize = 256;
+/// Edges of one colour updated in lockstep by one task.
+const LANES: usize = 8;
 /// Gradient components are clipped to +-4 (umap-learn's clip).
 const CLIP: f32 = 4.0;
 
@@ -126,103 +128,156 @@ impl LayoutProblem {
         for colour in self.edges.offsets.windows(2) {
             let edges = &self.edges.ends[colour[0] as usize..colour[1] as usize];
             edges.par_chunks(EDGES_PER_TASK).for_each(|chunk| {
-                let mut due = chunk
-                    .iter()
-                    .filter(|e| sampled(epoch, self.epochs_per_sample[e[2] as usize]))
-                    .peekable();
-                if let Some(first) = due.peek() {
-                    self.prefetch_edge(&shared, previous, first, epoch);
+                let mut due = [[0u32; 4]; EDGES_PER_TASK];
+                let mut count = 0;
+                for edge in chunk {
+                    if sampled(epoch, self.epochs_per_sample[edge[2] as usize]) {
+                        due[count] = *edge;
+                        count += 1;
+                    }
                 }
-                while let Some(&[i, j, forward, reverse]) = due.next() {
-                    if let Some(next) = due.peek() {
-                        self.prefetch_edge(&shared, previous, next, epoch);
+                let mut groups = due[..count].chunks(LANES).peekable();
+                if let Some(first) = groups.peek() {
+                    self.prefetch_edges(&shared, previous, first, epoch);
+                }
+                while let Some(group) = groups.next() {
+                    if let Some(next) = groups.peek() {
+                        self.prefetch_edges(&shared, previous, next, epoch);
                     }
-                    for (head, tail, edge) in [(i, j, forward), (j, i, reverse)] {
-                        self.sample_edge(&shared, previous, (head, tail, edge), epoch, alpha);
-                    }
+                    self.sample_edges(&shared, previous, group, Direction::Forward, epoch, alpha);
+                    self.sample_edges(&shared, previous, group, Direction::Reverse, epoch, alpha);
                 }
             });
         }
         positions
     }
 
-    /// Asks the cache for the rows an edge's update will read: its two ends and its
-    /// negative samples, all random rows whose loads would otherwise stall the update.
-    fn prefetch_edge(
+    /// Asks the cache for the rows the updates of `edges` will read: their ends and their
+    /// negative samples, all random rows whose loads would otherwise stall the updates.
+    fn prefetch_edges(
         &self,
         positions: &SharedPositions,
         previous: &[f32],
-        &[i, j, forward, reverse]: &[u32; 4],
+        edges: &[[u32; 4]],
         epoch: u32,
     ) {
         let dims = self.dims;
-        for end in [i, j] {
-            positions.prefetch_row(end as usize, dims);
-        }
-        for edge in [forward, reverse] {
-            for s in 0..NEGATIVE_RATE {
-                let k = negative_sample(self.seed, epoch, edge, s, self.n as u32) as usize;
-                prefetch(previous[k * dims..(k + 1) * dims].as_ptr_range());
+        for &[i, j, forward, reverse] in edges {
+            for end in [i, j] {
+                positions.prefetch_row(end as usize, dims);
+            }
+            for edge in [forward, reverse] {
+                for s in 0..NEGATIVE_RATE {
+                    let k = negative_sample(self.seed, epoch, edge, s, self.n as u32) as usize;
+                    prefetch(previous[k * dims..(k + 1) * dims].as_ptr_range());
+                }
             }
         }
     }
 
-    /// umap-learn's update for one sampled directed edge: head and tail attract each other
-    /// (both move), then the head is pushed from NEGATIVE_RATE points, read from `previous`.
-    fn sample_edge(
+    /// umap-learn's update for one sampled directed edge, for each edge of `edges` in the
+    /// given direction: head and tail attract each other (both move), then the head is pushed
+    /// from NEGATIVE_RATE points, read from `previous`. The edges share no end, so they are
+    /// updated in lockstep: each step runs for every edge before the next step, which gives
+    /// the processor independent chains of arithmetic (and `powf` calls) to overlap, where
+    /// one edge alone is a single chain of dependent latencies. Each edge's own arithmetic,
+    /// and so its bits, is that of updating it alone.
+    fn sample_edges(
         &self,
         positions: &SharedPositions,
         previous: &[f32],
-        (head, tail, edge): (u32, u32, u32),
+        edges: &[[u32; 4]],
+        direction: Direction,
         epoch: u32,
         alpha: f32,
     ) {
         let dims = self.dims;
         let n = previous.len() / dims;
         let Curve { a, b } = self.curve;
-        // SAFETY: the edges that run at the same time share no end, so only this edge
-        // touches the rows of `head` and `tail`, and an edge joins two different points.
-        let (head_row, tail_row) =
-            unsafe { positions.two_rows(head as usize, tail as usize, dims) };
-        let d2: f32 = head_row
-            .iter()
-            .zip(&*tail_row)
-            .map(|(h, t)| (h - t).powi(2))
-            .sum();
-        if d2 > 0.0 {
-            let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-            for (h, t) in head_row.iter_mut().zip(tail_row.iter_mut()) {
-                let grad = (coeff * (*h - *t)).clamp(-CLIP, CLIP);
-                *h += grad * alpha;
-                *t += -(grad * alpha);
+        let mut heads: [&mut [f32]; LANES] = Default::default();
+        let mut tails: [&mut [f32]; LANES] = Default::default();
+        let mut head_ids = [0usize; LANES];
+        let mut edge_ids = [0u32; LANES];
+        for (lane, &[i, j, forward, reverse]) in edges.iter().enumerate() {
+            let (head, tail, edge) = match direction {
+                Direction::Forward => (i, j, forward),
+                Direction::Reverse => (j, i, reverse),
+            };
+            // SAFETY: the edges that run at the same time (this group's and those of other
+            // tasks of the colour) share no end, so only this edge touches the rows of
+            // `head` and `tail`, and an edge joins two different points.
+            (heads[lane], tails[lane]) =
+                unsafe { positions.two_rows(head as usize, tail as usize, dims) };
+            head_ids[lane] = head as usize;
+            edge_ids[lane] = edge;
+        }
+        let lanes = edges.len();
+        let mut d2 = [0.0f32; LANES];
+        let mut coeff = [0.0f32; LANES];
+        for lane in 0..lanes {
+            d2[lane] = heads[lane]
+                .iter()
+                .zip(&*tails[lane])
+                .map(|(h, t)| (h - t).powi(2))
+                .sum();
+        }
+        for lane in 0..lanes {
+            let d2 = d2[lane];
+            if d2 > 0.0 {
+                coeff[lane] = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
+            }
+        }
+        for lane in 0..lanes {
+            if d2[lane] > 0.0 {
+                for (h, t) in heads[lane].iter_mut().zip(tails[lane].iter_mut()) {
+                    let grad = (coeff[lane] * (*h - *t)).clamp(-CLIP, CLIP);
+                    *h += grad * alpha;
+                    *t += -(grad * alpha);
+                }
             }
         }
         for s in 0..NEGATIVE_RATE {
-            let k = negative_sample(self.seed, epoch, edge, s, n as u32) as usize;
-            if k == head as usize {
-                continue;
+            let mut others: [&[f32]; LANES] = Default::default();
+            for lane in 0..lanes {
+                let k = negative_sample(self.seed, epoch, edge_ids[lane], s, n as u32) as usize;
+                if k != head_ids[lane] {
+                    others[lane] = &previous[k * dims..(k + 1) * dims];
+                }
             }
-            let other = &previous[k * dims..(k + 1) * dims];
-            let d2: f32 = head_row
-                .iter()
-                .zip(other)
-                .map(|(h, o)| (h - o) * (h - o))
-                .sum();
-            let coeff = if d2 > 0.0 {
-                2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
-            } else {
-                0.0
-            };
-            for (h, o) in head_row.iter_mut().zip(other) {
-                let grad = if coeff > 0.0 {
-                    (coeff * (*h - o)).clamp(-CLIP, CLIP)
+            for lane in 0..lanes {
+                d2[lane] = heads[lane]
+                    .iter()
+                    .zip(others[lane])
+                    .map(|(h, o)| (h - o) * (h - o))
+                    .sum();
+            }
+            for lane in 0..lanes {
+                let d2 = d2[lane];
+                coeff[lane] = if d2 > 0.0 {
+                    2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
                 } else {
-                    CLIP
+                    0.0
                 };
-                *h += grad * alpha;
+            }
+            for lane in 0..lanes {
+                for (h, o) in heads[lane].iter_mut().zip(others[lane]) {
+                    let grad = if coeff[lane] > 0.0 {
+                        (coeff[lane] * (*h - o)).clamp(-CLIP, CLIP)
+                    } else {
+                        CLIP
+                    };
+                    *h += grad * alpha;
+                }
             }
         }
     }
+}
+
+/// Which way an undirected edge is sampled: from its first end or from its second.
+#[derive(Clone, Copy)]
+enum Direction {
+    Forward,
+    Reverse,
 }
 
 /// The positions of an epoch, shared by the edges of one colour that run in parallel: each
