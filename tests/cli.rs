@@ -251,6 +251,20 @@ fn cluster_scores_codes_and_pixels_and_writes_everything() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(path("b.txt")).unwrap(), assignments);
 
+    // Codes of the test split, said to be the training split's: clustered, not scored, and
+    // the notice says why.
+    let out = aeclust(&[
+        "cluster", "--codes", &codes, "--data", data, "--split", "train", "--k", "4",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("acc -"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("not scored: the train split of")
+            && text(&out.stderr).contains("holds 60 images, the codes 50 rows"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = aeclust(&["cluster", "--codes", &codes, "--data", data, "--k", "51"]);
     assert_clean_failure(&out, "k must be at most the number of points (50)");
     assert_clean_failure(&aeclust(&["cluster", "--codes", model]), "not a .npy file");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::args::{open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg};
 use super::console::Console;
@@ -65,11 +65,30 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         .data
         .open()
         .and_then(|source| source.split(args.split.split()));
+    let mut unscored = None;
     let (codes, n, d, data) = match (&args.codes, &args.model) {
         (Some(path), _) => {
             let (codes, n, d) = npy::read_matrix(path)?;
             // Labels and images only belong to these codes when the counts agree.
-            (codes, n, d, data.ok().filter(|data| data.count == n))
+            let data = match data {
+                Ok(data) if data.count == n => Some(data),
+                Ok(data) => {
+                    let split = args.split.to_possible_value().expect("no skipped split");
+                    unscored = Some(format!(
+                        "the {} split of {} holds {} images, the codes {n} rows (--split and \
+                         --data say which images the codes are)",
+                        split.get_name(),
+                        args.data.data.display(),
+                        data.count
+                    ));
+                    None
+                }
+                Err(error) => {
+                    unscored = Some(format!("{error:#}"));
+                    None
+                }
+            };
+            (codes, n, d, data)
         }
         (None, Some(model)) => {
             let (spec, params) = model_file::load_weights(model)?;
@@ -100,11 +119,8 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         &outputs,
         &mut console,
     )?;
-    if data.is_none() {
-        eprintln!(
-            "notice: not scored: no {n} images in {}",
-            args.data.data.display()
-        );
+    if let Some(why) = unscored {
+        eprintln!("notice: not scored: {why}");
     }
     Ok(())
 }
