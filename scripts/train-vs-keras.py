@@ -32,7 +32,7 @@ def aeclust_rate(recipe, batch, samples):
     out = subprocess.run([BIN, "bench", "--cpu-only", "--recipe", recipe, "--batch", str(batch),
                           "--samples", str(samples)], capture_output=True, text=True,
                          check=True).stdout
-    return float(re.search(r"CPU reference \(\d+ threads\)\s+\d+\s+(\d+)", out).group(1))
+    return float(re.search(r"CPU reference \(\d+ threads?\)\s+\d+\s+(\d+)", out).group(1))
 
 for recipe, widths, code_linear, loss, batch, samples in [
         ("blog", [784, 128, 32, 128, 784], False, "bce", 32, 32768),

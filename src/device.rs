@@ -95,7 +95,10 @@ impl Device {
         match self {
             Device::Gpu(gpu) => gpu.ctx.adapter.clone(),
             Device::Cpu => AdapterSummary {
-                name: format!("CPU reference ({} threads)", rayon::current_num_threads()),
+                name: match rayon::current_num_threads() {
+                    1 => "CPU reference (1 thread)".into(),
+                    threads => format!("CPU reference ({threads} threads)"),
+                },
                 api: "cpu".into(),
                 device_type: "Cpu".into(),
                 driver: "matrixmultiply sgemm".into(),
