@@ -237,6 +237,8 @@ impl LayoutProblem {
             }
         }
         for s in 0..NEGATIVE_RATE {
+            // A lane whose sample is its own head keeps an empty row: its sum is -0.0, its
+            // coefficient 0 and its update nothing, as when the sample is skipped.
             let mut others: [&[f32]; LANES] = Default::default();
             for lane in 0..lanes {
                 let k = negative_sample(self.seed, epoch, edge_ids[lane], s, n as u32) as usize;
