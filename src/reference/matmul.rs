@@ -1,6 +1,11 @@
 //! Twin of shaders/matmul_*.wgsl: C = op(A) op(B) through sgemm, and the epilogues (bias,
 //! ReLU, sigmoid, the ReLU mask of the backward pass).
 
+/// Steps of k that sgemm sums in one chain of fused multiply-adds before adding the chain to
+/// the sum of the chains before it (matrixmultiply's KC): with the order of the steps, all
+/// that the bits of an element of C depend on.
+pub const CHAIN_DEPTH: usize = 256;
+
 /// C (m x n) = op(A) op(B); op(A) is m x k (stored k x m when `trans_a`),
 /// op(B) is k x n (stored n x k when `trans_b`).
 pub fn gemm(
@@ -29,6 +34,13 @@ pub fn gemm_into(
     assert_eq!(c.len(), m * n, "gemm: C has the wrong size");
     let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
     let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
+    #[cfg(target_arch = "x86_64")]
+    if super::gemm_avx512::takes(n) && m > 0 && k > 0 {
+        // SAFETY: the CPU has AVX-512F (checked by `takes`), and the strides describe exactly
+        // the slices checked above.
+        unsafe { super::gemm_avx512::gemm((m, n, k), a, (rsa, csa), b, (rsb, csb), c) };
+        return;
+    }
     // SAFETY: the strides describe exactly the slices checked above, and c is m x n.
     unsafe {
         matrixmultiply::sgemm(

@@ -5,6 +5,8 @@
 
 pub mod adam;
 pub mod gather;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx512;
 pub mod kmeans;
 pub mod loss;
 pub mod matmul;
@@ -16,5 +18,5 @@ pub mod umap_layout;
 pub use adam::adam;
 pub use gather::gather;
 pub use loss::{bce_sigmoid, mse, BCE_EPSILON};
-pub use matmul::{add_bias, gemm, gemm_into, relu, relu_mask, sigmoid};
+pub use matmul::{add_bias, gemm, gemm_into, relu, relu_mask, sigmoid, CHAIN_DEPTH};
 pub use reduce::column_sums;

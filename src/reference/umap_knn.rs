@@ -18,9 +18,9 @@ const ROWS: usize = 4;
 /// vector registers.
 const LANES: usize = 16;
 /// Dimensions summed in one fused chain before the chain is added to the dot product, as
-/// an sgemm with this depth of block sums (matrixmultiply's KC): the dot products, and so
-/// the neighbours, are the bits the matmul kernel's CPU twin gives.
-const DEPTH: usize = 256;
+/// sgemm sums them: the dot products, and so the neighbours, are the bits the matmul
+/// kernel's CPU twin gives.
+const DEPTH: usize = super::matmul::CHAIN_DEPTH;
 
 /// Every point's k nearest neighbours, nearest first.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,239 @@
+//! sgemm for CPUs with AVX-512F that gives the bits of matrixmultiply's AVX-512 kernel, and is
+//! faster on this project's products.
+//!
+//! matrixmultiply sums every element of C as one chain of fused multiply-adds per block of
+//! `CHAIN_DEPTH` steps of k, in order and from zero, and adds each block's chain to the sum
+//! of the blocks before it. That order is all the bits depend on, so the tiles can differ:
+//! here a tile of C is 8 rows x 48 columns (24 vector accumulators, against its 16 x 16),
+//! which keeps both FMA units busy where a 16 x 16 tile waits on its 16 broadcasts. A is
+//! read where it lies, B too when its rows are contiguous (the weights in the forward pass,
+//! the deltas in the weight gradient); only a transposed B is packed, once per block.
+
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+
+use super::matmul::CHAIN_DEPTH;
+
+/// Rows of a tile of C (one broadcast of A each per step of k).
+const MR: usize = 8;
+/// Columns of a tile of C: three 16-lane vectors.
+const NR: usize = 48;
+/// Columns of B whose `CHAIN_DEPTH` rows (480 KiB) stay in the core's L2 cache while every
+/// row of A passes over them.
+const NC: usize = NR * 10;
+/// Steps of k ahead of the kernel that B's rows are fetched into L1.
+const PREFETCH_STEPS: usize = 16;
+
+/// One cache line of packed B, so that the packing buffer is aligned to lines.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f32; 16]);
+
+thread_local! {
+    /// A transposed B block, packed as panels of `NR` columns (`CHAIN_DEPTH` x NC floats).
+    static PACKED: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `gemm` takes products with `n` columns on this CPU. Narrower products (the
+/// 10-wide code layer's) stay with matrixmultiply, whose 16-wide tiles waste less.
+pub fn takes(n: usize) -> bool {
+    n >= NR && is_x86_feature_detected!("avx512f")
+}
+
+/// C (m x n, row-major) = op(A) op(B), with element (i, p) of op(A) at `a[i * rsa + p * csa]`
+/// and element (p, j) of op(B) at `b[p * rsb + j * csb]`, one of each pair of strides 1.
+///
+/// # Safety
+/// The CPU has AVX-512F, and the strides address only elements inside `a` and `b`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn gemm(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    c: &mut [f32],
+) {
+    debug_assert!(csa == 1 || rsa == 1);
+    debug_assert!(csb == 1 || rsb == 1);
+    debug_assert_eq!(c.len(), m * n);
+    PACKED.with_borrow_mut(|packed| {
+        for j0 in (0..n).step_by(NC) {
+            let nc = NC.min(n - j0);
+            for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
+                let kc = CHAIN_DEPTH.min(k - p0);
+                let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
+                // Panel jp of the block: its first element and the distance between its rows.
+                let (panels, row_stride, panel_stride) = if csb == 1 {
+                    (b_block, rsb, NR)
+                } else {
+                    packed.resize(CHAIN_DEPTH * NC / 16, Line([0.0; 16]));
+                    let out = packed.as_mut_ptr().cast::<f32>();
+                    pack_transposed(kc, nc, b_block, csb, out);
+                    (out.cast_const(), NR, NR * kc)
+                };
+                for i0 in (0..m).step_by(MR) {
+                    let tile = Tile {
+                        kc,
+                        rows: MR.min(m - i0),
+                        accumulate: block > 0,
+                    };
+                    let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
+                    for (panel, jp) in (0..nc).step_by(NR).enumerate() {
+                        let b_panel = panels.add(panel * panel_stride);
+                        let c_tile = c.as_mut_ptr().add(i0 * n + j0 + jp);
+                        let cols = NR.min(nc - jp);
+                        if csa == 1 {
+                            kernel::<true>(
+                                &tile, a_rows, rsa, b_panel, row_stride, c_tile, n, cols,
+                            );
+                        } else {
+                            kernel::<false>(
+                                &tile, a_rows, csa, b_panel, row_stride, c_tile, n, cols,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// What every tile of one row block and one block of k shares.
+struct Tile {
+    /// Steps of k (at most `CHAIN_DEPTH`).
+    kc: usize,
+    /// Rows of C to store (at most `MR`).
+    rows: usize,
+    /// Add to C (the sum of the blocks of k before) rather than overwrite it.
+    accumulate: bool,
+}
+
+/// Writes (or adds) one `tile.rows` x `cols` tile of C (row stride `ldc`) from `tile.kc` steps:
+/// row r of A at `a + r * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
+/// `a + r` with step `stride`; step p of B's panel at `b + p * ldb`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
+    tile: &Tile,
+    a: *const f32,
+    stride: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+) {
+    let masks: [__mmask16; 3] =
+        std::array::from_fn(|v| ((1u32 << cols.saturating_sub(16 * v).min(16)) - 1) as __mmask16);
+    // Rows past the edge repeat the last row and are not stored.
+    let row = |r: usize| r.min(tile.rows - 1);
+    let a_at: [*const f32; MR] = std::array::from_fn(|r| {
+        if A_ROWS_CONTIGUOUS {
+            a.add(row(r) * stride)
+        } else {
+            a.add(row(r))
+        }
+    });
+    let a_step = if A_ROWS_CONTIGUOUS { 1 } else { stride };
+    let mut acc = [[_mm512_setzero_ps(); 3]; MR];
+    for p in 0..tile.kc {
+        let b_row = b.add(p * ldb);
+        let ahead = b_row.wrapping_add(PREFETCH_STEPS * ldb);
+        for v in 0..3 {
+            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16 * v).cast());
+        }
+        let bv: [__m512; 3] =
+            std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b_row.add(16 * v)));
+        for r in 0..MR {
+            let av = _mm512_set1_ps(*a_at[r].add(p * a_step));
+            for v in 0..3 {
+                acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate().take(tile.rows) {
+        for v in 0..3 {
+            let at = c.add(r * ldc + 16 * v);
+            let sum = if tile.accumulate {
+                _mm512_add_ps(_mm512_maskz_loadu_ps(masks[v], at), acc[v])
+            } else {
+                acc[v]
+            };
+            _mm512_mask_storeu_ps(at, masks[v], sum);
+        }
+    }
+}
+
+/// Packs the kc x nc block of op(B) = Bᵀ whose element (p, j) is at `b[j * ldb + p]` as
+/// panels of NR columns, each kc x NR, zero past column nc.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn pack_transposed(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
+    for jp in (0..nc).step_by(NR) {
+        let panel = out.add(jp * kc);
+        for j16 in (0..NR).step_by(16) {
+            let live = nc.saturating_sub(jp + j16).min(16);
+            for p16 in (0..kc).step_by(16) {
+                let depth = (kc - p16).min(16);
+                let mask = ((1u32 << depth) - 1) as __mmask16;
+                let block: [__m512; 16] = std::array::from_fn(|j| {
+                    if j < live {
+                        _mm512_maskz_loadu_ps(mask, b.add((jp + j16 + j) * ldb + p16))
+                    } else {
+                        _mm512_setzero_ps()
+                    }
+                });
+                let columns = transpose16(block);
+                for (p, column) in columns.iter().enumerate().take(depth) {
+                    _mm512_storeu_ps(panel.add((p16 + p) * NR + j16), *column);
+                }
+            }
+        }
+    }
+}
+
+/// The 16 x 16 transpose of 16 rows of 16 floats.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn transpose16(rows: [__m512; 16]) -> [__m512; 16] {
+    // Pairs of rows interleaved by element, then by pairs of elements: t4[4q + s] holds
+    // elements 4i + s of rows 4q..4q+4, for each 128-bit lane i.
+    let t2: [__m512; 16] = std::array::from_fn(|i| {
+        let (x, y) = (rows[i & !1], rows[i | 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_ps(x, y)
+        } else {
+            _mm512_unpackhi_ps(x, y)
+        }
+    });
+    let t4: [__m512; 16] = std::array::from_fn(|i| {
+        let (q, s) = (i / 4, i % 4);
+        let (x, y) = (
+            _mm512_castps_pd(t2[4 * q + s / 2]),
+            _mm512_castps_pd(t2[4 * q + 2 + s / 2]),
+        );
+        _mm512_castpd_ps(if s % 2 == 0 {
+            _mm512_unpacklo_pd(x, y)
+        } else {
+            _mm512_unpackhi_pd(x, y)
+        })
+    });
+    // Then the 128-bit lanes: output row 4i + s takes lane i of t4[s], t4[4 + s], t4[8 + s]
+    // and t4[12 + s].
+    std::array::from_fn(|o| {
+        let (i, s) = (o / 4, o % 4);
+        let even_odd = |x: __m512, y: __m512, odd: bool| {
+            if odd {
+                _mm512_shuffle_f32x4::<0b11_01_11_01>(x, y)
+            } else {
+                _mm512_shuffle_f32x4::<0b10_00_10_00>(x, y)
+            }
+        };
+        // Lanes (0, 2) or (1, 3) of rows 0-3 and 4-7, then of 8-11 and 12-15.
+        let low = even_odd(t4[s], t4[4 + s], i % 2 == 1);
+        let high = even_odd(t4[8 + s], t4[12 + s], i % 2 == 1);
+        even_odd(low, high, i >= 2)
+    })
+}

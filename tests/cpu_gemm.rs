@@ -1,0 +1,108 @@
+//! The CPU reference's sgemm gives matrixmultiply's bits. On a CPU with AVX-512F it runs its
+//! own tiles (8 x 48, B read in place or packed transposed), which must sum every element in
+//! matrixmultiply's order: the CPU trainer's, the kNN's and the GPU tests' oracle bits
+//! depend on it. Elsewhere it is matrixmultiply itself.
+
+mod common;
+
+use aeclust::reference::{gemm, CHAIN_DEPTH};
+use common::{rng, uniform};
+
+/// matrixmultiply's C = op(A) op(B) for row-major operands.
+fn matrixmultiply_gemm(
+    trans_a: bool,
+    trans_b: bool,
+    a: &[f32],
+    b: &[f32],
+    (m, n, k): (usize, usize, usize),
+) -> Vec<f32> {
+    let mut c = vec![f32::NAN; m * n];
+    let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
+    let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
+    // SAFETY: the strides address exactly a (m x k), b (k x n) and c (m x n).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+    c
+}
+
+fn same_bits(x: f32, y: f32) -> bool {
+    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+}
+
+#[test]
+fn gemm_gives_matrixmultiplys_bits_on_every_edge_of_its_tiles() {
+    let mut rng = rng(17);
+    // Rows around the 8-row tiles; columns around the 48-column tiles, 16-lane vectors and
+    // 480-column blocks; depths around 16-step transposes and the chains' 256-step blocks.
+    let rows = [1, 7, 8, 9, 130];
+    let cols = [1, 16, 47, 48, 49, 95, 481, 1000];
+    let depths = [1, 15, 17, CHAIN_DEPTH, CHAIN_DEPTH + 1, 3 * CHAIN_DEPTH - 5];
+    for &m in &rows {
+        for &n in &cols {
+            for &k in &depths {
+                // Mixed magnitudes and signs, so that the order of the sums shows in the bits.
+                let a: Vec<f32> = uniform(&mut rng, m * k, -1.0, 1.0)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v * [1.0, 1e3, 1e-3][i % 3])
+                    .collect();
+                let b = uniform(&mut rng, k * n, -1.0, 1.0);
+                for (trans_a, trans_b) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
+                    let ours = gemm(trans_a, trans_b, &a, &b, (m, n, k));
+                    let theirs = matrixmultiply_gemm(trans_a, trans_b, &a, &b, (m, n, k));
+                    let differ = ours
+                        .iter()
+                        .zip(&theirs)
+                        .position(|(x, y)| !same_bits(*x, *y));
+                    assert!(
+                        differ.is_none(),
+                        "m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}: element {:?} \
+                         is {} here, {} in matrixmultiply",
+                        differ,
+                        ours[differ.unwrap()],
+                        theirs[differ.unwrap()]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_carries_infinities_and_nans_where_matrixmultiply_does() {
+    let mut rng = rng(18);
+    let (m, n, k) = (11, 97, 300);
+    let mut a = uniform(&mut rng, m * k, -1.0, 1.0);
+    let mut b = uniform(&mut rng, k * n, -1.0, 1.0);
+    a[5] = f32::INFINITY;
+    a[m * k - 1] = f32::NEG_INFINITY;
+    b[3 * n + 50] = f32::NAN;
+    b[k * n - 1] = f32::MAX;
+    for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
+        let ours = gemm(trans_a, trans_b, &a, &b, (m, n, k));
+        let theirs = matrixmultiply_gemm(trans_a, trans_b, &a, &b, (m, n, k));
+        assert!(ours.iter().any(|x| x.is_nan()) && ours.iter().any(|x| x.is_infinite()));
+        assert!(
+            ours.iter().zip(&theirs).all(|(x, y)| same_bits(*x, *y)),
+            "trans_a {trans_a} trans_b {trans_b}"
+        );
+    }
+}
