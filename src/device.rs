@@ -101,7 +101,7 @@ impl Device {
                 },
                 api: "cpu".into(),
                 device_type: "Cpu".into(),
-                driver: "matrixmultiply sgemm".into(),
+                driver: crate::reference::sgemm_name().into(),
             },
         }
     }
@@ -110,7 +110,7 @@ impl Device {
     pub fn matmul_kernel(&self) -> &'static str {
         match self {
             Device::Gpu(gpu) => gpu.kernels.matmul.variant,
-            Device::Cpu => "sgemm",
+            Device::Cpu => crate::reference::sgemm_name(),
         }
     }
 

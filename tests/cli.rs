@@ -409,6 +409,13 @@ fn info_lists_the_adapters_and_the_pick() {
     for needle in ["driver:", "storage binding", "subgroups:", "matmul kernel:"] {
         assert!(stdout.contains(needle), "{needle} missing: {stdout}");
     }
+    // The CPU reference's line names the sgemm it runs.
+    let cpu = stdout.lines().last().unwrap_or_default();
+    let sgemm = aeclust::reference::sgemm_name();
+    assert!(
+        cpu.starts_with("cpu: CPU reference (") && cpu.ends_with(sgemm),
+        "{stdout}"
+    );
 }
 
 #[test]

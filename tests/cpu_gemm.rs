@@ -1,11 +1,12 @@
 //! The CPU reference's sgemm gives matrixmultiply's bits. On a CPU with AVX-512F it runs its
 //! own tiles (8 x 48, B read in place or packed transposed), which must sum every element in
 //! matrixmultiply's order: the CPU trainer's, the kNN's and the GPU tests' oracle bits
-//! depend on it. Elsewhere it is matrixmultiply itself.
+//! depend on it. Elsewhere it is matrixmultiply itself, and these tests only check the
+//! dispatch (each prints which sgemm it checked).
 
 mod common;
 
-use aeclust::reference::{gemm, CHAIN_DEPTH};
+use aeclust::reference::{gemm, sgemm_name, CHAIN_DEPTH};
 use common::{rng, uniform};
 
 /// matrixmultiply's C = op(A) op(B) for row-major operands.
@@ -47,6 +48,7 @@ fn same_bits(x: f32, y: f32) -> bool {
 
 #[test]
 fn gemm_gives_matrixmultiplys_bits_on_every_edge_of_its_tiles() {
+    eprintln!("checking {}", sgemm_name());
     let mut rng = rng(17);
     // Rows around the 8-row tiles; columns around the 48-column tiles, 16-lane vectors and
     // 480-column blocks; depths around 16-step transposes and the chains' 256-step blocks.
@@ -88,6 +90,7 @@ fn gemm_gives_matrixmultiplys_bits_on_every_edge_of_its_tiles() {
 
 #[test]
 fn gemm_carries_infinities_and_nans_where_matrixmultiply_does() {
+    eprintln!("checking {}", sgemm_name());
     let mut rng = rng(18);
     let (m, n, k) = (11, 97, 300);
     let mut a = uniform(&mut rng, m * k, -1.0, 1.0);

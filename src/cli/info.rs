@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use aeclust::device::auto_pick;
+use aeclust::device::{auto_pick, Device};
 use aeclust::gpu::{list_adapters, GpuContext};
 
 pub fn info() -> Result<()> {
@@ -45,5 +45,7 @@ pub fn info() -> Result<()> {
              slower than the CPU reference on the same cores"
         );
     }
+    let cpu = Device::Cpu.adapter();
+    println!("cpu: {}, {}", cpu.name, cpu.driver);
     Ok(())
 }

@@ -6,6 +6,16 @@
 /// that the bits of an element of C depend on.
 pub const CHAIN_DEPTH: usize = 256;
 
+/// The sgemm that `gemm` runs on this CPU: its own AVX-512 tiles (for products at least a
+/// tile wide), or matrixmultiply's. Both give the same bits.
+pub fn sgemm_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if super::gemm_avx512::takes(usize::MAX) {
+        return "sgemm (AVX-512 8x48 tiles, matrixmultiply's sums)";
+    }
+    "sgemm (matrixmultiply)"
+}
+
 /// C (m x n) = op(A) op(B); op(A) is m x k (stored k x m when `trans_a`),
 /// op(B) is k x n (stored n x k when `trans_b`).
 pub fn gemm(
