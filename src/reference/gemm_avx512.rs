@@ -6,8 +6,8 @@
 //! of the blocks before it. That order is all the bits depend on, so the tiles can differ:
 //! here a tile of C is 8 rows x 48 columns (24 vector accumulators, against its 16 x 16),
 //! which keeps both FMA units busy where a 16 x 16 tile waits on its 16 broadcasts. A is
-//! read where it lies, B too when its rows are contiguous (the weights in the forward pass,
-//! the deltas in the weight gradient); only a transposed B is packed, once per block.
+//! read where it lies; B is packed once per block into aligned panels that the tiles read
+//! line after line (read in place, its rows a page or more apart, it was 7% slower).
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -30,7 +30,7 @@ const PREFETCH_STEPS: usize = 16;
 struct Line([f32; 16]);
 
 thread_local! {
-    /// A transposed B block, packed as panels of `NR` columns (`CHAIN_DEPTH` x NC floats).
+    /// A block of op(B), packed as panels of `NR` columns (`CHAIN_DEPTH` x NC floats).
     static PACKED: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -58,20 +58,18 @@ pub unsafe fn gemm(
     debug_assert!(csb == 1 || rsb == 1);
     debug_assert_eq!(c.len(), m * n);
     PACKED.with_borrow_mut(|packed| {
+        packed.resize(CHAIN_DEPTH * NC / 16, Line([0.0; 16]));
         for j0 in (0..n).step_by(NC) {
             let nc = NC.min(n - j0);
             for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
                 let kc = CHAIN_DEPTH.min(k - p0);
                 let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
-                // Panel jp of the block: its first element and the distance between its rows.
-                let (panels, row_stride, panel_stride) = if csb == 1 {
-                    (b_block, rsb, NR)
+                let panels = packed.as_mut_ptr().cast::<f32>();
+                if csb == 1 {
+                    pack_rows(kc, nc, b_block, rsb, panels);
                 } else {
-                    packed.resize(CHAIN_DEPTH * NC / 16, Line([0.0; 16]));
-                    let out = packed.as_mut_ptr().cast::<f32>();
-                    pack_transposed(kc, nc, b_block, csb, out);
-                    (out.cast_const(), NR, NR * kc)
-                };
+                    pack_transposed(kc, nc, b_block, csb, panels);
+                }
                 for i0 in (0..m).step_by(MR) {
                     let tile = Tile {
                         kc,
@@ -80,17 +78,13 @@ pub unsafe fn gemm(
                     };
                     let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
                     for (panel, jp) in (0..nc).step_by(NR).enumerate() {
-                        let b_panel = panels.add(panel * panel_stride);
+                        let b_panel = panels.add(panel * NR * kc);
                         let c_tile = c.as_mut_ptr().add(i0 * n + j0 + jp);
                         let cols = NR.min(nc - jp);
                         if csa == 1 {
-                            kernel::<true>(
-                                &tile, a_rows, rsa, b_panel, row_stride, c_tile, n, cols,
-                            );
+                            kernel::<true>(&tile, a_rows, rsa, b_panel, c_tile, n, cols);
                         } else {
-                            kernel::<false>(
-                                &tile, a_rows, csa, b_panel, row_stride, c_tile, n, cols,
-                            );
+                            kernel::<false>(&tile, a_rows, csa, b_panel, c_tile, n, cols);
                         }
                     }
                 }
@@ -111,8 +105,7 @@ struct Tile {
 
 /// Writes (or adds) one `tile.rows` x `cols` tile of C (row stride `ldc`) from `tile.kc` steps:
 /// row r of A at `a + r * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
-/// `a + r` with step `stride`; step p of B's panel at `b + p * ldb`.
-#[allow(clippy::too_many_arguments)]
+/// `a + r` with step `stride`; step p of B's packed panel at `b + p * NR`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
@@ -120,7 +113,6 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
     a: *const f32,
     stride: usize,
     b: *const f32,
-    ldb: usize,
     c: *mut f32,
     ldc: usize,
     cols: usize,
@@ -139,13 +131,12 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
     let a_step = if A_ROWS_CONTIGUOUS { 1 } else { stride };
     let mut acc = [[_mm512_setzero_ps(); 3]; MR];
     for p in 0..tile.kc {
-        let b_row = b.add(p * ldb);
-        let ahead = b_row.wrapping_add(PREFETCH_STEPS * ldb);
+        let b_row = b.add(p * NR);
+        let ahead = b_row.wrapping_add(PREFETCH_STEPS * NR);
         for v in 0..3 {
             _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16 * v).cast());
         }
-        let bv: [__m512; 3] =
-            std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b_row.add(16 * v)));
+        let bv: [__m512; 3] = std::array::from_fn(|v| _mm512_load_ps(b_row.add(16 * v)));
         for r in 0..MR {
             let av = _mm512_set1_ps(*a_at[r].add(p * a_step));
             for v in 0..3 {
@@ -162,6 +153,25 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
                 acc[v]
             };
             _mm512_mask_storeu_ps(at, masks[v], sum);
+        }
+    }
+}
+
+/// Packs the kc x nc block of op(B) = B whose element (p, j) is at `b[p * ldb + j]` as panels
+/// of NR columns, each kc x NR, zero past column nc.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn pack_rows(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
+    for jp in (0..nc).step_by(NR) {
+        let panel = out.add(jp * kc);
+        let masks: [__mmask16; 3] = std::array::from_fn(|v| {
+            ((1u32 << (nc - jp).saturating_sub(16 * v).min(16)) - 1) as __mmask16
+        });
+        for p in 0..kc {
+            for (v, &mask) in masks.iter().enumerate() {
+                let row = _mm512_maskz_loadu_ps(mask, b.add(p * ldb + jp + 16 * v));
+                _mm512_store_ps(panel.add(p * NR + 16 * v), row);
+            }
         }
     }
 }
