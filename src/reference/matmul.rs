@@ -6,12 +6,12 @@
 /// that the bits of an element of C depend on.
 pub const CHAIN_DEPTH: usize = 256;
 
-/// The sgemm that `gemm` runs on this CPU: its own AVX-512 tiles (for products at least a
-/// tile wide), or matrixmultiply's. Both give the same bits.
+/// The sgemm that `gemm` runs on this CPU: its own tiles for x86's AVX-512 or AVX2 + FMA (for
+/// products at least a tile wide), or matrixmultiply's. Both give the same bits.
 pub fn sgemm_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    if super::gemm_avx512::takes(usize::MAX) {
-        return "sgemm (AVX-512 8x48 tiles, matrixmultiply's sums)";
+    if let Some(tiles) = super::tiled_sgemm::name() {
+        return tiles;
     }
     "sgemm (matrixmultiply)"
 }
@@ -44,11 +44,12 @@ pub fn gemm_into(
     assert_eq!(c.len(), m * n, "gemm: C has the wrong size");
     let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
     let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
+    // SAFETY: the strides describe exactly the slices checked above, and m, k > 0.
     #[cfg(target_arch = "x86_64")]
-    if super::gemm_avx512::takes(n) && m > 0 && k > 0 {
-        // SAFETY: the CPU has AVX-512F (checked by `takes`), and the strides describe exactly
-        // the slices checked above.
-        unsafe { super::gemm_avx512::gemm((m, n, k), a, (rsa, csa), b, (rsb, csb), c) };
+    if m > 0
+        && k > 0
+        && unsafe { super::tiled_sgemm::gemm((m, n, k), a, (rsa, csa), b, (rsb, csb), c) }
+    {
         return;
     }
     // SAFETY: the strides describe exactly the slices checked above, and c is m x n.

@@ -5,12 +5,12 @@
 
 pub mod adam;
 pub mod gather;
-#[cfg(target_arch = "x86_64")]
-mod gemm_avx512;
 pub mod kmeans;
 pub mod loss;
 pub mod matmul;
 pub mod reduce;
+#[cfg(target_arch = "x86_64")]
+mod tiled_sgemm;
 pub mod umap_graph;
 pub mod umap_knn;
 pub mod umap_layout;

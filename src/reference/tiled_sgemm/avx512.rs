@@ -1,106 +1,66 @@
-//! sgemm for CPUs with AVX-512F that gives the bits of matrixmultiply's AVX-512 kernel, and is
-//! faster on this project's products.
-//!
-//! matrixmultiply sums every element of C as one chain of fused multiply-adds per block of
-//! `CHAIN_DEPTH` steps of k, in order and from zero, and adds each block's chain to the sum
-//! of the blocks before it. That order is all the bits depend on, so the tiles can differ:
-//! here a tile of C is 8 rows x 48 columns (24 vector accumulators, against its 16 x 16),
-//! which keeps both FMA units busy where a 16 x 16 tile waits on its 16 broadcasts. A is
-//! read where it lies; B is packed once per block into aligned panels that the tiles read
-//! line after line (read in place, its rows a page or more apart, it was 7% slower).
+//! AVX-512F tiles of 8 rows x 48 columns (24 vector accumulators, against matrixmultiply's
+//! 16 x 16), which keep both FMA units busy where a 16 x 16 tile waits on its 16 broadcasts.
 
 use std::arch::x86_64::*;
-use std::cell::RefCell;
 
-use super::matmul::CHAIN_DEPTH;
+use super::{Tile, Tiles};
 
-/// Rows of a tile of C (one broadcast of A each per step of k).
-const MR: usize = 8;
-/// Columns of a tile of C: three 16-lane vectors.
-const NR: usize = 48;
-/// Columns of B whose `CHAIN_DEPTH` rows (480 KiB) stay in the core's L2 cache while every
-/// row of A passes over them.
-const NC: usize = NR * 10;
+pub struct Avx512;
+
 /// Steps of k ahead of the kernel that B's rows are fetched into L1.
 const PREFETCH_STEPS: usize = 16;
+const MR: usize = 8;
+const NR: usize = 48;
 
-/// One cache line of packed B, so that the packing buffer is aligned to lines.
-#[repr(C, align(64))]
-#[derive(Clone, Copy)]
-struct Line([f32; 16]);
+impl Tiles for Avx512 {
+    const NAME: &'static str = "sgemm (AVX-512 8x48 tiles, matrixmultiply's sums)";
+    const NR: usize = NR;
+    const MR: usize = MR;
 
-thread_local! {
-    /// A block of op(B), packed as panels of `NR` columns (`CHAIN_DEPTH` x NC floats).
-    static PACKED: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
-}
+    fn available() -> bool {
+        is_x86_feature_detected!("avx512f")
+    }
 
-/// Whether `gemm` takes products with `n` columns on this CPU. Narrower products (the
-/// 10-wide code layer's) stay with matrixmultiply, whose 16-wide tiles waste less.
-pub fn takes(n: usize) -> bool {
-    n >= NR && is_x86_feature_detected!("avx512f")
-}
-
-/// C (m x n, row-major) = op(A) op(B), with element (i, p) of op(A) at `a[i * rsa + p * csa]`
-/// and element (p, j) of op(B) at `b[p * rsb + j * csb]`, one of each pair of strides 1.
-///
-/// # Safety
-/// The CPU has AVX-512F, and the strides address only elements inside `a` and `b`.
-#[target_feature(enable = "avx512f")]
-pub unsafe fn gemm(
-    (m, n, k): (usize, usize, usize),
-    a: &[f32],
-    (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
-    c: &mut [f32],
-) {
-    debug_assert!(csa == 1 || rsa == 1);
-    debug_assert!(csb == 1 || rsb == 1);
-    debug_assert_eq!(c.len(), m * n);
-    PACKED.with_borrow_mut(|packed| {
-        packed.resize(CHAIN_DEPTH * NC / 16, Line([0.0; 16]));
-        for j0 in (0..n).step_by(NC) {
-            let nc = NC.min(n - j0);
-            for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
-                let kc = CHAIN_DEPTH.min(k - p0);
-                let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
-                let panels = packed.as_mut_ptr().cast::<f32>();
-                if csb == 1 {
-                    pack_rows(kc, nc, b_block, rsb, panels);
-                } else {
-                    pack_transposed(kc, nc, b_block, csb, panels);
-                }
-                for i0 in (0..m).step_by(MR) {
-                    let tile = Tile {
-                        kc,
-                        rows: MR.min(m - i0),
-                        accumulate: block > 0,
-                    };
-                    let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
-                    for (panel, jp) in (0..nc).step_by(NR).enumerate() {
-                        let b_panel = panels.add(panel * NR * kc);
-                        let c_tile = c.as_mut_ptr().add(i0 * n + j0 + jp);
-                        let cols = NR.min(nc - jp);
-                        if csa == 1 {
-                            kernel::<true>(&tile, a_rows, rsa, b_panel, c_tile, n, cols);
-                        } else {
-                            kernel::<false>(&tile, a_rows, csa, b_panel, c_tile, n, cols);
-                        }
-                    }
-                }
-            }
+    unsafe fn pack(kc: usize, nc: usize, b: *const f32, (rsb, csb): (usize, usize), out: *mut f32) {
+        if csb == 1 {
+            pack_rows(kc, nc, b, rsb, out);
+        } else {
+            pack_transposed(kc, nc, b, csb, out);
         }
-    });
+    }
+
+    unsafe fn row_block(
+        tile: &Tile,
+        a: *const f32,
+        (rsa, csa): (usize, usize),
+        panels: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        nc: usize,
+    ) {
+        if csa == 1 {
+            row_block::<true>(tile, a, rsa, panels, c, ldc, nc);
+        } else {
+            row_block::<false>(tile, a, csa, panels, c, ldc, nc);
+        }
+    }
 }
 
-/// What every tile of one row block and one block of k shares.
-struct Tile {
-    /// Steps of k (at most `CHAIN_DEPTH`).
-    kc: usize,
-    /// Rows of C to store (at most `MR`).
-    rows: usize,
-    /// Add to C (the sum of the blocks of k before) rather than overwrite it.
-    accumulate: bool,
+/// The tiles of one row block, left to right.
+#[target_feature(enable = "avx512f")]
+unsafe fn row_block<const A_ROWS_CONTIGUOUS: bool>(
+    tile: &Tile,
+    a: *const f32,
+    stride: usize,
+    panels: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    nc: usize,
+) {
+    for (panel, jp) in (0..nc).step_by(NR).enumerate() {
+        let b_panel = panels.add(panel * NR * tile.kc);
+        kernel::<A_ROWS_CONTIGUOUS>(tile, a, stride, b_panel, c.add(jp), ldc, NR.min(nc - jp));
+    }
 }
 
 /// Writes (or adds) one `tile.rows` x `cols` tile of C (row stride `ldc`) from `tile.kc` steps:

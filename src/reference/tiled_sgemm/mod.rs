@@ -1,0 +1,158 @@
+//! sgemm that gives the bits of matrixmultiply's x86 kernels, and is faster on this project's
+//! products, for CPUs with AVX-512F or with AVX2 and FMA (where matrixmultiply runs its
+//! AVX-512 or its FMA kernel).
+//!
+//! matrixmultiply sums every element of C as one chain of fused multiply-adds per block of
+//! `CHAIN_DEPTH` steps of k, in order and from zero, and adds each block's chain to the sum
+//! of the blocks before it. That order is all the bits depend on, so the tiles can differ:
+//! each instruction set here keeps 12 or 24 accumulators in flight, where matrixmultiply's
+//! keep 8 or 16. A is read where it lies, one broadcast per row and step of k (matrixmultiply
+//! packs it too: a tenth of a deep training step on an AVX2 EPYC); B is packed once per block
+//! into aligned panels that the tiles read line after line (read in place, its rows a page or
+//! more apart, it was 7% slower).
+
+mod avx2;
+mod avx512;
+
+use std::cell::RefCell;
+
+use super::matmul::CHAIN_DEPTH;
+
+/// One instruction set's tiles of C.
+trait Tiles {
+    /// What `aeclust info` shows.
+    const NAME: &'static str;
+    /// Columns of a tile of C, and of a packed panel of B.
+    const NR: usize;
+    /// Columns of B whose `CHAIN_DEPTH` rows (480 KiB) stay in a core's L2 cache while every
+    /// row of A passes over them: a whole number of panels.
+    const NC: usize = Self::NR * (480 / Self::NR);
+    /// Rows of C that `row_block` takes at once.
+    const MR: usize;
+
+    fn available() -> bool;
+
+    /// Packs the kc x nc block of op(B), element (p, j) at `b[p * rsb + j * csb]` (one of the
+    /// strides 1), as panels of NR columns, each kc x NR, zero past column nc.
+    ///
+    /// # Safety
+    /// The CPU has the instruction set, the strides address only elements of B, and `out`
+    /// holds kc x nc rounded up to whole panels, aligned to 32 bytes.
+    unsafe fn pack(kc: usize, nc: usize, b: *const f32, strides: (usize, usize), out: *mut f32);
+
+    /// Writes (or adds) `tile.rows` (at most MR) rows and nc columns of C (row stride `ldc`)
+    /// from `tile.kc` steps: element (i, p) of op(A) at `a[i * rsa + p * csa]` (one of the
+    /// strides 1), B packed by `pack`.
+    ///
+    /// # Safety
+    /// As `pack`, and the rows and columns are inside A and C.
+    unsafe fn row_block(
+        tile: &Tile,
+        a: *const f32,
+        strides: (usize, usize),
+        panels: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        nc: usize,
+    );
+}
+
+/// What every tile of one row block and one block of k shares.
+struct Tile {
+    /// Steps of k (at most `CHAIN_DEPTH`).
+    kc: usize,
+    /// Rows of C to store (at most MR); the rows past them repeat the last one.
+    rows: usize,
+    /// Add to C (the sum of the blocks of k before) rather than overwrite it.
+    accumulate: bool,
+}
+
+/// One cache line of packed B, so that the packing buffer is aligned to lines.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f32; 16]);
+
+thread_local! {
+    /// A block of op(B) packed as panels (`CHAIN_DEPTH` x NC floats).
+    static PACKED: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The tiles `gemm` runs on this CPU, if any.
+pub fn name() -> Option<&'static str> {
+    if avx512::Avx512::available() {
+        Some(avx512::Avx512::NAME)
+    } else if avx2::Avx2::available() {
+        Some(avx2::Avx2::NAME)
+    } else {
+        None
+    }
+}
+
+/// C (m x n, row-major) = op(A) op(B), with element (i, p) of op(A) at `a[i * rsa + p * csa]`
+/// and element (p, j) of op(B) at `b[p * rsb + j * csb]`, one of each pair of strides 1, if
+/// this CPU has tiles for a product n columns wide (narrower ones, such as the 10-wide code
+/// layer's, waste less in matrixmultiply's 8- or 16-wide tiles). Returns whether it ran.
+///
+/// # Safety
+/// The strides address only elements inside `a` and `b`, and m, k > 0.
+pub unsafe fn gemm(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    strides_a: (usize, usize),
+    b: &[f32],
+    strides_b: (usize, usize),
+    c: &mut [f32],
+) -> bool {
+    if avx512::Avx512::available() {
+        tiled::<avx512::Avx512>((m, n, k), a, strides_a, b, strides_b, c)
+    } else if avx2::Avx2::available() {
+        tiled::<avx2::Avx2>((m, n, k), a, strides_a, b, strides_b, c)
+    } else {
+        false
+    }
+}
+
+/// `gemm` on `T`'s tiles, when the product is at least a tile wide.
+unsafe fn tiled<T: Tiles>(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    c: &mut [f32],
+) -> bool {
+    debug_assert!(csa == 1 || rsa == 1);
+    debug_assert!(csb == 1 || rsb == 1);
+    debug_assert_eq!(c.len(), m * n);
+    if n < T::NR {
+        return false;
+    }
+    PACKED.with_borrow_mut(|packed| {
+        packed.resize(CHAIN_DEPTH * T::NC / 16, Line([0.0; 16]));
+        let panels = packed.as_mut_ptr().cast::<f32>();
+        for j0 in (0..n).step_by(T::NC) {
+            let nc = T::NC.min(n - j0);
+            for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
+                let kc = CHAIN_DEPTH.min(k - p0);
+                T::pack(
+                    kc,
+                    nc,
+                    b.as_ptr().add(p0 * rsb + j0 * csb),
+                    (rsb, csb),
+                    panels,
+                );
+                for i0 in (0..m).step_by(T::MR) {
+                    let tile = Tile {
+                        kc,
+                        rows: T::MR.min(m - i0),
+                        accumulate: block > 0,
+                    };
+                    let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
+                    let c_rows = c.as_mut_ptr().add(i0 * n + j0);
+                    T::row_block(&tile, a_rows, (rsa, csa), panels, c_rows, n, nc);
+                }
+            }
+        }
+    });
+    true
+}
