@@ -24,45 +24,60 @@ impl Tiles for Avx2 {
         is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
     }
 
-    unsafe fn pack(kc: usize, nc: usize, b: *const f32, (rsb, csb): (usize, usize), out: *mut f32) {
-        if csb == 1 {
-            pack_rows(kc, nc, b, rsb, out);
-        } else {
-            pack_transposed(kc, nc, b, csb, out);
+    #[target_feature(enable = "avx2")]
+    unsafe fn pack_rows(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
+        for jp in (0..nc).step_by(NR) {
+            let panel = out.add(jp * kc);
+            let masks: [__m256i; V] =
+                std::array::from_fn(|v| lanes_below((nc - jp).saturating_sub(8 * v)));
+            for p in 0..kc {
+                for (v, &mask) in masks.iter().enumerate() {
+                    let row = _mm256_maskload_ps(b.add(p * ldb + jp + 8 * v), mask);
+                    _mm256_store_ps(panel.add(p * NR + 8 * v), row);
+                }
+            }
         }
     }
 
-    unsafe fn row_block(
+    #[target_feature(enable = "avx2")]
+    unsafe fn pack_transposed(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
+        for jp in (0..nc).step_by(NR) {
+            let panel = out.add(jp * kc);
+            for j8 in (0..NR).step_by(8) {
+                let live = nc.saturating_sub(jp + j8).min(8);
+                for p8 in (0..kc).step_by(8) {
+                    let depth = (kc - p8).min(8);
+                    let mask = lanes_below(depth);
+                    let block: [__m256; 8] = std::array::from_fn(|j| {
+                        if j < live {
+                            _mm256_maskload_ps(b.add((jp + j8 + j) * ldb + p8), mask)
+                        } else {
+                            _mm256_setzero_ps()
+                        }
+                    });
+                    let columns = transpose8(block);
+                    for (p, column) in columns.iter().enumerate().take(depth) {
+                        _mm256_store_ps(panel.add((p8 + p) * NR + j8), *column);
+                    }
+                }
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn row_block<const A_ROWS_CONTIGUOUS: bool>(
         tile: &Tile,
         a: *const f32,
-        (rsa, csa): (usize, usize),
+        stride: usize,
         panels: *const f32,
         c: *mut f32,
         ldc: usize,
         nc: usize,
     ) {
-        if csa == 1 {
-            row_block::<true>(tile, a, rsa, panels, c, ldc, nc);
-        } else {
-            row_block::<false>(tile, a, csa, panels, c, ldc, nc);
+        for (panel, jp) in (0..nc).step_by(NR).enumerate() {
+            let b_panel = panels.add(panel * NR * tile.kc);
+            kernel::<A_ROWS_CONTIGUOUS>(tile, a, stride, b_panel, c.add(jp), ldc, NR.min(nc - jp));
         }
-    }
-}
-
-/// The tiles of one row block, left to right.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn row_block<const A_ROWS_CONTIGUOUS: bool>(
-    tile: &Tile,
-    a: *const f32,
-    stride: usize,
-    panels: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    nc: usize,
-) {
-    for (panel, jp) in (0..nc).step_by(NR).enumerate() {
-        let b_panel = panels.add(panel * NR * tile.kc);
-        kernel::<A_ROWS_CONTIGUOUS>(tile, a, stride, b_panel, c.add(jp), ldc, NR.min(nc - jp));
     }
 }
 
@@ -133,50 +148,6 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
                         acc[v]
                     };
                     _mm256_maskstore_ps(at, masks[v], sum);
-                }
-            }
-        }
-    }
-}
-
-/// Packs the kc x nc block of op(B) = B whose element (p, j) is at `b[p * ldb + j]` as panels
-/// of NR columns, each kc x NR, zero past column nc.
-#[target_feature(enable = "avx2")]
-unsafe fn pack_rows(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
-    for jp in (0..nc).step_by(NR) {
-        let panel = out.add(jp * kc);
-        let masks: [__m256i; V] =
-            std::array::from_fn(|v| lanes_below((nc - jp).saturating_sub(8 * v)));
-        for p in 0..kc {
-            for (v, &mask) in masks.iter().enumerate() {
-                let row = _mm256_maskload_ps(b.add(p * ldb + jp + 8 * v), mask);
-                _mm256_store_ps(panel.add(p * NR + 8 * v), row);
-            }
-        }
-    }
-}
-
-/// Packs the kc x nc block of op(B) = Bᵀ whose element (p, j) is at `b[j * ldb + p]` as
-/// panels of NR columns, each kc x NR, zero past column nc.
-#[target_feature(enable = "avx2")]
-unsafe fn pack_transposed(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
-    for jp in (0..nc).step_by(NR) {
-        let panel = out.add(jp * kc);
-        for j8 in (0..NR).step_by(8) {
-            let live = nc.saturating_sub(jp + j8).min(8);
-            for p8 in (0..kc).step_by(8) {
-                let depth = (kc - p8).min(8);
-                let mask = lanes_below(depth);
-                let block: [__m256; 8] = std::array::from_fn(|j| {
-                    if j < live {
-                        _mm256_maskload_ps(b.add((jp + j8 + j) * ldb + p8), mask)
-                    } else {
-                        _mm256_setzero_ps()
-                    }
-                });
-                let columns = transpose8(block);
-                for (p, column) in columns.iter().enumerate().take(depth) {
-                    _mm256_store_ps(panel.add((p8 + p) * NR + j8), *column);
                 }
             }
         }

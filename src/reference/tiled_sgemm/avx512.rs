@@ -21,45 +21,61 @@ impl Tiles for Avx512 {
         is_x86_feature_detected!("avx512f")
     }
 
-    unsafe fn pack(kc: usize, nc: usize, b: *const f32, (rsb, csb): (usize, usize), out: *mut f32) {
-        if csb == 1 {
-            pack_rows(kc, nc, b, rsb, out);
-        } else {
-            pack_transposed(kc, nc, b, csb, out);
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pack_rows(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
+        for jp in (0..nc).step_by(NR) {
+            let panel = out.add(jp * kc);
+            let masks: [__mmask16; 3] = std::array::from_fn(|v| {
+                ((1u32 << (nc - jp).saturating_sub(16 * v).min(16)) - 1) as __mmask16
+            });
+            for p in 0..kc {
+                for (v, &mask) in masks.iter().enumerate() {
+                    let row = _mm512_maskz_loadu_ps(mask, b.add(p * ldb + jp + 16 * v));
+                    _mm512_store_ps(panel.add(p * NR + 16 * v), row);
+                }
+            }
         }
     }
 
-    unsafe fn row_block(
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pack_transposed(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
+        for jp in (0..nc).step_by(NR) {
+            let panel = out.add(jp * kc);
+            for j16 in (0..NR).step_by(16) {
+                let live = nc.saturating_sub(jp + j16).min(16);
+                for p16 in (0..kc).step_by(16) {
+                    let depth = (kc - p16).min(16);
+                    let mask = ((1u32 << depth) - 1) as __mmask16;
+                    let block: [__m512; 16] = std::array::from_fn(|j| {
+                        if j < live {
+                            _mm512_maskz_loadu_ps(mask, b.add((jp + j16 + j) * ldb + p16))
+                        } else {
+                            _mm512_setzero_ps()
+                        }
+                    });
+                    let columns = transpose16(block);
+                    for (p, column) in columns.iter().enumerate().take(depth) {
+                        _mm512_storeu_ps(panel.add((p16 + p) * NR + j16), *column);
+                    }
+                }
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn row_block<const A_ROWS_CONTIGUOUS: bool>(
         tile: &Tile,
         a: *const f32,
-        (rsa, csa): (usize, usize),
+        stride: usize,
         panels: *const f32,
         c: *mut f32,
         ldc: usize,
         nc: usize,
     ) {
-        if csa == 1 {
-            row_block::<true>(tile, a, rsa, panels, c, ldc, nc);
-        } else {
-            row_block::<false>(tile, a, csa, panels, c, ldc, nc);
+        for (panel, jp) in (0..nc).step_by(NR).enumerate() {
+            let b_panel = panels.add(panel * NR * tile.kc);
+            kernel::<A_ROWS_CONTIGUOUS>(tile, a, stride, b_panel, c.add(jp), ldc, NR.min(nc - jp));
         }
-    }
-}
-
-/// The tiles of one row block, left to right.
-#[target_feature(enable = "avx512f")]
-unsafe fn row_block<const A_ROWS_CONTIGUOUS: bool>(
-    tile: &Tile,
-    a: *const f32,
-    stride: usize,
-    panels: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    nc: usize,
-) {
-    for (panel, jp) in (0..nc).step_by(NR).enumerate() {
-        let b_panel = panels.add(panel * NR * tile.kc);
-        kernel::<A_ROWS_CONTIGUOUS>(tile, a, stride, b_panel, c.add(jp), ldc, NR.min(nc - jp));
     }
 }
 
@@ -113,53 +129,6 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
                 acc[v]
             };
             _mm512_mask_storeu_ps(at, masks[v], sum);
-        }
-    }
-}
-
-/// Packs the kc x nc block of op(B) = B whose element (p, j) is at `b[p * ldb + j]` as panels
-/// of NR columns, each kc x NR, zero past column nc.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn pack_rows(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
-    for jp in (0..nc).step_by(NR) {
-        let panel = out.add(jp * kc);
-        let masks: [__mmask16; 3] = std::array::from_fn(|v| {
-            ((1u32 << (nc - jp).saturating_sub(16 * v).min(16)) - 1) as __mmask16
-        });
-        for p in 0..kc {
-            for (v, &mask) in masks.iter().enumerate() {
-                let row = _mm512_maskz_loadu_ps(mask, b.add(p * ldb + jp + 16 * v));
-                _mm512_store_ps(panel.add(p * NR + 16 * v), row);
-            }
-        }
-    }
-}
-
-/// Packs the kc x nc block of op(B) = Bᵀ whose element (p, j) is at `b[j * ldb + p]` as
-/// panels of NR columns, each kc x NR, zero past column nc.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn pack_transposed(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32) {
-    for jp in (0..nc).step_by(NR) {
-        let panel = out.add(jp * kc);
-        for j16 in (0..NR).step_by(16) {
-            let live = nc.saturating_sub(jp + j16).min(16);
-            for p16 in (0..kc).step_by(16) {
-                let depth = (kc - p16).min(16);
-                let mask = ((1u32 << depth) - 1) as __mmask16;
-                let block: [__m512; 16] = std::array::from_fn(|j| {
-                    if j < live {
-                        _mm512_maskz_loadu_ps(mask, b.add((jp + j16 + j) * ldb + p16))
-                    } else {
-                        _mm512_setzero_ps()
-                    }
-                });
-                let columns = transpose16(block);
-                for (p, column) in columns.iter().enumerate().take(depth) {
-                    _mm512_storeu_ps(panel.add((p16 + p) * NR + j16), *column);
-                }
-            }
         }
     }
 }

@@ -32,24 +32,30 @@ trait Tiles {
 
     fn available() -> bool;
 
-    /// Packs the kc x nc block of op(B), element (p, j) at `b[p * rsb + j * csb]` (one of the
-    /// strides 1), as panels of NR columns, each kc x NR, zero past column nc.
+    /// Packs the kc x nc block of op(B) = B, element (p, j) at `b[p * ldb + j]`, as panels of
+    /// NR columns, each kc x NR, zero past column nc.
     ///
     /// # Safety
-    /// The CPU has the instruction set, the strides address only elements of B, and `out`
-    /// holds kc x nc rounded up to whole panels, aligned to 32 bytes.
-    unsafe fn pack(kc: usize, nc: usize, b: *const f32, strides: (usize, usize), out: *mut f32);
+    /// The CPU has the instruction set, the block lies inside B, and `out` holds kc x nc
+    /// rounded up to whole panels, aligned to 64 bytes.
+    unsafe fn pack_rows(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32);
+
+    /// `pack_rows` for op(B) = Bᵀ, element (p, j) at `b[j * ldb + p]`.
+    ///
+    /// # Safety
+    /// As `pack_rows`.
+    unsafe fn pack_transposed(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32);
 
     /// Writes (or adds) `tile.rows` (at most MR) rows and nc columns of C (row stride `ldc`)
-    /// from `tile.kc` steps: element (i, p) of op(A) at `a[i * rsa + p * csa]` (one of the
-    /// strides 1), B packed by `pack`.
+    /// from `tile.kc` steps, tile by tile: row r of op(A) at `a + r * stride` read along k
+    /// with step 1 when `A_ROWS_CONTIGUOUS`, else at `a + r` with step `stride`; B packed.
     ///
     /// # Safety
-    /// As `pack`, and the rows and columns are inside A and C.
-    unsafe fn row_block(
+    /// As `pack_rows`, and the rows and columns lie inside A and C.
+    unsafe fn row_block<const A_ROWS_CONTIGUOUS: bool>(
         tile: &Tile,
         a: *const f32,
-        strides: (usize, usize),
+        stride: usize,
         panels: *const f32,
         c: *mut f32,
         ldc: usize,
@@ -134,13 +140,12 @@ unsafe fn tiled<T: Tiles>(
             let nc = T::NC.min(n - j0);
             for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
                 let kc = CHAIN_DEPTH.min(k - p0);
-                T::pack(
-                    kc,
-                    nc,
-                    b.as_ptr().add(p0 * rsb + j0 * csb),
-                    (rsb, csb),
-                    panels,
-                );
+                let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
+                if csb == 1 {
+                    T::pack_rows(kc, nc, b_block, rsb, panels);
+                } else {
+                    T::pack_transposed(kc, nc, b_block, csb, panels);
+                }
                 for i0 in (0..m).step_by(T::MR) {
                     let tile = Tile {
                         kc,
@@ -149,7 +154,11 @@ unsafe fn tiled<T: Tiles>(
                     };
                     let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
                     let c_rows = c.as_mut_ptr().add(i0 * n + j0);
-                    T::row_block(&tile, a_rows, (rsa, csa), panels, c_rows, n, nc);
+                    if csa == 1 {
+                        T::row_block::<true>(&tile, a_rows, rsa, panels, c_rows, n, nc);
+                    } else {
+                        T::row_block::<false>(&tile, a_rows, csa, panels, c_rows, n, nc);
+                    }
                 }
             }
         }
