@@ -178,7 +178,8 @@ impl<'a> CpuTrainer<'a> {
     /// One Adam step over every tensor, in parallel chunks, with the gradients of the first
     /// `parts` workers' shares; false when a parameter or moment became NaN or infinite.
     /// Each chunk's gradient is summed (share 0 + share 1 + ...) into a scratch buffer that
-    /// stays in cache for Adam, instead of a model-sized sum written out and read back.
+    /// stays in cache for Adam, instead of a model-sized sum written out and read back; a
+    /// single share is Adam's gradient as it is.
     fn update(&mut self, parts: usize) -> bool {
         self.t += 1;
         let (adam, lr_t) = (self.adam, self.adam.lr_t(self.t));
@@ -194,15 +195,23 @@ impl<'a> CpuTrainer<'a> {
                 .zip(m.par_chunks_mut(ADAM_CHUNK))
                 .zip(v.par_chunks_mut(ADAM_CHUNK))
                 .enumerate()
-                .map_init(Vec::new, |grad, (c, ((p, m), v))| {
+                .map_init(Vec::new, |sum, (c, ((p, m), v))| {
                     let at = c * ADAM_CHUNK..c * ADAM_CHUNK + p.len();
-                    grad.clear();
-                    grad.extend_from_slice(&shares[0][i][at.clone()]);
-                    for share in &shares[1..] {
-                        for (g, s) in grad.iter_mut().zip(&share[i][at.clone()]) {
-                            *g += s;
+                    let grad = match &shares[..] {
+                        [only] => &only[i][at],
+                        [first, second, rest @ ..] => {
+                            sum.clear();
+                            let pairs = first[i][at.clone()].iter().zip(&second[i][at.clone()]);
+                            sum.extend(pairs.map(|(a, b)| a + b));
+                            for share in rest {
+                                for (g, s) in sum.iter_mut().zip(&share[i][at.clone()]) {
+                                    *g += s;
+                                }
+                            }
+                            &sum[..]
                         }
-                    }
+                        [] => unreachable!("a batch has at least one part"),
+                    };
                     reference::adam(p, grad, m, v, &adam, lr_t)
                 })
                 .reduce(|| true, |a, b| a && b);
