@@ -6,7 +6,7 @@
 
 mod common;
 
-use aeclust::reference::{gemm, sgemm_name, CHAIN_DEPTH};
+use aeclust::reference::{gemm, gemm_skipping_zeros_into, sgemm_name, CHAIN_DEPTH};
 use common::{rng, uniform};
 
 /// matrixmultiply's C = op(A) op(B) for row-major operands.
@@ -109,4 +109,79 @@ fn gemm_carries_infinities_and_nans_where_matrixmultiply_does() {
             "trans_a {trans_a} trans_b {trans_b}"
         );
     }
+}
+
+#[test]
+fn gemm_skipping_zeros_gives_gemms_bits_where_a_is_mostly_zero() {
+    eprintln!("checking {}", sgemm_name());
+    let mut rng = rng(19);
+    // Depths around the 8-step and 64-step words of the live-step masks as well.
+    let rows = [1, 3, 4, 5, 7, 8, 9, 130];
+    let cols = [24, 25, 47, 95, 481];
+    let depths = [
+        1,
+        7,
+        8,
+        9,
+        63,
+        65,
+        CHAIN_DEPTH,
+        CHAIN_DEPTH + 1,
+        3 * CHAIN_DEPTH - 5,
+    ];
+    for &m in &rows {
+        for &n in &cols {
+            for &k in &depths {
+                // ReLU-like: most values zero (some -0), whole dead steps and rows, and a NaN
+                // and an infinity, which count as live.
+                let mut a: Vec<f32> = uniform(&mut rng, m * k, -1.0, 1.0)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let (row, step) = (i / k, i % k);
+                        if step % 5 == 0 || row % 3 == 1 || v < -0.4 {
+                            0.0
+                        } else if v < 0.0 {
+                            -0.0
+                        } else {
+                            v * [1.0, 1e3, 1e-3][i % 3]
+                        }
+                    })
+                    .collect();
+                if m * k > 40 {
+                    a[m * k / 2 + 1] = f32::NAN;
+                    a[m * k / 3 + 2] = f32::NEG_INFINITY;
+                }
+                let b = uniform(&mut rng, k * n, -1.0, 1.0);
+                for (trans_a, trans_b) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
+                    let mut skipping = vec![f32::NAN; m * n];
+                    gemm_skipping_zeros_into(trans_a, trans_b, &a, &b, (m, n, k), &mut skipping);
+                    let dense = gemm(trans_a, trans_b, &a, &b, (m, n, k));
+                    let differ = skipping
+                        .iter()
+                        .zip(&dense)
+                        .position(|(x, y)| !same_bits(*x, *y));
+                    assert!(
+                        differ.is_none(),
+                        "m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}: element {:?} \
+                         is {} skipping zeros, {} not",
+                        differ,
+                        skipping[differ.unwrap()],
+                        dense[differ.unwrap()]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_skipping_zeros_writes_zeros_for_an_all_zero_a() {
+    let (m, n, k) = (9, 50, 300);
+    let b = uniform(&mut rng(20), k * n, -1.0, 1.0);
+    let mut c = vec![f32::NAN; m * n];
+    gemm_skipping_zeros_into(false, false, &vec![-0.0; m * k], &b, (m, n, k), &mut c);
+    assert!(c.iter().all(|x| x.to_bits() == 0), "every element is +0");
 }

@@ -19,7 +19,7 @@ pub fn forward_into(
         let out = &mut after[0][..rows * fan_out];
         let input = &before[l][..rows * fan_in];
         let shape = (rows, fan_out, fan_in);
-        reference::gemm_into(false, false, input, &params.weights[l], shape, out);
+        reference::gemm_skipping_zeros_into(false, false, input, &params.weights[l], shape, out);
         reference::add_bias(out, &params.biases[l]);
         match spec.activation(l) {
             _ if logits_last && l + 1 == layers => {}

@@ -36,8 +36,38 @@ pub fn gemm_into(
     trans_b: bool,
     a: &[f32],
     b: &[f32],
+    shape: (usize, usize, usize),
+    c: &mut [f32],
+) {
+    sgemm(trans_a, trans_b, a, b, shape, c, false);
+}
+
+/// `gemm_into` for an A with many zeros (ReLU's outputs and their gradients, MNIST's blank
+/// margins): the AVX2 tiles skip the steps of k where all their rows of op(A) are zero. A
+/// skipped step would add ±0 x b to each sum, which leaves a sum as it is while b is finite,
+/// so the bits are `gemm_into`'s unless B holds an infinity or a NaN (whose products with a
+/// zero, NaN, are left out) or a partial sum underflows to -0 (which a skipped +0 would have
+/// turned into +0). Training gives B its weights and gradients, and stops at the first step
+/// where one of them is infinite or NaN, however its sums came out.
+pub fn gemm_skipping_zeros_into(
+    trans_a: bool,
+    trans_b: bool,
+    a: &[f32],
+    b: &[f32],
+    shape: (usize, usize, usize),
+    c: &mut [f32],
+) {
+    sgemm(trans_a, trans_b, a, b, shape, c, true);
+}
+
+fn sgemm(
+    trans_a: bool,
+    trans_b: bool,
+    a: &[f32],
+    b: &[f32],
     (m, n, k): (usize, usize, usize),
     c: &mut [f32],
+    skip_zero_steps: bool,
 ) {
     assert_eq!(a.len(), m * k, "gemm: A has the wrong size");
     assert_eq!(b.len(), k * n, "gemm: B has the wrong size");
@@ -48,7 +78,9 @@ pub fn gemm_into(
     #[cfg(target_arch = "x86_64")]
     if m > 0
         && k > 0
-        && unsafe { super::tiled_sgemm::gemm((m, n, k), a, (rsa, csa), b, (rsb, csb), c) }
+        && unsafe {
+            super::tiled_sgemm::gemm((m, n, k), a, (rsa, csa), b, (rsb, csb), c, skip_zero_steps)
+        }
     {
         return;
     }

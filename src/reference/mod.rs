@@ -18,5 +18,8 @@ pub mod umap_layout;
 pub use adam::adam;
 pub use gather::gather;
 pub use loss::{bce_sigmoid, mse, BCE_EPSILON};
-pub use matmul::{add_bias, gemm, gemm_into, relu, relu_mask, sgemm_name, sigmoid, CHAIN_DEPTH};
+pub use matmul::{
+    add_bias, gemm, gemm_into, gemm_skipping_zeros_into, relu, relu_mask, sgemm_name, sigmoid,
+    CHAIN_DEPTH,
+};
 pub use reduce::column_sums;

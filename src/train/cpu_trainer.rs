@@ -6,7 +6,7 @@ use crate::data::Dataset;
 use crate::model::{Activation, Loss, ModelSpec, Params};
 use crate::network::{forward_into, EVAL_ROWS};
 use crate::optim::AdamConfig;
-use crate::reference::{self, gemm_into};
+use crate::reference::{self, gemm_skipping_zeros_into};
 /// A batch is split over the cores only in parts of at least this many rows.
 const MIN_PART_ROWS: usize = 8;
 /// Parameters per Adam task.
@@ -69,14 +69,14 @@ impl Worker {
             let delta = &self.deltas[l + 1][..rows * fan_out];
             let input = &self.acts[l][..rows * fan_in];
             let dw = &mut self.grads.weights[l];
-            gemm_into(true, false, input, delta, (fan_in, fan_out, rows), dw);
+            gemm_skipping_zeros_into(true, false, input, delta, (fan_in, fan_out, rows), dw);
             self.grads.biases[l] = reference::column_sums(delta, fan_out);
             if l > 0 {
                 let (below, above) = self.deltas.split_at_mut(l + 1);
                 let input_grad = &mut below[l][..rows * fan_in];
                 let delta = &above[0][..rows * fan_out];
                 let shape = (rows, fan_in, fan_out);
-                gemm_into(false, true, delta, &params.weights[l], shape, input_grad);
+                gemm_skipping_zeros_into(false, true, delta, &params.weights[l], shape, input_grad);
                 if spec.activation(l - 1) == Activation::Relu {
                     reference::relu_mask(input_grad, &self.acts[l][..rows * fan_in]);
                 }

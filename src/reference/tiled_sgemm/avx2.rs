@@ -19,6 +19,7 @@ impl Tiles for Avx2 {
     const NAME: &'static str = "sgemm (AVX2 4x24 tiles, matrixmultiply's sums)";
     const NR: usize = NR;
     const MR: usize = MR;
+    const SKIPS_STEPS: bool = true;
 
     fn available() -> bool {
         is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
@@ -76,7 +77,22 @@ impl Tiles for Avx2 {
     ) {
         for (panel, jp) in (0..nc).step_by(NR).enumerate() {
             let b_panel = panels.add(panel * NR * tile.kc);
-            kernel::<A_ROWS_CONTIGUOUS>(tile, a, stride, b_panel, c.add(jp), ldc, NR.min(nc - jp));
+            let (c, cols) = (c.add(jp), NR.min(nc - jp));
+            match tile.steps {
+                None => kernel::<A_ROWS_CONTIGUOUS>(
+                    tile,
+                    0..tile.kc,
+                    (a, stride),
+                    b_panel,
+                    c,
+                    ldc,
+                    cols,
+                ),
+                Some(steps) => {
+                    let steps = steps.iter().map(|&p| p as usize);
+                    kernel::<A_ROWS_CONTIGUOUS>(tile, steps, (a, stride), b_panel, c, ldc, cols)
+                }
+            }
         }
     }
 }
@@ -89,15 +105,15 @@ unsafe fn lanes_below(live: usize) -> __m256i {
     _mm256_cmpgt_epi32(live, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 }
 
-/// Writes (or adds) one `tile.rows` x `cols` tile of C (row stride `ldc`) from `tile.kc` steps:
+/// Writes (or adds) one `tile.rows` x `cols` tile of C (row stride `ldc`) from `steps` of k:
 /// row r of A at `a + r * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
 /// `a + r` with step `stride`; step p of B's packed panel at `b + p * NR`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
     tile: &Tile,
-    a: *const f32,
-    stride: usize,
+    steps: impl Iterator<Item = usize>,
+    (a, stride): (*const f32, usize),
     b: *const f32,
     c: *mut f32,
     ldc: usize,
@@ -113,7 +129,7 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
     });
     let a_step = if A_ROWS_CONTIGUOUS { 1 } else { stride };
     let mut acc = [[_mm256_setzero_ps(); V]; MR];
-    for p in 0..tile.kc {
+    for p in steps {
         let b_row = b.add(p * NR);
         let ahead = b_row.wrapping_add(PREFETCH_STEPS * NR);
         _mm_prefetch::<_MM_HINT_T0>(ahead.cast());

@@ -13,10 +13,12 @@
 
 mod avx2;
 mod avx512;
+mod live_steps;
 
 use std::cell::RefCell;
 
 use super::matmul::CHAIN_DEPTH;
+use live_steps::LiveSteps;
 
 /// One instruction set's tiles of C.
 trait Tiles {
@@ -29,6 +31,9 @@ trait Tiles {
     const NC: usize = Self::NR * (480 / Self::NR);
     /// Rows of C that `row_block` takes at once.
     const MR: usize;
+    /// Whether `row_block` runs only a tile's `steps` when they are given (found with AVX2,
+    /// so only tiles that run where AVX2 is may).
+    const SKIPS_STEPS: bool;
 
     fn available() -> bool;
 
@@ -64,13 +69,16 @@ trait Tiles {
 }
 
 /// What every tile of one row block and one block of k shares.
-struct Tile {
+struct Tile<'s> {
     /// Steps of k (at most `CHAIN_DEPTH`).
     kc: usize,
     /// Rows of C to store (at most MR); the rows past them repeat the last one.
     rows: usize,
     /// Add to C (the sum of the blocks of k before) rather than overwrite it.
     accumulate: bool,
+    /// The steps of k to run, in order, when the others add nothing (the row block's rows of
+    /// A are all zero there); every step when None.
+    steps: Option<&'s [u16]>,
 }
 
 /// One cache line of packed B, so that the packing buffer is aligned to lines.
@@ -81,6 +89,8 @@ struct Line([f32; 16]);
 thread_local! {
     /// A block of op(B) packed as panels (`CHAIN_DEPTH` x NC floats).
     static PACKED: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+    /// The live steps of the op(A) being multiplied, when the tiles skip the others.
+    static LIVE: RefCell<LiveSteps> = const { RefCell::new(LiveSteps::new()) };
 }
 
 /// The tiles `gemm` runs on this CPU, if any.
@@ -98,6 +108,8 @@ pub fn name() -> Option<&'static str> {
 /// and element (p, j) of op(B) at `b[p * rsb + j * csb]`, one of each pair of strides 1, if
 /// this CPU has tiles for a product n columns wide (narrower ones, such as the 10-wide code
 /// layer's, waste less in matrixmultiply's 8- or 16-wide tiles). Returns whether it ran.
+/// With `skip_zero_steps`, tiles that can skip leave out the steps of k where their rows of
+/// op(A) are all zero.
 ///
 /// # Safety
 /// The strides address only elements inside `a` and `b`, and m, k > 0.
@@ -108,11 +120,13 @@ pub unsafe fn gemm(
     b: &[f32],
     strides_b: (usize, usize),
     c: &mut [f32],
+    skip_zero_steps: bool,
 ) -> bool {
+    let shape = (m, n, k);
     if avx512::Avx512::available() {
-        tiled::<avx512::Avx512>((m, n, k), a, strides_a, b, strides_b, c)
+        tiled::<avx512::Avx512>(shape, a, strides_a, b, strides_b, c, skip_zero_steps)
     } else if avx2::Avx2::available() {
-        tiled::<avx2::Avx2>((m, n, k), a, strides_a, b, strides_b, c)
+        tiled::<avx2::Avx2>(shape, a, strides_a, b, strides_b, c, skip_zero_steps)
     } else {
         false
     }
@@ -126,6 +140,7 @@ unsafe fn tiled<T: Tiles>(
     b: &[f32],
     (rsb, csb): (usize, usize),
     c: &mut [f32],
+    skip_zero_steps: bool,
 ) -> bool {
     debug_assert!(csa == 1 || rsa == 1);
     debug_assert!(csb == 1 || rsb == 1);
@@ -133,35 +148,43 @@ unsafe fn tiled<T: Tiles>(
     if n < T::NR {
         return false;
     }
-    PACKED.with_borrow_mut(|packed| {
-        packed.resize(CHAIN_DEPTH * T::NC / 16, Line([0.0; 16]));
-        let panels = packed.as_mut_ptr().cast::<f32>();
-        for j0 in (0..n).step_by(T::NC) {
-            let nc = T::NC.min(n - j0);
-            for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
-                let kc = CHAIN_DEPTH.min(k - p0);
-                let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
-                if csb == 1 {
-                    T::pack_rows(kc, nc, b_block, rsb, panels);
-                } else {
-                    T::pack_transposed(kc, nc, b_block, csb, panels);
-                }
-                for i0 in (0..m).step_by(T::MR) {
-                    let tile = Tile {
-                        kc,
-                        rows: T::MR.min(m - i0),
-                        accumulate: block > 0,
-                    };
-                    let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
-                    let c_rows = c.as_mut_ptr().add(i0 * n + j0);
-                    if csa == 1 {
-                        T::row_block::<true>(&tile, a_rows, rsa, panels, c_rows, n, nc);
+    let skip = skip_zero_steps && T::SKIPS_STEPS;
+    LIVE.with_borrow_mut(|live| {
+        if skip {
+            // SAFETY (AVX2): tiles that skip run only where the CPU has it.
+            live.find(a.as_ptr(), (rsa, csa), (m, k), T::MR);
+        }
+        PACKED.with_borrow_mut(|packed| {
+            packed.resize(CHAIN_DEPTH * T::NC / 16, Line([0.0; 16]));
+            let panels = packed.as_mut_ptr().cast::<f32>();
+            for j0 in (0..n).step_by(T::NC) {
+                let nc = T::NC.min(n - j0);
+                for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
+                    let kc = CHAIN_DEPTH.min(k - p0);
+                    let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
+                    if csb == 1 {
+                        T::pack_rows(kc, nc, b_block, rsb, panels);
                     } else {
-                        T::row_block::<false>(&tile, a_rows, csa, panels, c_rows, n, nc);
+                        T::pack_transposed(kc, nc, b_block, csb, panels);
+                    }
+                    for (row_block, i0) in (0..m).step_by(T::MR).enumerate() {
+                        let tile = Tile {
+                            kc,
+                            rows: T::MR.min(m - i0),
+                            accumulate: block > 0,
+                            steps: skip.then(|| live.of(block, row_block)),
+                        };
+                        let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
+                        let c_rows = c.as_mut_ptr().add(i0 * n + j0);
+                        if csa == 1 {
+                            T::row_block::<true>(&tile, a_rows, rsa, panels, c_rows, n, nc);
+                        } else {
+                            T::row_block::<false>(&tile, a_rows, csa, panels, c_rows, n, nc);
+                        }
                     }
                 }
             }
-        }
+        });
     });
     true
 }

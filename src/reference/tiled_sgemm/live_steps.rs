@@ -1,0 +1,137 @@
+//! The steps of k that each row block of op(A) needs: at the others all its rows are zero,
+//! and their products add nothing to C while B is finite. Found 8 steps or 8 rows at a time
+//! with AVX2 (only AVX2's tiles skip).
+
+use std::arch::x86_64::*;
+
+use super::CHAIN_DEPTH;
+
+/// The live steps of every block of `CHAIN_DEPTH` steps and row block of one op(A).
+pub struct LiveSteps {
+    row_blocks: usize,
+    /// 64-step words per row block.
+    words: usize,
+    /// Bit p % 64 of word `b * words + p / 64`: whether step p is live in row block b.
+    bits: Vec<u64>,
+    /// Slot `block * row_blocks + row block` holds its steps from `CHAIN_DEPTH * slot`.
+    steps: Vec<u16>,
+    counts: Vec<usize>,
+}
+
+/// The positions of the set bits of each byte, in order.
+const SET_BITS: [[u8; 8]; 256] = {
+    let mut table = [[0; 8]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let (mut bit, mut set) = (0, 0);
+        while bit < 8 {
+            if byte >> bit & 1 == 1 {
+                table[byte][set] = bit as u8;
+                set += 1;
+            }
+            bit += 1;
+        }
+        byte += 1;
+    }
+    table
+};
+
+impl LiveSteps {
+    pub const fn new() -> Self {
+        LiveSteps {
+            row_blocks: 0,
+            words: 0,
+            bits: Vec::new(),
+            steps: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+
+    /// Finds them for op(A), m x k with element (i, p) at `a + i * rs + p * cs`, one of the
+    /// strides 1, in row blocks of `mr` rows (a divisor of 8).
+    ///
+    /// # Safety
+    /// Every such element lies inside A, and the CPU has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn find(
+        &mut self,
+        a: *const f32,
+        (rs, cs): (usize, usize),
+        (m, k): (usize, usize),
+        mr: usize,
+    ) {
+        debug_assert_eq!(8 % mr, 0);
+        self.row_blocks = m.div_ceil(mr);
+        self.words = k.div_ceil(64);
+        self.bits.clear();
+        self.bits.resize(self.row_blocks * self.words, 0);
+        // Along A in memory, 8 floats at a time: steps of one row, or rows of one step.
+        if cs == 1 {
+            for i in 0..m {
+                let words = &mut self.bits[i / mr * self.words..][..self.words];
+                for p8 in (0..k).step_by(8) {
+                    let nonzero = nonzero_lanes(a.add(i * rs + p8), k - p8);
+                    words[p8 / 64] |= u64::from(nonzero) << (p8 % 64);
+                }
+            }
+        } else {
+            for p in 0..k {
+                for i8 in (0..m).step_by(8) {
+                    let nonzero = nonzero_lanes(a.add(p * cs + i8), m - i8);
+                    for group in 0..8 / mr {
+                        let live = nonzero >> (group * mr) & ((1 << mr) - 1) != 0;
+                        let b = i8 / mr + group;
+                        if b < self.row_blocks {
+                            self.bits[b * self.words + p / 64] |= u64::from(live) << (p % 64);
+                        }
+                    }
+                }
+            }
+        }
+        self.steps
+            .resize(k.div_ceil(CHAIN_DEPTH) * self.row_blocks * CHAIN_DEPTH, 0);
+        self.counts.clear();
+        for p0 in (0..k).step_by(CHAIN_DEPTH) {
+            let kc = CHAIN_DEPTH.min(k - p0);
+            for b in 0..self.row_blocks {
+                let slot = self.steps.as_mut_ptr().add(CHAIN_DEPTH * self.counts.len());
+                let mut count = 0;
+                // The positions of 8 steps' live bits, stored 8 at a time: a store never
+                // reaches past the slot, as at most p8 - p0 steps come before it.
+                for p8 in (p0..p0 + kc).step_by(8) {
+                    let byte = (self.bits[b * self.words + p8 / 64] >> (p8 % 64)) as u8;
+                    let set = _mm_loadl_epi64(SET_BITS[usize::from(byte)].as_ptr().cast());
+                    let offset = _mm_set1_epi16((p8 - p0) as i16);
+                    let steps = _mm_add_epi16(_mm_cvtepu8_epi16(set), offset);
+                    _mm_storeu_si128(slot.add(count).cast(), steps);
+                    count += byte.count_ones() as usize;
+                }
+                self.counts.push(count);
+            }
+        }
+    }
+
+    /// The live steps of row block `row_block` in block `block` of k, in order.
+    pub fn of(&self, block: usize, row_block: usize) -> &[u16] {
+        let slot = block * self.row_blocks + row_block;
+        let at = CHAIN_DEPTH * slot;
+        &self.steps[at..at + self.counts[slot]]
+    }
+}
+
+/// Bit l set where float l of the (at most) 8 from `at`, the first `live` of them read, is
+/// not zero (NaN included).
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn nonzero_lanes(at: *const f32, live: usize) -> u8 {
+    let values = if live >= 8 {
+        _mm256_loadu_ps(at)
+    } else {
+        let lanes = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(live as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        _mm256_maskload_ps(at, lanes)
+    };
+    _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(values, _mm256_setzero_ps())) as u8
+}
