@@ -79,7 +79,7 @@ impl LiveSteps {
                 for i8 in (0..m).step_by(8) {
                     let nonzero = nonzero_lanes(a.add(p * cs + i8), m - i8);
                     for group in 0..8 / mr {
-                        let live = nonzero >> (group * mr) & ((1 << mr) - 1) != 0;
+                        let live = u32::from(nonzero) >> (group * mr) & ((1 << mr) - 1) != 0;
                         let b = i8 / mr + group;
                         if b < self.row_blocks {
                             self.bits[b * self.words + p / 64] |= u64::from(live) << (p % 64);
@@ -134,4 +134,64 @@ unsafe fn nonzero_lanes(at: *const f32, live: usize) -> u8 {
         _mm256_maskload_ps(at, lanes)
     };
     _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(values, _mm256_setzero_ps())) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `find` against the definition, on both layouts of A, for every row block size a
+    /// divisor of 8 allows, around the 8-step groups, the 64-step words and the blocks of k.
+    #[test]
+    fn find_lists_exactly_the_steps_where_a_row_is_not_zero() {
+        if !is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 on this CPU: nothing skips, nothing to check");
+            return;
+        }
+        let mut state = 0x2545_f491_u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let mut live = LiveSteps::new();
+        for mr in [1, 2, 4, 8] {
+            for m in [1, 3, 4, 5, 8, 9, 17] {
+                for k in [1, 7, 8, 9, 63, 64, 65, 255, 256, 257, 600] {
+                    // Mostly +0 and -0, some NaN, a few values; element (i, p) at i * k + p.
+                    let a: Vec<f32> = (0..m * k)
+                        .map(|_| match next() % 16 {
+                            0..=8 => 0.0,
+                            9..=12 => -0.0,
+                            13 => f32::NAN,
+                            _ => 1.5,
+                        })
+                        .collect();
+                    let transposed: Vec<f32> = (0..k * m).map(|e| a[(e % m) * k + e / m]).collect();
+                    for (data, strides) in [(&a, (k, 1)), (&transposed, (1, m))] {
+                        // SAFETY: the CPU has AVX2 (checked); the strides address data.
+                        unsafe { live.find(data.as_ptr(), strides, (m, k), mr) };
+                        for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
+                            let kc = CHAIN_DEPTH.min(k - p0);
+                            for (b, i0) in (0..m).step_by(mr).enumerate() {
+                                let expected: Vec<u16> = (0..kc as u16)
+                                    .filter(|&p| {
+                                        (i0..m.min(i0 + mr))
+                                            .any(|i| a[i * k + p0 + p as usize] != 0.0)
+                                    })
+                                    .collect();
+                                assert_eq!(
+                                    live.of(block, b),
+                                    expected,
+                                    "mr {mr} m {m} k {k} strides {strides:?} block {block} \
+                                     row block {b}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
