@@ -46,6 +46,20 @@ fn same_bits(x: f32, y: f32) -> bool {
     x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
 }
 
+/// Fails, naming the first element whose bits differ, unless `ours` and `theirs` agree.
+fn assert_same_bits(ours: &[f32], theirs: &[f32], case: &str) {
+    if let Some(i) = ours
+        .iter()
+        .zip(theirs)
+        .position(|(x, y)| !same_bits(*x, *y))
+    {
+        panic!(
+            "{case}: element {i} is {} here, {} there",
+            ours[i], theirs[i]
+        );
+    }
+}
+
 #[test]
 fn gemm_gives_matrixmultiplys_bits_on_every_edge_of_its_tiles() {
     eprintln!("checking {}", sgemm_name());
@@ -71,18 +85,8 @@ fn gemm_gives_matrixmultiplys_bits_on_every_edge_of_its_tiles() {
                 {
                     let ours = gemm(trans_a, trans_b, &a, &b, (m, n, k));
                     let theirs = matrixmultiply_gemm(trans_a, trans_b, &a, &b, (m, n, k));
-                    let differ = ours
-                        .iter()
-                        .zip(&theirs)
-                        .position(|(x, y)| !same_bits(*x, *y));
-                    assert!(
-                        differ.is_none(),
-                        "m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}: element {:?} \
-                         is {} here, {} in matrixmultiply",
-                        differ,
-                        ours[differ.unwrap()],
-                        theirs[differ.unwrap()]
-                    );
+                    let case = format!("m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}");
+                    assert_same_bits(&ours, &theirs, &format!("{case}, ours vs matrixmultiply"));
                 }
             }
         }
@@ -104,9 +108,10 @@ fn gemm_carries_infinities_and_nans_where_matrixmultiply_does() {
         let ours = gemm(trans_a, trans_b, &a, &b, (m, n, k));
         let theirs = matrixmultiply_gemm(trans_a, trans_b, &a, &b, (m, n, k));
         assert!(ours.iter().any(|x| x.is_nan()) && ours.iter().any(|x| x.is_infinite()));
-        assert!(
-            ours.iter().zip(&theirs).all(|(x, y)| same_bits(*x, *y)),
-            "trans_a {trans_a} trans_b {trans_b}"
+        assert_same_bits(
+            &ours,
+            &theirs,
+            &format!("trans_a {trans_a} trans_b {trans_b}"),
         );
     }
 }
@@ -159,18 +164,8 @@ fn gemm_skipping_zeros_gives_gemms_bits_where_a_is_mostly_zero() {
                     let mut skipping = vec![f32::NAN; m * n];
                     gemm_skipping_zeros_into(trans_a, trans_b, &a, &b, (m, n, k), &mut skipping);
                     let dense = gemm(trans_a, trans_b, &a, &b, (m, n, k));
-                    let differ = skipping
-                        .iter()
-                        .zip(&dense)
-                        .position(|(x, y)| !same_bits(*x, *y));
-                    assert!(
-                        differ.is_none(),
-                        "m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}: element {:?} \
-                         is {} skipping zeros, {} not",
-                        differ,
-                        skipping[differ.unwrap()],
-                        dense[differ.unwrap()]
-                    );
+                    let case = format!("m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}");
+                    assert_same_bits(&skipping, &dense, &format!("{case}, skipping vs not"));
                 }
             }
         }
