@@ -114,7 +114,7 @@ pub fn name() -> Option<&'static str> {
 /// # Safety
 /// The strides address only elements inside `a` and `b`, and m, k > 0.
 pub unsafe fn gemm(
-    (m, n, k): (usize, usize, usize),
+    shape: (usize, usize, usize),
     a: &[f32],
     strides_a: (usize, usize),
     b: &[f32],
@@ -122,7 +122,6 @@ pub unsafe fn gemm(
     c: &mut [f32],
     skip_zero_steps: bool,
 ) -> bool {
-    let shape = (m, n, k);
     if avx512::Avx512::available() {
         tiled::<avx512::Avx512>(shape, a, strides_a, b, strides_b, c, skip_zero_steps)
     } else if avx2::Avx2::available() {
