@@ -10,8 +10,8 @@ use crate::gpu::buffers::{padded, read_f32, storage, storage_init};
 use crate::gpu::kernels::{record_steps, StepTable};
 use crate::model::{ModelSpec, Params};
 use crate::network::{
-    batch_steps, eval_rows, forward_into, DeviceSplit, GpuPasses, ParamOffsets, Workspace,
-    EVAL_ROWS,
+    batch_steps, eval_rows, forward_into, pack_forward, DeviceSplit, GpuPasses, ParamOffsets,
+    Workspace, EVAL_ROWS,
 };
 
 /// Runs a trained model's forward pass: `GpuEncoder` (the WGSL kernels) or `CpuEncoder`
@@ -116,6 +116,7 @@ impl Encoder for CpuEncoder {
     ) -> Result<Vec<f32>> {
         let order: Vec<u32> = (0..data.count as u32).collect();
         let starts: Vec<usize> = (0..data.count).step_by(EVAL_ROWS).collect();
+        let packed = pack_forward(spec, params, layers);
         let parts: Vec<Vec<f32>> = starts
             .par_iter()
             .map(|&first| {
@@ -124,7 +125,7 @@ impl Encoder for CpuEncoder {
                     crate::reference::gather(&data.pixels, data.image_size(), &order, first, rows);
                 let mut acts = vec![input];
                 acts.extend(spec.widths[1..=layers].iter().map(|&w| vec![0.0; rows * w]));
-                forward_into(spec, params, &mut acts, rows, layers, false);
+                forward_into(spec, (params, &packed), &mut acts, rows, layers, false);
                 acts.pop().unwrap_or_default()
             })
             .collect();

@@ -6,7 +6,10 @@
 
 mod common;
 
-use aeclust::reference::{gemm, gemm_skipping_zeros_into, sgemm_name, CHAIN_DEPTH};
+use aeclust::reference::{
+    gemm, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, sgemm_name, PackedB,
+    CHAIN_DEPTH,
+};
 use common::{rng, uniform};
 
 /// matrixmultiply's C = op(A) op(B) for row-major operands.
@@ -179,4 +182,56 @@ fn gemm_skipping_zeros_writes_zeros_for_an_all_zero_a() {
     let mut c = vec![f32::NAN; m * n];
     gemm_skipping_zeros_into(false, false, &vec![-0.0; m * k], &b, (m, n, k), &mut c);
     assert!(c.iter().all(|x| x.to_bits() == 0), "every element is +0");
+}
+
+#[test]
+fn gemm_with_b_packed_ahead_gives_the_same_bits_and_follows_a_repack() {
+    eprintln!("checking {}", sgemm_name());
+    let mut rng = rng(21);
+    // Columns below a tile (not packed: B is read as it is), around the 24- and 48-column
+    // panels and the 480-column blocks; depths around the chains' 256-step blocks, whose
+    // packed blocks of odd sizes start a whole line apart.
+    let cols = [10, 24, 25, 49, 481, 1000];
+    let depths = [1, 17, CHAIN_DEPTH, CHAIN_DEPTH + 1, 3 * CHAIN_DEPTH - 5];
+    for &n in &cols {
+        for &k in &depths {
+            let m = 9;
+            let a: Vec<f32> = uniform(&mut rng, m * k, -1.0, 1.0)
+                .iter()
+                .map(|&v| if v < 0.0 { 0.0 } else { v })
+                .collect();
+            let first = uniform(&mut rng, k * n, -1.0, 1.0);
+            let second = uniform(&mut rng, k * n, -1e3, 1e3);
+            for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
+                let case = format!("m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}");
+                let mut packed = PackedB::new(trans_b, &first, (k, n));
+                for (b, when) in [(&first, "packed"), (&second, "repacked")] {
+                    if when == "repacked" {
+                        packed.repack(b);
+                    }
+                    let mut ahead = vec![f32::NAN; m * n];
+                    gemm_packed_skipping_zeros_into(
+                        trans_a,
+                        &a,
+                        (b, &packed),
+                        (m, n, k),
+                        &mut ahead,
+                    );
+                    let mut plain = vec![f32::NAN; m * n];
+                    gemm_skipping_zeros_into(trans_a, trans_b, &a, b, (m, n, k), &mut plain);
+                    assert_same_bits(&ahead, &plain, &format!("{case}, B {when} vs not"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "packed for another shape")]
+fn gemm_refuses_b_packed_for_another_shape() {
+    let (m, n, k) = (4, 30, 40);
+    let b = vec![1.0; k * n];
+    let packed = PackedB::new(true, &b, (n, k));
+    let mut c = vec![0.0; m * n];
+    gemm_packed_skipping_zeros_into(false, &vec![1.0; m * k], (&b, &packed), (m, n, k), &mut c);
 }

@@ -6,7 +6,7 @@ mod cpu_passes;
 mod gpu_passes;
 mod param_offsets;
 
-pub use cpu_passes::forward_into;
+pub use cpu_passes::{forward_into, pack_forward};
 pub use gpu_passes::{batch_steps, eval_rows, DeviceSplit, GpuPasses, Workspace};
 pub use param_offsets::{LayerSlots, ParamOffsets};
 

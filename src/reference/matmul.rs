@@ -39,7 +39,7 @@ pub fn gemm_into(
     shape: (usize, usize, usize),
     c: &mut [f32],
 ) {
-    sgemm(trans_a, trans_b, a, b, shape, c, false);
+    sgemm(trans_a, (b, trans_b, None), a, shape, c, false);
 }
 
 /// `gemm_into` for an A with many zeros (ReLU's outputs and their gradients, MNIST's blank
@@ -57,14 +57,78 @@ pub fn gemm_skipping_zeros_into(
     shape: (usize, usize, usize),
     c: &mut [f32],
 ) {
-    sgemm(trans_a, trans_b, a, b, shape, c, true);
+    sgemm(trans_a, (b, trans_b, None), a, shape, c, true);
+}
+
+/// op(B) laid out ahead for this CPU's tiles: for a B that many products multiply by (a
+/// layer's weights between two Adam steps), so that each product reads it as it is instead of
+/// packing B again. Where this CPU has no tiles for it, products read B itself.
+pub struct PackedB {
+    trans_b: bool,
+    /// op(B)'s (k, n).
+    shape: (usize, usize),
+    #[cfg(target_arch = "x86_64")]
+    panels: Option<super::tiled_sgemm::Panels>,
+}
+
+impl PackedB {
+    /// op(B) (k x n; stored n x k when `trans_b`), packed in parallel.
+    pub fn new(trans_b: bool, b: &[f32], (k, n): (usize, usize)) -> Self {
+        assert_eq!(b.len(), k * n, "PackedB: B has the wrong size");
+        PackedB {
+            trans_b,
+            shape: (k, n),
+            // SAFETY: the strides describe exactly B, whose size is checked above.
+            #[cfg(target_arch = "x86_64")]
+            panels: unsafe {
+                super::tiled_sgemm::Panels::pack(b, strides(trans_b, (k, n)), (k, n))
+            },
+        }
+    }
+
+    /// Packs a new B of the same shape over this one.
+    pub fn repack(&mut self, b: &[f32]) {
+        let (k, n) = self.shape;
+        assert_eq!(b.len(), k * n, "PackedB: B has the wrong size");
+        #[cfg(target_arch = "x86_64")]
+        if let Some(panels) = &mut self.panels {
+            // SAFETY: the strides describe exactly B, whose size is checked above.
+            unsafe { panels.repack(b, strides(self.trans_b, self.shape)) };
+        }
+    }
+}
+
+/// The strides (row, column) of op(B) (k x n) stored row-major, n x k when `trans_b`.
+fn strides(trans_b: bool, (k, n): (usize, usize)) -> (usize, usize) {
+    if trans_b {
+        (1, k)
+    } else {
+        (n, 1)
+    }
+}
+
+/// `gemm_skipping_zeros_into` with op(B) = `b` packed ahead as `packed`.
+pub fn gemm_packed_skipping_zeros_into(
+    trans_a: bool,
+    a: &[f32],
+    (b, packed): (&[f32], &PackedB),
+    shape: (usize, usize, usize),
+    c: &mut [f32],
+) {
+    sgemm(
+        trans_a,
+        (b, packed.trans_b, Some(packed)),
+        a,
+        shape,
+        c,
+        true,
+    );
 }
 
 fn sgemm(
     trans_a: bool,
-    trans_b: bool,
+    (b, trans_b, packed): (&[f32], bool, Option<&PackedB>),
     a: &[f32],
-    b: &[f32],
     (m, n, k): (usize, usize, usize),
     c: &mut [f32],
     skip_zero_steps: bool,
@@ -72,17 +136,23 @@ fn sgemm(
     assert_eq!(a.len(), m * k, "gemm: A has the wrong size");
     assert_eq!(b.len(), k * n, "gemm: B has the wrong size");
     assert_eq!(c.len(), m * n, "gemm: C has the wrong size");
+    if let Some(packed) = packed {
+        assert_eq!(packed.shape, (k, n), "gemm: B was packed for another shape");
+    }
     let (rsa, csa) = if trans_a { (1, m) } else { (k, 1) };
-    let (rsb, csb) = if trans_b { (1, k) } else { (n, 1) };
-    // SAFETY: the strides describe exactly the slices checked above, and m, k > 0.
+    let (rsb, csb) = strides(trans_b, (k, n));
     #[cfg(target_arch = "x86_64")]
-    if m > 0
-        && k > 0
-        && unsafe {
-            super::tiled_sgemm::gemm((m, n, k), a, (rsa, csa), b, (rsb, csb), c, skip_zero_steps)
-        }
     {
-        return;
+        let panels = packed.and_then(|p| p.panels.as_ref());
+        let b = (b, (rsb, csb), panels);
+        // SAFETY: the strides describe exactly the slices checked above, m, k > 0, and the
+        // panels hold op(B) (their shape is checked above and `PackedB` is packed from a B).
+        if m > 0
+            && k > 0
+            && unsafe { super::tiled_sgemm::gemm((m, n, k), a, (rsa, csa), b, c, skip_zero_steps) }
+        {
+            return;
+        }
     }
     // SAFETY: the strides describe exactly the slices checked above, and c is m x n.
     unsafe {

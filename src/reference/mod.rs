@@ -19,7 +19,7 @@ pub use adam::adam;
 pub use gather::gather;
 pub use loss::{bce_sigmoid, mse, BCE_EPSILON};
 pub use matmul::{
-    add_bias, gemm, gemm_into, gemm_skipping_zeros_into, relu, relu_mask, sgemm_name, sigmoid,
-    CHAIN_DEPTH,
+    add_bias, gemm, gemm_into, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, relu,
+    relu_mask, sgemm_name, sigmoid, PackedB, CHAIN_DEPTH,
 };
 pub use reduce::column_sums;

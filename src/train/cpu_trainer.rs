@@ -4,13 +4,46 @@ use rayon::prelude::*;
 use super::{AdamState, Progress, TrainConfig, Trainer};
 use crate::data::Dataset;
 use crate::model::{Activation, Loss, ModelSpec, Params};
-use crate::network::{forward_into, EVAL_ROWS};
+use crate::network::{forward_into, pack_forward, EVAL_ROWS};
 use crate::optim::AdamConfig;
-use crate::reference::{self, gemm_skipping_zeros_into};
+use crate::reference::{self, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, PackedB};
 /// A batch is split over the cores only in parts of at least this many rows.
 const MIN_PART_ROWS: usize = 8;
 /// Parameters per Adam task.
 const ADAM_CHUNK: usize = 16 * 1024;
+
+/// The weights packed once per Adam step for every product that multiplies by them, instead of
+/// once per product and part: for the forward products (op(B) = W) and, from layer 1 on, for
+/// the input gradients (op(B) = Wᵀ, layer `l` at `l - 1`).
+struct PackedWeights {
+    forward: Vec<PackedB>,
+    backward: Vec<PackedB>,
+}
+
+impl PackedWeights {
+    fn new(spec: &ModelSpec, params: &Params) -> Self {
+        PackedWeights {
+            forward: pack_forward(spec, params, spec.layer_count()),
+            backward: (1..spec.layer_count())
+                .into_par_iter()
+                .map(|l| {
+                    let (fan_in, fan_out) = spec.layer_shape(l);
+                    PackedB::new(true, &params.weights[l], (fan_out, fan_in))
+                })
+                .collect(),
+        }
+    }
+
+    /// Packs new `params` over these.
+    fn repack(&mut self, params: &Params) {
+        let layers = self.forward.iter_mut().enumerate();
+        let forward = layers.map(|(l, packed)| (packed, &params.weights[l]));
+        let layers = self.backward.iter_mut().enumerate();
+        let backward = layers.map(|(l, packed)| (packed, &params.weights[l + 1]));
+        let all: Vec<_> = forward.chain(backward).collect();
+        all.into_par_iter().for_each(|(packed, w)| packed.repack(w));
+    }
+}
 
 /// One core's share of a batch: its activations (`acts[0]` is the input, `acts[l + 1]` the
 /// output of layer `l`), their gradients, and the weight gradients of its rows.
@@ -63,7 +96,7 @@ impl Worker {
     }
 
     /// This worker's share of every weight and bias gradient, from the output layer down.
-    fn backward(&mut self, spec: &ModelSpec, params: &Params, rows: usize) {
+    fn backward(&mut self, spec: &ModelSpec, params: &Params, packed: &PackedWeights, rows: usize) {
         for l in (0..spec.layer_count()).rev() {
             let (fan_in, fan_out) = spec.layer_shape(l);
             let delta = &self.deltas[l + 1][..rows * fan_out];
@@ -75,8 +108,9 @@ impl Worker {
                 let (below, above) = self.deltas.split_at_mut(l + 1);
                 let input_grad = &mut below[l][..rows * fan_in];
                 let delta = &above[0][..rows * fan_out];
+                let weights = (&params.weights[l][..], &packed.backward[l - 1]);
                 let shape = (rows, fan_in, fan_out);
-                gemm_skipping_zeros_into(false, true, delta, &params.weights[l], shape, input_grad);
+                gemm_packed_skipping_zeros_into(false, delta, weights, shape, input_grad);
                 if spec.activation(l - 1) == Activation::Relu {
                     reference::relu_mask(input_grad, &self.acts[l][..rows * fan_in]);
                 }
@@ -96,6 +130,8 @@ pub struct CpuTrainer<'a> {
     adam: AdamConfig,
     t: u64,
     params: Params,
+    /// `params`' weights packed.
+    packed: PackedWeights,
     m: Params,
     v: Params,
     train: &'a Dataset,
@@ -134,6 +170,7 @@ impl<'a> CpuTrainer<'a> {
             adam: config.adam,
             t: 0,
             params: init.clone(),
+            packed: PackedWeights::new(spec, init),
             m: zeros_like(init),
             v: zeros_like(init),
             train,
@@ -157,17 +194,18 @@ impl<'a> CpuTrainer<'a> {
     ) -> (Vec<f32>, usize) {
         let ranges = split_rows(first, rows, self.workers.len());
         let used = ranges.len();
-        let (spec, params) = (&self.spec, &self.params);
+        let (spec, params, packed) = (&self.spec, &self.params, &self.packed);
         let losses: Vec<Vec<f32>> = self.workers[..used]
             .par_iter_mut()
             .zip(ranges)
             .map(|(w, range)| {
                 let part = range.len();
                 w.gather(data, order, range);
-                forward_into(spec, params, &mut w.acts, part, spec.layer_count(), true);
+                let weights = (params, &packed.forward[..]);
+                forward_into(spec, weights, &mut w.acts, part, spec.layer_count(), true);
                 let losses = w.loss(spec, part, rows);
                 if learn {
-                    w.backward(spec, params, part);
+                    w.backward(spec, params, packed, part);
                 }
                 losses
             })
@@ -216,6 +254,7 @@ impl<'a> CpuTrainer<'a> {
                 })
                 .reduce(|| true, |a, b| a && b);
         }
+        self.packed.repack(&self.params);
         finite
     }
 }

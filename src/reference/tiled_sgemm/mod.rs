@@ -9,7 +9,8 @@
 //! keep 8 or 16. A is read where it lies, one broadcast per row and step of k (matrixmultiply
 //! packs it too: a tenth of a deep training step on an AVX2 EPYC); B is packed once per block
 //! into aligned panels that the tiles read line after line (read in place, its rows a page or
-//! more apart, it was 7% slower).
+//! more apart, it was 7% slower), or packed ahead once for every product by the same B
+//! (`Panels`: the CPU trainer's weights, which both halves of a batch multiply by).
 
 mod avx2;
 mod avx512;
@@ -104,28 +105,134 @@ pub fn name() -> Option<&'static str> {
     }
 }
 
+/// op(B) packed ahead as the tiles of this CPU read it, block after block in the order that
+/// `gemm` takes them: for a B that many products multiply by (a layer's weights between two
+/// Adam steps), so that each product reads these panels instead of packing its own.
+pub struct Panels {
+    lines: Vec<Line>,
+    /// What op(B) was packed: (k, n).
+    shape: (usize, usize),
+}
+
+impl Panels {
+    /// op(B) (k x n, element (p, j) at `b[p * rsb + j * csb]`, one stride 1) packed, in parallel
+    /// blocks; None where this CPU has no tiles for a product n columns wide.
+    ///
+    /// # Safety
+    /// The strides address only elements inside `b`.
+    pub unsafe fn pack(b: &[f32], strides: (usize, usize), shape: (usize, usize)) -> Option<Self> {
+        let floats = if avx512::Avx512::available() {
+            packed_size::<avx512::Avx512>(shape)
+        } else if avx2::Avx2::available() {
+            packed_size::<avx2::Avx2>(shape)
+        } else {
+            None
+        }?;
+        let mut panels = Panels {
+            lines: vec![Line([0.0; 16]); floats / 16],
+            shape,
+        };
+        panels.repack(b, strides);
+        Some(panels)
+    }
+
+    /// Packs a new op(B) of the same shape over these panels.
+    ///
+    /// # Safety
+    /// As `pack`.
+    pub unsafe fn repack(&mut self, b: &[f32], strides: (usize, usize)) {
+        if avx512::Avx512::available() {
+            repack::<avx512::Avx512>(self, b, strides)
+        } else {
+            repack::<avx2::Avx2>(self, b, strides)
+        }
+    }
+}
+
+/// A block of op(B) as the tiles take it: `kc` steps of k from `p0`, `nc` columns from `j0`.
+#[derive(Clone, Copy)]
+struct Block {
+    j0: usize,
+    nc: usize,
+    p0: usize,
+    kc: usize,
+    /// Where its panels start among the blocks packed ahead, in floats (whole lines).
+    at: usize,
+}
+
+impl Block {
+    /// Floats of its panels packed ahead, to the end of their last line.
+    fn floats<T: Tiles>(&self) -> usize {
+        (self.kc * self.nc.next_multiple_of(T::NR)).next_multiple_of(16)
+    }
+}
+
+/// The blocks of a k x n op(B) in the order `tiled` runs them (and packs them ahead).
+fn blocks<T: Tiles>((k, n): (usize, usize)) -> Vec<Block> {
+    let mut list: Vec<Block> = Vec::new();
+    for j0 in (0..n).step_by(T::NC) {
+        let nc = T::NC.min(n - j0);
+        for p0 in (0..k).step_by(CHAIN_DEPTH) {
+            let kc = CHAIN_DEPTH.min(k - p0);
+            let at = list.last().map_or(0, |last| last.at + last.floats::<T>());
+            list.push(Block { j0, nc, p0, kc, at });
+        }
+    }
+    list
+}
+
+/// Floats in `T`'s panels of a k x n op(B), if `T` takes products n columns wide.
+fn packed_size<T: Tiles>((k, n): (usize, usize)) -> Option<usize> {
+    let last = blocks::<T>((k, n)).last().copied();
+    (n >= T::NR).then_some(last.map_or(0, |last| last.at + last.floats::<T>()))
+}
+
+/// `Panels::repack` on `T`'s tiles, block by block in parallel.
+unsafe fn repack<T: Tiles>(panels: &mut Panels, b: &[f32], (rsb, csb): (usize, usize)) {
+    use rayon::prelude::*;
+    let list = blocks::<T>(panels.shape);
+    let mut rest = &mut panels.lines[..];
+    let mut outs = Vec::with_capacity(list.len());
+    for block in &list {
+        let (out, tail) = rest.split_at_mut(block.floats::<T>() / 16);
+        outs.push(out);
+        rest = tail;
+    }
+    list.into_par_iter().zip(outs).for_each(|(block, out)| {
+        let Block { j0, nc, p0, kc, .. } = block;
+        let (b_block, out) = (b.as_ptr().add(p0 * rsb + j0 * csb), out.as_mut_ptr());
+        // SAFETY: the block lies inside B, and `out` holds it, aligned to a line.
+        if csb == 1 {
+            T::pack_rows(kc, nc, b_block, rsb, out.cast());
+        } else {
+            T::pack_transposed(kc, nc, b_block, csb, out.cast());
+        }
+    });
+}
+
 /// C (m x n, row-major) = op(A) op(B), with element (i, p) of op(A) at `a[i * rsa + p * csa]`
 /// and element (p, j) of op(B) at `b[p * rsb + j * csb]`, one of each pair of strides 1, if
 /// this CPU has tiles for a product n columns wide (narrower ones, such as the 10-wide code
 /// layer's, waste less in matrixmultiply's 8- or 16-wide tiles). Returns whether it ran.
 /// With `skip_zero_steps`, tiles that can skip leave out the steps of k where their rows of
-/// op(A) are all zero.
+/// op(A) are all zero. With `panels` (op(B) packed by `Panels::pack`), B itself is not read.
 ///
 /// # Safety
-/// The strides address only elements inside `a` and `b`, and m, k > 0.
+/// The strides address only elements inside `a` and `b`, m, k > 0, and `panels` (if any)
+/// holds this op(B).
 pub unsafe fn gemm(
     shape: (usize, usize, usize),
     a: &[f32],
     strides_a: (usize, usize),
-    b: &[f32],
-    strides_b: (usize, usize),
+    (b, strides_b, panels): (&[f32], (usize, usize), Option<&Panels>),
     c: &mut [f32],
     skip_zero_steps: bool,
 ) -> bool {
+    let b = (b, strides_b, panels);
     if avx512::Avx512::available() {
-        tiled::<avx512::Avx512>(shape, a, strides_a, b, strides_b, c, skip_zero_steps)
+        tiled::<avx512::Avx512>(shape, a, strides_a, b, c, skip_zero_steps)
     } else if avx2::Avx2::available() {
-        tiled::<avx2::Avx2>(shape, a, strides_a, b, strides_b, c, skip_zero_steps)
+        tiled::<avx2::Avx2>(shape, a, strides_a, b, c, skip_zero_steps)
     } else {
         false
     }
@@ -136,14 +243,14 @@ unsafe fn tiled<T: Tiles>(
     (m, n, k): (usize, usize, usize),
     a: &[f32],
     (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
+    (b, (rsb, csb), ahead): (&[f32], (usize, usize), Option<&Panels>),
     c: &mut [f32],
     skip_zero_steps: bool,
 ) -> bool {
     debug_assert!(csa == 1 || rsa == 1);
     debug_assert!(csb == 1 || rsb == 1);
     debug_assert_eq!(c.len(), m * n);
+    debug_assert!(ahead.is_none_or(|panels| panels.shape == (k, n)));
     if n < T::NR {
         return false;
     }
@@ -154,32 +261,37 @@ unsafe fn tiled<T: Tiles>(
             live.find(a.as_ptr(), (rsa, csa), (m, k), T::MR);
         }
         PACKED.with_borrow_mut(|packed| {
-            packed.resize(CHAIN_DEPTH * T::NC / 16, Line([0.0; 16]));
-            let panels = packed.as_mut_ptr().cast::<f32>();
-            for j0 in (0..n).step_by(T::NC) {
-                let nc = T::NC.min(n - j0);
-                for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
-                    let kc = CHAIN_DEPTH.min(k - p0);
-                    let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
-                    if csb == 1 {
-                        T::pack_rows(kc, nc, b_block, rsb, panels);
-                    } else {
-                        T::pack_transposed(kc, nc, b_block, csb, panels);
-                    }
-                    for (row_block, i0) in (0..m).step_by(T::MR).enumerate() {
-                        let tile = Tile {
-                            kc,
-                            rows: T::MR.min(m - i0),
-                            accumulate: block > 0,
-                            steps: skip.then(|| live.of(block, row_block)),
-                        };
-                        let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
-                        let c_rows = c.as_mut_ptr().add(i0 * n + j0);
-                        if csa == 1 {
-                            T::row_block::<true>(&tile, a_rows, rsa, panels, c_rows, n, nc);
+            if ahead.is_none() {
+                packed.resize(CHAIN_DEPTH * T::NC / 16, Line([0.0; 16]));
+            }
+            for Block { j0, nc, p0, kc, at } in blocks::<T>((k, n)) {
+                let block = p0 / CHAIN_DEPTH;
+                let panels = match ahead {
+                    Some(ahead) => ahead.lines.as_ptr().cast::<f32>().add(at),
+                    None => {
+                        let panels = packed.as_mut_ptr().cast::<f32>();
+                        let b_block = b.as_ptr().add(p0 * rsb + j0 * csb);
+                        if csb == 1 {
+                            T::pack_rows(kc, nc, b_block, rsb, panels);
                         } else {
-                            T::row_block::<false>(&tile, a_rows, csa, panels, c_rows, n, nc);
+                            T::pack_transposed(kc, nc, b_block, csb, panels);
                         }
+                        panels.cast_const()
+                    }
+                };
+                for (row_block, i0) in (0..m).step_by(T::MR).enumerate() {
+                    let tile = Tile {
+                        kc,
+                        rows: T::MR.min(m - i0),
+                        accumulate: block > 0,
+                        steps: skip.then(|| live.of(block, row_block)),
+                    };
+                    let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
+                    let c_rows = c.as_mut_ptr().add(i0 * n + j0);
+                    if csa == 1 {
+                        T::row_block::<true>(&tile, a_rows, rsa, panels, c_rows, n, nc);
+                    } else {
+                        T::row_block::<false>(&tile, a_rows, csa, panels, c_rows, n, nc);
                     }
                 }
             }
