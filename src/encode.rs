@@ -125,7 +125,10 @@ impl Encoder for CpuEncoder {
                     crate::reference::gather(&data.pixels, data.image_size(), &order, first, rows);
                 let mut acts = vec![input];
                 acts.extend(spec.widths[1..=layers].iter().map(|&w| vec![0.0; rows * w]));
-                forward_into(spec, (params, &packed), &mut acts, rows, layers, false);
+                let row_order =
+                    crate::reference::rows_grouped_by_zeros(&acts[0], data.image_size());
+                let acts_in_order = (&mut acts[..], &row_order[..]);
+                forward_into(spec, (params, &packed), acts_in_order, rows, layers, false);
                 acts.pop().unwrap_or_default()
             })
             .collect();

@@ -7,8 +7,8 @@
 mod common;
 
 use aeclust::reference::{
-    gemm, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, sgemm_name, PackedB,
-    CHAIN_DEPTH,
+    gemm, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, rows_grouped_by_zeros,
+    sgemm_name, PackedB, CHAIN_DEPTH,
 };
 use common::{rng, uniform};
 
@@ -185,41 +185,42 @@ fn gemm_skipping_zeros_writes_zeros_for_an_all_zero_a() {
 }
 
 #[test]
-fn gemm_with_b_packed_ahead_gives_the_same_bits_and_follows_a_repack() {
+fn gemm_with_b_packed_ahead_and_rows_regrouped_gives_the_same_bits_and_follows_a_repack() {
     eprintln!("checking {}", sgemm_name());
     let mut rng = rng(21);
     // Columns below a tile (not packed: B is read as it is), around the 24- and 48-column
     // panels and the 480-column blocks; depths around the chains' 256-step blocks, whose
-    // packed blocks of odd sizes start a whole line apart.
+    // packed blocks of odd sizes start a whole line apart. A's rows in their own order, in
+    // reverse, and grouped by their zeros (9 rows: a last group of one).
     let cols = [10, 24, 25, 49, 481, 1000];
     let depths = [1, 17, CHAIN_DEPTH, CHAIN_DEPTH + 1, 3 * CHAIN_DEPTH - 5];
+    let m = 9;
     for &n in &cols {
         for &k in &depths {
-            let m = 9;
             let a: Vec<f32> = uniform(&mut rng, m * k, -1.0, 1.0)
                 .iter()
                 .map(|&v| if v < 0.0 { 0.0 } else { v })
                 .collect();
             let first = uniform(&mut rng, k * n, -1.0, 1.0);
             let second = uniform(&mut rng, k * n, -1e3, 1e3);
-            for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
-                let case = format!("m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}");
+            let reverse: Vec<u32> = (0..m as u32).rev().collect();
+            let grouped = rows_grouped_by_zeros(&a, k);
+            for trans_b in [false, true] {
                 let mut packed = PackedB::new(trans_b, &first, (k, n));
                 for (b, when) in [(&first, "packed"), (&second, "repacked")] {
                     if when == "repacked" {
                         packed.repack(b);
                     }
-                    let mut ahead = vec![f32::NAN; m * n];
-                    gemm_packed_skipping_zeros_into(
-                        trans_a,
-                        &a,
-                        (b, &packed),
-                        (m, n, k),
-                        &mut ahead,
-                    );
                     let mut plain = vec![f32::NAN; m * n];
-                    gemm_skipping_zeros_into(trans_a, trans_b, &a, b, (m, n, k), &mut plain);
-                    assert_same_bits(&ahead, &plain, &format!("{case}, B {when} vs not"));
+                    gemm_skipping_zeros_into(false, trans_b, &a, b, (m, n, k), &mut plain);
+                    for order in [None, Some(&reverse[..]), Some(&grouped[..])] {
+                        let mut ahead = vec![f32::NAN; m * n];
+                        let (a, b) = ((&a[..], order), (&b[..], &packed));
+                        gemm_packed_skipping_zeros_into(a, b, (m, n, k), &mut ahead);
+                        let case =
+                            format!("n {n} k {k} trans_b {trans_b}, B {when}, rows {order:?}");
+                        assert_same_bits(&ahead, &plain, &format!("{case} vs plain"));
+                    }
                 }
             }
         }
@@ -230,8 +231,27 @@ fn gemm_with_b_packed_ahead_gives_the_same_bits_and_follows_a_repack() {
 #[should_panic(expected = "packed for another shape")]
 fn gemm_refuses_b_packed_for_another_shape() {
     let (m, n, k) = (4, 30, 40);
-    let b = vec![1.0; k * n];
+    let (a, b) = (vec![1.0; m * k], vec![1.0; k * n]);
     let packed = PackedB::new(true, &b, (n, k));
     let mut c = vec![0.0; m * n];
-    gemm_packed_skipping_zeros_into(false, &vec![1.0; m * k], (&b, &packed), (m, n, k), &mut c);
+    gemm_packed_skipping_zeros_into((&a, None), (&b, &packed), (m, n, k), &mut c);
+}
+
+#[test]
+fn gemm_refuses_a_row_order_that_is_not_one_of_its_rows() {
+    let (m, n, k) = (4, 30, 40);
+    let (a, b) = (vec![1.0; m * k], vec![1.0; k * n]);
+    let packed = PackedB::new(false, &b, (k, n));
+    for order in [
+        &[0, 1, 2][..],
+        &[0, 1, 2, 2],
+        &[0, 1, 2, 4],
+        &[3, 2, 1, 0, 0],
+    ] {
+        let result = std::panic::catch_unwind(|| {
+            let mut c = vec![0.0; m * n];
+            gemm_packed_skipping_zeros_into((&a, Some(order)), (&b, &packed), (m, n, k), &mut c);
+        });
+        assert!(result.is_err(), "row order {order:?} was taken");
+    }
 }

@@ -16,11 +16,13 @@ pub fn pack_forward(spec: &ModelSpec, params: &Params, layers: usize) -> Vec<Pac
 /// into `acts[l + 1]` (each buffer at least rows x width): bias, then the layer's
 /// activation, except that the last stops at its logits when `logits_last` (the BCE loss
 /// applies the sigmoid itself), exactly as the GPU's forward pass. `packed` is
-/// `pack_forward` of these `params` (at least `layers` of them).
+/// `pack_forward` of these `params` (at least `layers` of them); the products take the rows
+/// in `row_order`'s groups (`rows_grouped_by_zeros` of the input: every layer's ReLU zeros
+/// follow its input's), which changes no bit.
 pub fn forward_into(
     spec: &ModelSpec,
     (params, packed): (&Params, &[PackedB]),
-    acts: &mut [Vec<f32>],
+    (acts, row_order): (&mut [Vec<f32>], &[u32]),
     rows: usize,
     layers: usize,
     logits_last: bool,
@@ -32,7 +34,7 @@ pub fn forward_into(
         let input = &before[l][..rows * fan_in];
         let shape = (rows, fan_out, fan_in);
         let weights = (&params.weights[l][..], &packed[l]);
-        reference::gemm_packed_skipping_zeros_into(false, input, weights, shape, out);
+        reference::gemm_packed_skipping_zeros_into((input, Some(row_order)), weights, shape, out);
         reference::add_bias(out, &params.biases[l]);
         match spec.activation(l) {
             _ if logits_last && l + 1 == layers => {}

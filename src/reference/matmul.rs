@@ -39,7 +39,7 @@ pub fn gemm_into(
     shape: (usize, usize, usize),
     c: &mut [f32],
 ) {
-    sgemm(trans_a, (b, trans_b, None), a, shape, c, false);
+    sgemm((a, trans_a, None), (b, trans_b, None), shape, c, false);
 }
 
 /// `gemm_into` for an A with many zeros (ReLU's outputs and their gradients, MNIST's blank
@@ -57,7 +57,7 @@ pub fn gemm_skipping_zeros_into(
     shape: (usize, usize, usize),
     c: &mut [f32],
 ) {
-    sgemm(trans_a, (b, trans_b, None), a, shape, c, true);
+    sgemm((a, trans_a, None), (b, trans_b, None), shape, c, true);
 }
 
 /// op(B) laid out ahead for this CPU's tiles: for a B that many products multiply by (a
@@ -107,28 +107,38 @@ fn strides(trans_b: bool, (k, n): (usize, usize)) -> (usize, usize) {
     }
 }
 
-/// `gemm_skipping_zeros_into` with op(B) = `b` packed ahead as `packed`.
+/// `gemm_skipping_zeros_into` for an A stored row-major, with op(B) = `b` packed ahead as
+/// `packed`, and with the tiles taking A's rows (and C's) in `row_order`'s groups when it is
+/// given (a permutation of 0..m, such as `rows_grouped_by_zeros(a)`): neither changes a bit.
 pub fn gemm_packed_skipping_zeros_into(
-    trans_a: bool,
-    a: &[f32],
+    (a, row_order): (&[f32], Option<&[u32]>),
     (b, packed): (&[f32], &PackedB),
     shape: (usize, usize, usize),
     c: &mut [f32],
 ) {
-    sgemm(
-        trans_a,
-        (b, packed.trans_b, Some(packed)),
-        a,
-        shape,
-        c,
-        true,
-    );
+    if let Some(order) = row_order {
+        assert!(
+            is_permutation(order, shape.0),
+            "gemm: the row order is not one of m rows"
+        );
+    }
+    let b = (b, packed.trans_b, Some(packed));
+    sgemm((a, false, row_order), b, shape, c, true);
+}
+
+/// Whether `order` holds each of 0..m once.
+fn is_permutation(order: &[u32], m: usize) -> bool {
+    let mut seen = vec![false; m];
+    order.len() == m
+        && order.iter().all(|&i| {
+            seen.get_mut(i as usize)
+                .is_some_and(|s| !std::mem::replace(s, true))
+        })
 }
 
 fn sgemm(
-    trans_a: bool,
+    (a, trans_a, row_order): (&[f32], bool, Option<&[u32]>),
     (b, trans_b, packed): (&[f32], bool, Option<&PackedB>),
-    a: &[f32],
     (m, n, k): (usize, usize, usize),
     c: &mut [f32],
     skip_zero_steps: bool,
@@ -144,12 +154,13 @@ fn sgemm(
     #[cfg(target_arch = "x86_64")]
     {
         let panels = packed.and_then(|p| p.panels.as_ref());
-        let b = (b, (rsb, csb), panels);
-        // SAFETY: the strides describe exactly the slices checked above, m, k > 0, and the
-        // panels hold op(B) (their shape is checked above and `PackedB` is packed from a B).
+        let (a, b) = ((a, (rsa, csa), row_order), (b, (rsb, csb), panels));
+        // SAFETY: the strides describe exactly the slices checked above, m, k > 0, a row order
+        // is a permutation of m rows (checked by the caller), and the panels hold op(B)
+        // (their shape is checked above and `PackedB` is packed from a B).
         if m > 0
             && k > 0
-            && unsafe { super::tiled_sgemm::gemm((m, n, k), a, (rsa, csa), b, c, skip_zero_steps) }
+            && unsafe { super::tiled_sgemm::gemm((m, n, k), a, b, c, skip_zero_steps) }
         {
             return;
         }

@@ -9,6 +9,7 @@ pub mod kmeans;
 pub mod loss;
 pub mod matmul;
 pub mod reduce;
+pub mod row_groups;
 #[cfg(target_arch = "x86_64")]
 mod tiled_sgemm;
 pub mod umap_graph;
@@ -23,3 +24,4 @@ pub use matmul::{
     relu_mask, sgemm_name, sigmoid, PackedB, CHAIN_DEPTH,
 };
 pub use reduce::column_sums;
+pub use row_groups::rows_grouped_by_zeros;

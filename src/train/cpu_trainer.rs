@@ -49,6 +49,9 @@ impl PackedWeights {
 /// output of layer `l`), their gradients, and the weight gradients of its rows.
 struct Worker {
     acts: Vec<Vec<f32>>,
+    /// The input rows grouped by their zeros, for the tiles of the products that take rows
+    /// of samples (the forward products and the input gradients).
+    row_order: Vec<u32>,
     deltas: Vec<Vec<f32>>,
     grads: Params,
 }
@@ -65,6 +68,7 @@ impl Worker {
         let sized = || spec.widths.iter().map(|&w| vec![0.0; rows * w]).collect();
         Worker {
             acts: sized(),
+            row_order: Vec::new(),
             deltas: sized(),
             grads: zeros_like(params),
         }
@@ -76,6 +80,7 @@ impl Worker {
         let rows = range.len();
         let batch = reference::gather(&data.pixels, width, order, range.start, rows);
         self.acts[0][..rows * width].copy_from_slice(&batch);
+        self.row_order = reference::rows_grouped_by_zeros(&batch, width);
     }
 
     /// Per-sample losses, and dL/dlogits of the mean over `batch_rows` into the last delta.
@@ -110,7 +115,8 @@ impl Worker {
                 let delta = &above[0][..rows * fan_out];
                 let weights = (&params.weights[l][..], &packed.backward[l - 1]);
                 let shape = (rows, fan_in, fan_out);
-                gemm_packed_skipping_zeros_into(false, delta, weights, shape, input_grad);
+                let delta = (delta, Some(&self.row_order[..]));
+                gemm_packed_skipping_zeros_into(delta, weights, shape, input_grad);
                 if spec.activation(l - 1) == Activation::Relu {
                     reference::relu_mask(input_grad, &self.acts[l][..rows * fan_in]);
                 }
@@ -202,7 +208,8 @@ impl<'a> CpuTrainer<'a> {
                 let part = range.len();
                 w.gather(data, order, range);
                 let weights = (params, &packed.forward[..]);
-                forward_into(spec, weights, &mut w.acts, part, spec.layer_count(), true);
+                let acts = (&mut w.acts[..], &w.row_order[..]);
+                forward_into(spec, weights, acts, part, spec.layer_count(), true);
                 let losses = w.loss(spec, part, rows);
                 if learn {
                     w.backward(spec, params, packed, part);

@@ -107,9 +107,9 @@ unsafe fn lanes_below(live: usize) -> __m256i {
     _mm256_cmpgt_epi32(live, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 }
 
-/// Writes (or adds) one `tile.rows` x `cols` tile of C (row stride `ldc`) from `steps` of k:
-/// row r of A at `a + r * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
-/// `a + r` with step `stride`; step p of B's packed panel at `b + p * NR`.
+/// Writes (or adds) one `tile.rows` x `cols` tile of C (rows `tile.row_at`, row stride `ldc`) from `steps` of k:
+/// row i of A at `a + i * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
+/// `a + i` with step `stride`; step p of B's packed panel at `b + p * NR`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
@@ -121,7 +121,7 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
     ldc: usize,
     cols: usize,
 ) {
-    let row = |r: usize| r.min(tile.rows - 1);
+    let row = |r: usize| tile.row_at[r.min(tile.rows - 1)];
     let a_at: [*const f32; MR] = std::array::from_fn(|r| {
         if A_ROWS_CONTIGUOUS {
             a.add(row(r) * stride)
@@ -149,7 +149,7 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
         (cols < NR).then(|| std::array::from_fn(|v| lanes_below(cols.saturating_sub(8 * v))));
     for (r, acc) in acc.iter().enumerate().take(tile.rows) {
         for v in 0..V {
-            let at = c.add(r * ldc + 8 * v);
+            let at = c.add(tile.row_at[r] * ldc + 8 * v);
             match masks {
                 None => {
                     let sum = if tile.accumulate {

@@ -81,9 +81,9 @@ impl Tiles for Avx512 {
     }
 }
 
-/// Writes (or adds) one `tile.rows` x `cols` tile of C (row stride `ldc`) from `tile.kc` steps:
-/// row r of A at `a + r * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
-/// `a + r` with step `stride`; step p of B's packed panel at `b + p * NR`.
+/// Writes (or adds) one `tile.rows` x `cols` tile of C (rows `tile.row_at`, row stride `ldc`) from `tile.kc` steps:
+/// row i of A at `a + i * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
+/// `a + i` with step `stride`; step p of B's packed panel at `b + p * NR`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
@@ -98,7 +98,7 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
     let masks: [__mmask16; 3] =
         std::array::from_fn(|v| ((1u32 << cols.saturating_sub(16 * v).min(16)) - 1) as __mmask16);
     // Rows past the edge repeat the last row and are not stored.
-    let row = |r: usize| r.min(tile.rows - 1);
+    let row = |r: usize| tile.row_at[r.min(tile.rows - 1)];
     let a_at: [*const f32; MR] = std::array::from_fn(|r| {
         if A_ROWS_CONTIGUOUS {
             a.add(row(r) * stride)
@@ -124,7 +124,7 @@ unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
     }
     for (r, acc) in acc.iter().enumerate().take(tile.rows) {
         for v in 0..3 {
-            let at = c.add(r * ldc + 16 * v);
+            let at = c.add(tile.row_at[r] * ldc + 16 * v);
             let sum = if tile.accumulate {
                 _mm512_add_ps(_mm512_maskz_loadu_ps(masks[v], at), acc[v])
             } else {

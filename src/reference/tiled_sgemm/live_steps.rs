@@ -48,27 +48,31 @@ impl LiveSteps {
     }
 
     /// Finds them for op(A), m x k with element (i, p) at `a + i * rs + p * cs`, one of the
-    /// strides 1, in row blocks of `mr` rows (a divisor of 8).
+    /// strides 1, in row blocks of `mr` rows (a divisor of 8): rows `order[b * mr..]` in row
+    /// block b when an order is given (only where `cs` is 1), else rows `b * mr..`.
     ///
     /// # Safety
-    /// Every such element lies inside A, and the CPU has AVX2.
+    /// Every such element lies inside A, `order` (if any) holds m rows of A, and the CPU has
+    /// AVX2.
     #[target_feature(enable = "avx2")]
     pub unsafe fn find(
         &mut self,
         a: *const f32,
         (rs, cs): (usize, usize),
         (m, k): (usize, usize),
-        mr: usize,
+        (mr, order): (usize, Option<&[u32]>),
     ) {
         debug_assert_eq!(8 % mr, 0);
+        debug_assert!(order.is_none_or(|order| cs == 1 && order.len() == m));
         self.row_blocks = m.div_ceil(mr);
         self.words = k.div_ceil(64);
         self.bits.clear();
         self.bits.resize(self.row_blocks * self.words, 0);
         // Along A in memory, 8 floats at a time: steps of one row, or rows of one step.
         if cs == 1 {
-            for i in 0..m {
-                let words = &mut self.bits[i / mr * self.words..][..self.words];
+            for q in 0..m {
+                let i = order.map_or(q, |order| order[q] as usize);
+                let words = &mut self.bits[q / mr * self.words..][..self.words];
                 for p8 in (0..k).step_by(8) {
                     let nonzero = nonzero_lanes(a.add(i * rs + p8), k - p8);
                     words[p8 / 64] |= u64::from(nonzero) << (p8 % 64);
@@ -140,8 +144,9 @@ unsafe fn nonzero_lanes(at: *const f32, live: usize) -> u8 {
 mod tests {
     use super::*;
 
-    /// `find` against the definition, on both layouts of A, for every row block size a
-    /// divisor of 8 allows, around the 8-step groups, the 64-step words and the blocks of k.
+    /// `find` against the definition, on both layouts of A (and on rows in reverse order
+    /// where they are stored row-major), for every row block size a divisor of 8 allows,
+    /// around the 8-step groups, the 64-step words and the blocks of k.
     #[test]
     fn find_lists_exactly_the_steps_where_a_row_is_not_zero() {
         if !is_x86_feature_detected!("avx2") {
@@ -169,23 +174,30 @@ mod tests {
                         })
                         .collect();
                     let transposed: Vec<f32> = (0..k * m).map(|e| a[(e % m) * k + e / m]).collect();
-                    for (data, strides) in [(&a, (k, 1)), (&transposed, (1, m))] {
-                        // SAFETY: the CPU has AVX2 (checked); the strides address data.
-                        unsafe { live.find(data.as_ptr(), strides, (m, k), mr) };
+                    let reverse: Vec<u32> = (0..m as u32).rev().collect();
+                    for (data, strides, order) in [
+                        (&a, (k, 1), None),
+                        (&a, (k, 1), Some(&reverse[..])),
+                        (&transposed, (1, m), None),
+                    ] {
+                        // SAFETY: the CPU has AVX2 (checked); the strides address data, the
+                        // order holds m rows.
+                        unsafe { live.find(data.as_ptr(), strides, (m, k), (mr, order)) };
+                        let row = |q: usize| order.map_or(q, |order| order[q] as usize);
                         for (block, p0) in (0..k).step_by(CHAIN_DEPTH).enumerate() {
                             let kc = CHAIN_DEPTH.min(k - p0);
                             for (b, i0) in (0..m).step_by(mr).enumerate() {
                                 let expected: Vec<u16> = (0..kc as u16)
                                     .filter(|&p| {
                                         (i0..m.min(i0 + mr))
-                                            .any(|i| a[i * k + p0 + p as usize] != 0.0)
+                                            .any(|q| a[row(q) * k + p0 + p as usize] != 0.0)
                                     })
                                     .collect();
                                 assert_eq!(
                                     live.of(block, b),
                                     expected,
-                                    "mr {mr} m {m} k {k} strides {strides:?} block {block} \
-                                     row block {b}"
+                                    "mr {mr} m {m} k {k} strides {strides:?} order {order:?} \
+                                     block {block} row block {b}"
                                 );
                             }
                         }

@@ -52,9 +52,10 @@ trait Tiles {
     /// As `pack_rows`.
     unsafe fn pack_transposed(kc: usize, nc: usize, b: *const f32, ldb: usize, out: *mut f32);
 
-    /// Writes (or adds) `tile.rows` (at most MR) rows and nc columns of C (row stride `ldc`)
-    /// from `tile.kc` steps, tile by tile: row r of op(A) at `a + r * stride` read along k
-    /// with step 1 when `A_ROWS_CONTIGUOUS`, else at `a + r` with step `stride`; B packed.
+    /// Writes (or adds) `tile.rows` (at most MR) rows and nc columns of C (rows `tile.row_at`,
+    /// row stride `ldc`) from `tile.kc` steps, tile by tile: row i of op(A) at `a + i * stride`
+    /// read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at `a + i` with step `stride`;
+    /// B packed.
     ///
     /// # Safety
     /// As `pack_rows`, and the rows and columns lie inside A and C.
@@ -75,12 +76,17 @@ struct Tile<'s> {
     kc: usize,
     /// Rows of C to store (at most MR); the rows past them repeat the last one.
     rows: usize,
+    /// Which rows of A and C they are (the first `rows`).
+    row_at: [usize; MAX_MR],
     /// Add to C (the sum of the blocks of k before) rather than overwrite it.
     accumulate: bool,
     /// The steps of k to run, in order, when the others add nothing (the row block's rows of
     /// A are all zero there); every step when None.
     steps: Option<&'s [u16]>,
 }
+
+/// The most rows any instruction set's tiles take at once.
+const MAX_MR: usize = 8;
 
 /// One cache line of packed B, so that the packing buffer is aligned to lines.
 #[repr(C, align(64))]
@@ -215,24 +221,25 @@ unsafe fn repack<T: Tiles>(panels: &mut Panels, b: &[f32], (rsb, csb): (usize, u
 /// this CPU has tiles for a product n columns wide (narrower ones, such as the 10-wide code
 /// layer's, waste less in matrixmultiply's 8- or 16-wide tiles). Returns whether it ran.
 /// With `skip_zero_steps`, tiles that can skip leave out the steps of k where their rows of
-/// op(A) are all zero. With `panels` (op(B) packed by `Panels::pack`), B itself is not read.
+/// op(A) are all zero; they take the rows in `row_order`'s groups when given (op(A) stored
+/// row-major only), else in order. With `panels` (op(B) packed by `Panels::pack`), B itself
+/// is not read.
 ///
 /// # Safety
-/// The strides address only elements inside `a` and `b`, m, k > 0, and `panels` (if any)
-/// holds this op(B).
+/// The strides address only elements inside `a` and `b`, m, k > 0, `row_order` (if any) is
+/// a permutation of 0..m, and `panels` (if any) holds this op(B).
 pub unsafe fn gemm(
     shape: (usize, usize, usize),
-    a: &[f32],
-    strides_a: (usize, usize),
+    (a, strides_a, row_order): (&[f32], (usize, usize), Option<&[u32]>),
     (b, strides_b, panels): (&[f32], (usize, usize), Option<&Panels>),
     c: &mut [f32],
     skip_zero_steps: bool,
 ) -> bool {
-    let b = (b, strides_b, panels);
+    let (a, b) = ((a, strides_a, row_order), (b, strides_b, panels));
     if avx512::Avx512::available() {
-        tiled::<avx512::Avx512>(shape, a, strides_a, b, c, skip_zero_steps)
+        tiled::<avx512::Avx512>(shape, a, b, c, skip_zero_steps)
     } else if avx2::Avx2::available() {
-        tiled::<avx2::Avx2>(shape, a, strides_a, b, c, skip_zero_steps)
+        tiled::<avx2::Avx2>(shape, a, b, c, skip_zero_steps)
     } else {
         false
     }
@@ -241,8 +248,7 @@ pub unsafe fn gemm(
 /// `gemm` on `T`'s tiles, when the product is at least a tile wide.
 unsafe fn tiled<T: Tiles>(
     (m, n, k): (usize, usize, usize),
-    a: &[f32],
-    (rsa, csa): (usize, usize),
+    (a, (rsa, csa), row_order): (&[f32], (usize, usize), Option<&[u32]>),
     (b, (rsb, csb), ahead): (&[f32], (usize, usize), Option<&Panels>),
     c: &mut [f32],
     skip_zero_steps: bool,
@@ -251,6 +257,8 @@ unsafe fn tiled<T: Tiles>(
     debug_assert!(csb == 1 || rsb == 1);
     debug_assert_eq!(c.len(), m * n);
     debug_assert!(ahead.is_none_or(|panels| panels.shape == (k, n)));
+    debug_assert!(row_order.is_none_or(|order| csa == 1 && order.len() == m));
+    debug_assert!(T::MR <= MAX_MR);
     if n < T::NR {
         return false;
     }
@@ -258,7 +266,7 @@ unsafe fn tiled<T: Tiles>(
     LIVE.with_borrow_mut(|live| {
         if skip {
             // SAFETY (AVX2): tiles that skip run only where the CPU has it.
-            live.find(a.as_ptr(), (rsa, csa), (m, k), T::MR);
+            live.find(a.as_ptr(), (rsa, csa), (m, k), (T::MR, row_order));
         }
         PACKED.with_borrow_mut(|packed| {
             if ahead.is_none() {
@@ -280,14 +288,20 @@ unsafe fn tiled<T: Tiles>(
                     }
                 };
                 for (row_block, i0) in (0..m).step_by(T::MR).enumerate() {
+                    let rows = T::MR.min(m - i0);
+                    let mut row_at = [0; MAX_MR];
+                    for (r, at) in row_at[..rows].iter_mut().enumerate() {
+                        *at = row_order.map_or(i0 + r, |order| order[i0 + r] as usize);
+                    }
                     let tile = Tile {
                         kc,
-                        rows: T::MR.min(m - i0),
+                        rows,
+                        row_at,
                         accumulate: block > 0,
                         steps: skip.then(|| live.of(block, row_block)),
                     };
-                    let a_rows = a.as_ptr().add(i0 * rsa + p0 * csa);
-                    let c_rows = c.as_mut_ptr().add(i0 * n + j0);
+                    let a_rows = a.as_ptr().add(p0 * csa);
+                    let c_rows = c.as_mut_ptr().add(j0);
                     if csa == 1 {
                         T::row_block::<true>(&tile, a_rows, rsa, panels, c_rows, n, nc);
                     } else {
