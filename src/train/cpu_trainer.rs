@@ -224,7 +224,7 @@ impl<'a> CpuTrainer<'a> {
     /// `parts` workers' shares; false when a parameter or moment became NaN or infinite.
     /// Each chunk's gradient is summed (share 0 + share 1 + ...) into a scratch buffer that
     /// stays in cache for Adam, instead of a model-sized sum written out and read back; a
-    /// single share is Adam's gradient as it is.
+    /// single share is Adam's gradient as it is. The new weights are then packed.
     fn update(&mut self, parts: usize) -> bool {
         self.t += 1;
         let (adam, lr_t) = (self.adam, self.adam.lr_t(self.t));
