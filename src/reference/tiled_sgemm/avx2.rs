@@ -107,9 +107,10 @@ unsafe fn lanes_below(live: usize) -> __m256i {
     _mm256_cmpgt_epi32(live, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 }
 
-/// Writes (or adds) one `tile.rows` x `cols` tile of C (rows `tile.row_at`, row stride `ldc`) from `steps` of k:
-/// row i of A at `a + i * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
-/// `a + i` with step `stride`; step p of B's packed panel at `b + p * NR`.
+/// Writes (or adds) one `tile.rows` x `cols` tile of C (rows `tile.row_at`, row stride
+/// `ldc`) from `steps` of k: row i of A at `a + i * stride` read along k with step 1 when
+/// `A_ROWS_CONTIGUOUS`, else at `a + i` with step `stride`; step p of B's packed panel at
+/// `b + p * NR`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(

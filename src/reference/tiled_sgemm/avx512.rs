@@ -81,9 +81,10 @@ impl Tiles for Avx512 {
     }
 }
 
-/// Writes (or adds) one `tile.rows` x `cols` tile of C (rows `tile.row_at`, row stride `ldc`) from `tile.kc` steps:
-/// row i of A at `a + i * stride` read along k with step 1 when `A_ROWS_CONTIGUOUS`, else at
-/// `a + i` with step `stride`; step p of B's packed panel at `b + p * NR`.
+/// Writes (or adds) one `tile.rows` x `cols` tile of C (rows `tile.row_at`, row stride
+/// `ldc`) from `tile.kc` steps: row i of A at `a + i * stride` read along k with step 1 when
+/// `A_ROWS_CONTIGUOUS`, else at `a + i` with step `stride`; step p of B's packed panel at
+/// `b + p * NR`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn kernel<const A_ROWS_CONTIGUOUS: bool>(
