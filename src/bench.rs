@@ -15,6 +15,8 @@ pub struct BenchRun {
     pub backend: String,
     pub adapter: String,
     pub batch: usize,
+    /// Which of `bench --repeat`'s runs of this backend and batch size it is, from 0.
+    pub repetition: usize,
     pub samples: usize,
     /// The first batch alone, pipeline compilation included.
     pub first_step_seconds: f64,
@@ -147,6 +149,7 @@ pub fn bench_run(
         backend: device.backend_name().into(),
         adapter,
         batch,
+        repetition: 0,
         samples: train.count,
         first_step_seconds,
         seconds,

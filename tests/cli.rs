@@ -124,6 +124,65 @@ fn bench_times_both_backends_and_writes_json() {
 }
 
 #[test]
+fn bench_repeats_each_run_and_shows_the_median_and_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mnist-like");
+    common::write_idx_dataset(&data, 64, 16, 28, false);
+    let json_path = dir.path().join("bench.json");
+    let out = aeclust(&[
+        "bench",
+        "--cpu-only",
+        "--data",
+        data.to_str().unwrap(),
+        "--batch",
+        "16",
+        "--samples",
+        "64",
+        "--repeat",
+        "3",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let runs = read_json(&json_path)["runs"].as_array().unwrap().clone();
+    let repetitions: Vec<u64> = runs
+        .iter()
+        .map(|r| r["repetition"].as_u64().unwrap())
+        .collect();
+    assert_eq!(repetitions, [0, 1, 2]);
+    let mut rates: Vec<f64> = runs
+        .iter()
+        .map(|r| r["samples_per_sec"].as_f64().unwrap())
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("cpu"))
+        .expect("a CPU row");
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    // backend, adapter (several words), batch, samples/s, ..., range last.
+    let batch = fields
+        .iter()
+        .position(|&f| f == "16")
+        .expect("the batch size");
+    assert_eq!(fields[batch + 1], format!("{:.0}", rates[1]), "{row}");
+    let range = format!("{:.0}-{:.0}", rates[0], rates[2]);
+    assert_eq!(fields.last().copied(), Some(range.as_str()), "{row}");
+}
+
+#[test]
+fn bench_refuses_zero_repeats() {
+    let out = aeclust(&["bench", "--cpu-only", "--repeat", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--repeat"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn train_saves_a_model_that_encode_reads() {
     let dir = tempfile::tempdir().unwrap();
     let (data, model) = tiny_model_of(dir.path(), 40, 24);

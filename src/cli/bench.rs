@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use super::args::check_output;
-use aeclust::bench::{bench_run, BenchReport, CpuPeak, KernelTime};
+use aeclust::bench::{bench_run, BenchReport, BenchRun, CpuPeak, KernelTime};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::gpu::GpuRequest;
@@ -36,11 +36,16 @@ pub struct BenchArgs {
     /// The model to time.
     #[arg(long, value_enum, default_value_t = Recipe::Blog)]
     pub recipe: Recipe,
+    /// Time every backend at every batch size this many times, the backends in turn; the
+    /// table shows each one's median run and the range of samples/s (shared machines vary
+    /// by a third within minutes), the JSON every run.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
 }
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    if args.batch.contains(&0) || args.samples == 0 {
-        bail!("--batch sizes and --samples must be at least 1");
+    if args.batch.contains(&0) || args.samples == 0 || args.repeat == 0 {
+        bail!("--batch sizes, --samples and --repeat must be at least 1");
     }
     check_output(args.json.as_deref())?;
     let train_set = load_dir(&args.data, Split::Train)?.truncated(args.samples);
@@ -73,28 +78,45 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             p.gflops, p.cores, p.lanes, p.ghz
         );
     }
-    println!(
-        "{:<8} {:<34} {:>6} {:>12} {:>9} {:>12} {:>18}",
+    let range_header = if args.repeat > 1 {
+        "samples/s range"
+    } else {
+        ""
+    };
+    let header = format!(
+        "{:<8} {:<34} {:>6} {:>12} {:>9} {:>12} {:>18} {range_header:>18}",
         "backend", "adapter", "batch", "samples/s", "GFLOP/s", "first step", "GPU/CPU, CPU/peak"
     );
+    println!("{}", header.trim_end());
     let mut runs = Vec::new();
     let mut kernels = Vec::new();
     for &batch in &args.batch {
-        let mut row_runs = Vec::new();
-        for device in &devices {
-            let (run, times) = bench_run(device, &spec, &train_set, &val_set, batch)?;
-            row_runs.push(run);
-            kernels.extend(times);
+        // Each device's runs at this batch size, the devices taking turns.
+        let mut device_runs = vec![Vec::new(); devices.len()];
+        for repetition in 0..args.repeat {
+            for (device, timed) in devices.iter().zip(&mut device_runs) {
+                let (run, times) = bench_run(device, &spec, &train_set, &val_set, batch)?;
+                timed.push(BenchRun { repetition, ..run });
+                if repetition == 0 {
+                    kernels.extend(times);
+                }
+            }
         }
-        let cpu_rate = row_runs.last().map_or(f64::NAN, |r| r.samples_per_sec);
-        for r in &row_runs {
+        let medians: Vec<&BenchRun> = device_runs.iter().map(|timed| median_run(timed)).collect();
+        let cpu_rate = medians.last().map_or(f64::NAN, |r| r.samples_per_sec);
+        for (r, timed) in medians.iter().zip(&device_runs) {
             let ratio = match (r.backend.as_str(), &peak) {
                 ("gpu", _) => format!("{:.2}x", r.samples_per_sec / cpu_rate),
                 (_, Some(p)) => format!("{:.0}% peak", 100.0 * r.gflops / p.gflops),
                 _ => String::new(),
             };
-            println!(
-                "{:<8} {:<34.34} {:>6} {:>12.0} {:>9.1} {:>10.3} s {:>18}",
+            let range = if args.repeat > 1 {
+                rate_range(timed)
+            } else {
+                String::new()
+            };
+            let row = format!(
+                "{:<8} {:<34.34} {:>6} {:>12.0} {:>9.1} {:>10.3} s {:>18} {range:>18}",
                 r.backend,
                 r.adapter,
                 r.batch,
@@ -103,8 +125,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
                 r.first_step_seconds,
                 ratio
             );
+            println!("{}", row.trim_end());
         }
-        runs.extend(row_runs);
+        let by_repetition =
+            (0..args.repeat).flat_map(|rep| device_runs.iter().map(move |d| &d[rep]));
+        runs.extend(by_repetition.cloned());
     }
     print_kernel_times(&kernels);
     if let Some(path) = &args.json {
@@ -119,6 +144,21 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         println!("json: {}", path.display());
     }
     Ok(())
+}
+
+/// The run with the median rate (the lower of the two middle ones for an even count).
+fn median_run(runs: &[BenchRun]) -> &BenchRun {
+    let mut by_rate: Vec<&BenchRun> = runs.iter().collect();
+    by_rate.sort_by(|a, b| a.samples_per_sec.total_cmp(&b.samples_per_sec));
+    by_rate[(by_rate.len() - 1) / 2]
+}
+
+/// The lowest and the highest samples/s of `runs`, as "low-high".
+fn rate_range(runs: &[BenchRun]) -> String {
+    let rates = runs.iter().map(|run| run.samples_per_sec);
+    let low = rates.clone().fold(f64::INFINITY, f64::min);
+    let high = rates.fold(0.0, f64::max);
+    format!("{low:.0}-{high:.0}")
 }
 
 /// One row per kernel family, one column per batch size: GPU microseconds per training step.
