@@ -42,5 +42,6 @@ for recipe, widths, code_linear, loss, batch, samples in [
         ours.append(aeclust_rate(recipe, batch, samples))
         peer.append(keras_rate(widths, code_linear, loss, batch, samples))
     o, p = statistics.median(ours), statistics.median(peer)
+    pairs = " ".join(f"{a / b:.2f}x" for a, b in zip(ours, peer))
     print(f"{recipe} batch {batch}: aeclust {o:.0f} samples/s, TF-Keras {tf.__version__} "
-          f"{p:.0f} samples/s ({o / p:.2f}x)")
+          f"{p:.0f} samples/s ({o / p:.2f}x; pair by pair {pairs})")
