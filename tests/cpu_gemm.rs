@@ -7,8 +7,8 @@
 mod common;
 
 use aeclust::reference::{
-    gemm, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, rows_grouped_by_zeros,
-    sgemm_name, PackedB, CHAIN_DEPTH,
+    columns_grouped_by_zeros, gemm, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into,
+    rows_grouped_by_zeros, sgemm_name, PackedB, CHAIN_DEPTH,
 };
 use common::{rng, uniform};
 
@@ -70,7 +70,7 @@ fn gemm_gives_matrixmultiplys_bits_on_every_edge_of_its_tiles() {
     // Rows around the 4- and 8-row tiles; columns around the 24- and 48-column tiles, 8- and
     // 16-lane vectors and 480-column blocks; depths around 8- and 16-step transposes and the
     // chains' 256-step blocks.
-    let rows = [1, 3, 4, 5, 7, 8, 9, 130];
+    let rows = [1, 3, 4, 5, 7, 8, 9, 17, 130];
     let cols = [1, 16, 23, 24, 25, 47, 48, 49, 95, 481, 1000];
     let depths = [1, 15, 17, CHAIN_DEPTH, CHAIN_DEPTH + 1, 3 * CHAIN_DEPTH - 5];
     for &m in &rows {
@@ -124,7 +124,7 @@ fn gemm_skipping_zeros_gives_gemms_bits_where_a_is_mostly_zero() {
     eprintln!("checking {}", sgemm_name());
     let mut rng = rng(19);
     // Depths around the 8-step and 64-step words of the live-step masks as well.
-    let rows = [1, 3, 4, 5, 7, 8, 9, 130];
+    let rows = [1, 3, 4, 5, 7, 8, 9, 17, 130];
     let cols = [24, 25, 47, 95, 481];
     let depths = [
         1,
@@ -164,11 +164,21 @@ fn gemm_skipping_zeros_gives_gemms_bits_where_a_is_mostly_zero() {
                 for (trans_a, trans_b) in
                     [(false, false), (true, false), (false, true), (true, true)]
                 {
-                    let mut skipping = vec![f32::NAN; m * n];
-                    gemm_skipping_zeros_into(trans_a, trans_b, &a, &b, (m, n, k), &mut skipping);
+                    // op(A)'s rows in order, and grouped as the trainer groups them.
+                    let grouped = match trans_a {
+                        false => rows_grouped_by_zeros(&a, k),
+                        true => columns_grouped_by_zeros(&a, m),
+                    };
                     let dense = gemm(trans_a, trans_b, &a, &b, (m, n, k));
-                    let case = format!("m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b}");
-                    assert_same_bits(&skipping, &dense, &format!("{case}, skipping vs not"));
+                    for order in [None, Some(&grouped[..])] {
+                        let mut skipping = vec![f32::NAN; m * n];
+                        let a = (&a[..], trans_a, order);
+                        gemm_skipping_zeros_into(a, (&b, trans_b), (m, n, k), &mut skipping);
+                        let case = format!(
+                            "m {m} n {n} k {k} trans_a {trans_a} trans_b {trans_b} rows {order:?}"
+                        );
+                        assert_same_bits(&skipping, &dense, &format!("{case}, skipping vs not"));
+                    }
                 }
             }
         }
@@ -180,7 +190,8 @@ fn gemm_skipping_zeros_writes_zeros_for_an_all_zero_a() {
     let (m, n, k) = (9, 50, 300);
     let b = uniform(&mut rng(20), k * n, -1.0, 1.0);
     let mut c = vec![f32::NAN; m * n];
-    gemm_skipping_zeros_into(false, false, &vec![-0.0; m * k], &b, (m, n, k), &mut c);
+    let a = vec![-0.0; m * k];
+    gemm_skipping_zeros_into((&a, false, None), (&b, false), (m, n, k), &mut c);
     assert!(c.iter().all(|x| x.to_bits() == 0), "every element is +0");
 }
 
@@ -212,7 +223,8 @@ fn gemm_with_b_packed_ahead_and_rows_regrouped_gives_the_same_bits_and_follows_a
                         packed.repack(b);
                     }
                     let mut plain = vec![f32::NAN; m * n];
-                    gemm_skipping_zeros_into(false, trans_b, &a, b, (m, n, k), &mut plain);
+                    let (plain_a, plain_b) = ((&a[..], false, None), (&b[..], trans_b));
+                    gemm_skipping_zeros_into(plain_a, plain_b, (m, n, k), &mut plain);
                     for order in [None, Some(&reverse[..]), Some(&grouped[..])] {
                         let mut ahead = vec![f32::NAN; m * n];
                         let (a, b) = ((&a[..], order), (&b[..], &packed));
@@ -235,6 +247,23 @@ fn gemm_refuses_b_packed_for_another_shape() {
     let packed = PackedB::new(true, &b, (n, k));
     let mut c = vec![0.0; m * n];
     gemm_packed_skipping_zeros_into((&a, None), (&b, &packed), (m, n, k), &mut c);
+}
+
+#[test]
+#[should_panic(expected = "out of their windows of 16")]
+fn gemm_refuses_a_transposed_a_order_that_moves_rows_out_of_their_window() {
+    let (m, n, k) = (20, 30, 40);
+    let (a, b) = (vec![1.0; k * m], vec![1.0; k * n]);
+    // Rows 15 and 16 swapped: a permutation, but across the first window's edge.
+    let order: Vec<u32> = (0..m as u32)
+        .map(|i| match i {
+            15 => 16,
+            16 => 15,
+            i => i,
+        })
+        .collect();
+    let mut c = vec![0.0; m * n];
+    gemm_skipping_zeros_into((&a, true, Some(&order)), (&b, false), (m, n, k), &mut c);
 }
 
 #[test]

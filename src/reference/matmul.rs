@@ -6,6 +6,10 @@
 /// that the bits of an element of C depend on.
 pub const CHAIN_DEPTH: usize = 256;
 
+/// Rows that an order of a transposed A's rows may move within (aligned windows): the tiles
+/// find its live steps 16 rows at a time, and 16 floats are a cache line.
+pub const TRANSPOSED_ORDER_WINDOW: usize = 16;
+
 /// The sgemm that `gemm` runs on this CPU: its own tiles for x86's AVX-512 or AVX2 + FMA (for
 /// products at least a tile wide), or matrixmultiply's. Both give the same bits.
 pub fn sgemm_name() -> &'static str {
@@ -49,15 +53,20 @@ pub fn gemm_into(
 /// zero, NaN, are left out) or a partial sum underflows to -0 (which a skipped +0 would have
 /// turned into +0). Training gives B its weights and gradients, and stops at the first step
 /// where one of them is infinite or NaN, however its sums came out.
+///
+/// The tiles take op(A)'s rows (and C's) in `row_order`'s groups when it is given, which
+/// changes no bit either: a permutation of 0..m, such as `rows_grouped_by_zeros(a)`; when
+/// `trans_a`, one that moves rows only within aligned windows of `TRANSPOSED_ORDER_WINDOW`
+/// (`order[q] / 16 == q / 16`), such as `columns_grouped_by_zeros(a)`, so that a row block
+/// of a transposed A reads one or two cache lines per step.
 pub fn gemm_skipping_zeros_into(
-    trans_a: bool,
-    trans_b: bool,
-    a: &[f32],
-    b: &[f32],
+    (a, trans_a, row_order): (&[f32], bool, Option<&[u32]>),
+    (b, trans_b): (&[f32], bool),
     shape: (usize, usize, usize),
     c: &mut [f32],
 ) {
-    sgemm((a, trans_a, None), (b, trans_b, None), shape, c, true);
+    check_row_order(row_order, shape.0, trans_a);
+    sgemm((a, trans_a, row_order), (b, trans_b, None), shape, c, true);
 }
 
 /// op(B) laid out ahead for this CPU's tiles: for a B that many products multiply by (a
@@ -108,22 +117,36 @@ fn strides(trans_b: bool, (k, n): (usize, usize)) -> (usize, usize) {
 }
 
 /// `gemm_skipping_zeros_into` for an A stored row-major, with op(B) = `b` packed ahead as
-/// `packed`, and with the tiles taking A's rows (and C's) in `row_order`'s groups when it is
-/// given (a permutation of 0..m, such as `rows_grouped_by_zeros(a)`): neither changes a bit.
+/// `packed` (which changes no bit).
 pub fn gemm_packed_skipping_zeros_into(
     (a, row_order): (&[f32], Option<&[u32]>),
     (b, packed): (&[f32], &PackedB),
     shape: (usize, usize, usize),
     c: &mut [f32],
 ) {
-    if let Some(order) = row_order {
-        assert!(
-            is_permutation(order, shape.0),
-            "gemm: the row order is not one of m rows"
-        );
-    }
+    check_row_order(row_order, shape.0, false);
     let b = (b, packed.trans_b, Some(packed));
     sgemm((a, false, row_order), b, shape, c, true);
+}
+
+/// Panics unless `row_order`, if any, holds each of 0..m once, and for an A stored
+/// transposed moves rows only within their windows of `TRANSPOSED_ORDER_WINDOW`.
+fn check_row_order(row_order: Option<&[u32]>, m: usize, trans_a: bool) {
+    if let Some(order) = row_order {
+        assert!(
+            is_permutation(order, m),
+            "gemm: the row order is not one of m rows"
+        );
+        let window = TRANSPOSED_ORDER_WINDOW;
+        assert!(
+            !trans_a
+                || order
+                    .iter()
+                    .enumerate()
+                    .all(|(q, &i)| i as usize / window == q / window),
+            "gemm: a transposed A's row order moves rows out of their windows of {window}"
+        );
+    }
 }
 
 /// Whether `order` holds each of 0..m once.

@@ -21,7 +21,7 @@ pub use gather::gather;
 pub use loss::{bce_sigmoid, mse, BCE_EPSILON};
 pub use matmul::{
     add_bias, gemm, gemm_into, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, relu,
-    relu_mask, sgemm_name, sigmoid, PackedB, CHAIN_DEPTH,
+    relu_mask, sgemm_name, sigmoid, PackedB, CHAIN_DEPTH, TRANSPOSED_ORDER_WINDOW,
 };
 pub use reduce::column_sums;
-pub use row_groups::rows_grouped_by_zeros;
+pub use row_groups::{columns_grouped_by_zeros, rows_grouped_by_zeros};

@@ -107,7 +107,10 @@ impl Worker {
             let delta = &self.deltas[l + 1][..rows * fan_out];
             let input = &self.acts[l][..rows * fan_in];
             let dw = &mut self.grads.weights[l];
-            gemm_skipping_zeros_into(true, false, input, delta, (fan_in, fan_out, rows), dw);
+            // The pixels keep their order: neighbours share their zeros.
+            let units = (l > 0).then(|| reference::columns_grouped_by_zeros(input, fan_in));
+            let input = (input, true, units.as_deref());
+            gemm_skipping_zeros_into(input, (delta, false), (fan_in, fan_out, rows), dw);
             self.grads.biases[l] = reference::column_sums(delta, fan_out);
             if l > 0 {
                 let (below, above) = self.deltas.split_at_mut(l + 1);

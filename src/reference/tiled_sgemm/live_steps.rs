@@ -13,6 +13,8 @@ pub struct LiveSteps {
     words: usize,
     /// Bit p % 64 of word `b * words + p / 64`: whether step p is live in row block b.
     bits: Vec<u64>,
+    /// For an op(A) stored transposed: which of the 16 rows of its window each row block takes.
+    lanes: Vec<u16>,
     /// Slot `block * row_blocks + row block` holds its steps from `CHAIN_DEPTH * slot`.
     steps: Vec<u16>,
     counts: Vec<usize>,
@@ -42,6 +44,7 @@ impl LiveSteps {
             row_blocks: 0,
             words: 0,
             bits: Vec::new(),
+            lanes: Vec::new(),
             steps: Vec::new(),
             counts: Vec::new(),
         }
@@ -49,7 +52,8 @@ impl LiveSteps {
 
     /// Finds them for op(A), m x k with element (i, p) at `a + i * rs + p * cs`, one of the
     /// strides 1, in row blocks of `mr` rows (a divisor of 8): rows `order[b * mr..]` in row
-    /// block b when an order is given (only where `cs` is 1), else rows `b * mr..`.
+    /// block b when an order is given, else rows `b * mr..`. Where `cs` is not 1, an order
+    /// moves rows only within aligned windows of 16 (`order[q] / 16 == q / 16`).
     ///
     /// # Safety
     /// Every such element lies inside A, `order` (if any) holds m rows of A, and the CPU has
@@ -63,7 +67,14 @@ impl LiveSteps {
         (mr, order): (usize, Option<&[u32]>),
     ) {
         debug_assert_eq!(8 % mr, 0);
-        debug_assert!(order.is_none_or(|order| cs == 1 && order.len() == m));
+        debug_assert!(order.is_none_or(|order| order.len() == m));
+        debug_assert!(order.is_none_or(|order| {
+            cs == 1
+                || order
+                    .iter()
+                    .enumerate()
+                    .all(|(q, &i)| i as usize / 16 == q / 16)
+        }));
         self.row_blocks = m.div_ceil(mr);
         self.words = k.div_ceil(64);
         self.bits.clear();
@@ -79,15 +90,25 @@ impl LiveSteps {
                 }
             }
         } else {
+            // Rows of one step, 16 at a time: row block b is live where one of the lanes
+            // `lanes[b]` of its window of 16 rows is.
+            self.lanes.clear();
+            for q0 in (0..m).step_by(mr) {
+                let window = q0 / 16 * 16;
+                let rows = (q0..m.min(q0 + mr)).map(|q| order.map_or(q, |order| order[q] as usize));
+                self.lanes
+                    .push(rows.fold(0, |lanes, i| lanes | 1 << (i - window)));
+            }
             for p in 0..k {
-                for i8 in (0..m).step_by(8) {
-                    let nonzero = nonzero_lanes(a.add(p * cs + i8), m - i8);
-                    for group in 0..8 / mr {
-                        let live = u32::from(nonzero) >> (group * mr) & ((1 << mr) - 1) != 0;
-                        let b = i8 / mr + group;
-                        if b < self.row_blocks {
-                            self.bits[b * self.words + p / 64] |= u64::from(live) << (p % 64);
-                        }
+                for i16 in (0..m).step_by(16) {
+                    let at = a.add(p * cs + i16);
+                    let mut nonzero = u16::from(nonzero_lanes(at, m - i16));
+                    if m - i16 > 8 {
+                        nonzero |= u16::from(nonzero_lanes(at.add(8), m - i16 - 8)) << 8;
+                    }
+                    for b in i16 / mr..((i16 + 16) / mr).min(self.row_blocks) {
+                        let live = nonzero & self.lanes[b] != 0;
+                        self.bits[b * self.words + p / 64] |= u64::from(live) << (p % 64);
                     }
                 }
             }
@@ -144,9 +165,10 @@ unsafe fn nonzero_lanes(at: *const f32, live: usize) -> u8 {
 mod tests {
     use super::*;
 
-    /// `find` against the definition, on both layouts of A (and on rows in reverse order
-    /// where they are stored row-major), for every row block size a divisor of 8 allows,
-    /// around the 8-step groups, the 64-step words and the blocks of k.
+    /// `find` against the definition, on both layouts of A (rows in order, and reversed:
+    /// wholly where A is stored row-major, within each window of 16 rows where it is stored
+    /// transposed), for every row block size a divisor of 8 allows, around the 8-step groups,
+    /// the 16-row windows, the 64-step words and the blocks of k.
     #[test]
     fn find_lists_exactly_the_steps_where_a_row_is_not_zero() {
         if !is_x86_feature_detected!("avx2") {
@@ -162,7 +184,7 @@ mod tests {
         };
         let mut live = LiveSteps::new();
         for mr in [1, 2, 4, 8] {
-            for m in [1, 3, 4, 5, 8, 9, 17] {
+            for m in [1, 3, 4, 5, 8, 9, 16, 17, 40] {
                 for k in [1, 7, 8, 9, 63, 64, 65, 255, 256, 257, 600] {
                     // Mostly +0 and -0, some NaN, a few values; element (i, p) at i * k + p.
                     let a: Vec<f32> = (0..m * k)
@@ -175,10 +197,19 @@ mod tests {
                         .collect();
                     let transposed: Vec<f32> = (0..k * m).map(|e| a[(e % m) * k + e / m]).collect();
                     let reverse: Vec<u32> = (0..m as u32).rev().collect();
+                    // Reversed within each aligned window of 16 rows, as a transposed A's
+                    // order must be.
+                    let windows_reversed: Vec<u32> = (0..m)
+                        .map(|q| {
+                            let window = q / 16 * 16;
+                            (window + m.min(window + 16) - 1 - q) as u32
+                        })
+                        .collect();
                     for (data, strides, order) in [
                         (&a, (k, 1), None),
                         (&a, (k, 1), Some(&reverse[..])),
                         (&transposed, (1, m), None),
+                        (&transposed, (1, m), Some(&windows_reversed[..])),
                     ] {
                         // SAFETY: the CPU has AVX2 (checked); the strides address data, the
                         // order holds m rows.

@@ -221,13 +221,13 @@ unsafe fn repack<T: Tiles>(panels: &mut Panels, b: &[f32], (rsb, csb): (usize, u
 /// this CPU has tiles for a product n columns wide (narrower ones, such as the 10-wide code
 /// layer's, waste less in matrixmultiply's 8- or 16-wide tiles). Returns whether it ran.
 /// With `skip_zero_steps`, tiles that can skip leave out the steps of k where their rows of
-/// op(A) are all zero; they take the rows in `row_order`'s groups when given (op(A) stored
-/// row-major only), else in order. With `panels` (op(B) packed by `Panels::pack`), B itself
-/// is not read.
+/// op(A) are all zero; they take the rows in `row_order`'s groups when given (where op(A) is
+/// stored transposed, an order that moves rows only within aligned windows of 16), else in
+/// order. With `panels` (op(B) packed by `Panels::pack`), B itself is not read.
 ///
 /// # Safety
 /// The strides address only elements inside `a` and `b`, m, k > 0, `row_order` (if any) is
-/// a permutation of 0..m, and `panels` (if any) holds this op(B).
+/// a permutation of 0..m (within windows of 16 where `rsa` is 1 and `csa` is not), and `panels` (if any) holds this op(B).
 pub unsafe fn gemm(
     shape: (usize, usize, usize),
     (a, strides_a, row_order): (&[f32], (usize, usize), Option<&[u32]>),
@@ -257,7 +257,7 @@ unsafe fn tiled<T: Tiles>(
     debug_assert!(csb == 1 || rsb == 1);
     debug_assert_eq!(c.len(), m * n);
     debug_assert!(ahead.is_none_or(|panels| panels.shape == (k, n)));
-    debug_assert!(row_order.is_none_or(|order| csa == 1 && order.len() == m));
+    debug_assert!(row_order.is_none_or(|order| order.len() == m));
     debug_assert!(T::MR <= MAX_MR);
     if n < T::NR {
         return false;
