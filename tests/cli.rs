@@ -73,27 +73,25 @@ fn cpu_backend_trains_and_says_so() {
     assert!(json["final_val_loss"].as_f64().unwrap().is_finite());
 }
 
-#[test]
-fn bench_times_both_backends_and_writes_json() {
+/// `aeclust bench` with `args` on 64 MNIST-sized images, all of them per timed run: what it
+/// printed and the JSON it wrote (it must succeed).
+fn bench_tiny(args: &[&str]) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("mnist-like");
     common::write_idx_dataset(&data, 64, 16, 28, false);
     let json_path = dir.path().join("bench.json");
-    let out = aeclust(&[
-        "bench",
-        "--data",
-        data.to_str().unwrap(),
-        "--batch",
-        "16,64",
-        "--samples",
-        "64",
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    let (data, json) = (s(&data), s(&json_path));
+    let fixed = ["bench", "--data", data, "--samples", "64", "--json", json];
+    let out = aeclust(&[&fixed[..], args].concat());
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    (stdout, read_json(&json_path))
+}
+
+#[test]
+fn bench_times_both_backends_and_writes_json() {
+    let (stdout, json) = bench_tiny(&["--batch", "16,64"]);
     assert!(stdout.contains("GPU/CPU"), "{stdout}");
-    let json = read_json(&json_path);
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 4);
     // On Linux the CPU's fp32 peak is estimated, and the CPU rows say how much of it they reach.
@@ -125,27 +123,8 @@ fn bench_times_both_backends_and_writes_json() {
 
 #[test]
 fn bench_repeats_each_run_and_shows_the_median_and_the_range() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("mnist-like");
-    common::write_idx_dataset(&data, 64, 16, 28, false);
-    let json_path = dir.path().join("bench.json");
-    let out = aeclust(&[
-        "bench",
-        "--cpu-only",
-        "--data",
-        data.to_str().unwrap(),
-        "--batch",
-        "16",
-        "--samples",
-        "64",
-        "--repeat",
-        "3",
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    let runs = read_json(&json_path)["runs"].as_array().unwrap().clone();
+    let (stdout, json) = bench_tiny(&["--cpu-only", "--batch", "16", "--repeat", "3"]);
+    let runs = json["runs"].as_array().unwrap().clone();
     let repetitions: Vec<u64> = runs
         .iter()
         .map(|r| r["repetition"].as_u64().unwrap())
