@@ -5,6 +5,12 @@
 use std::arch::x86_64::*;
 
 use super::CHAIN_DEPTH;
+use crate::reference::TRANSPOSED_ORDER_WINDOW;
+
+/// Rows of an op(A) stored transposed that `find` reads at once (two 8-lane masks), and the
+/// window its row order stays in.
+const WINDOW: usize = 16;
+const _: () = assert!(WINDOW == TRANSPOSED_ORDER_WINDOW);
 
 /// The live steps of every block of `CHAIN_DEPTH` steps and row block of one op(A).
 pub struct LiveSteps {
@@ -13,7 +19,7 @@ pub struct LiveSteps {
     words: usize,
     /// Bit p % 64 of word `b * words + p / 64`: whether step p is live in row block b.
     bits: Vec<u64>,
-    /// For an op(A) stored transposed: which of the 16 rows of its window each row block takes.
+    /// For an op(A) stored transposed: which rows of its window each row block takes.
     lanes: Vec<u16>,
     /// Slot `block * row_blocks + row block` holds its steps from `CHAIN_DEPTH * slot`.
     steps: Vec<u16>,
@@ -53,7 +59,7 @@ impl LiveSteps {
     /// Finds them for op(A), m x k with element (i, p) at `a + i * rs + p * cs`, one of the
     /// strides 1, in row blocks of `mr` rows (a divisor of 8): rows `order[b * mr..]` in row
     /// block b when an order is given, else rows `b * mr..`. Where `cs` is not 1, an order
-    /// moves rows only within aligned windows of 16 (`order[q] / 16 == q / 16`).
+    /// moves rows only within aligned windows of `WINDOW` (`order[q] / 16 == q / 16`).
     ///
     /// # Safety
     /// Every such element lies inside A, `order` (if any) holds m rows of A, and the CPU has
@@ -73,7 +79,7 @@ impl LiveSteps {
                 || order
                     .iter()
                     .enumerate()
-                    .all(|(q, &i)| i as usize / 16 == q / 16)
+                    .all(|(q, &i)| i as usize / WINDOW == q / WINDOW)
         }));
         self.row_blocks = m.div_ceil(mr);
         self.words = k.div_ceil(64);
@@ -90,23 +96,23 @@ impl LiveSteps {
                 }
             }
         } else {
-            // Rows of one step, 16 at a time: row block b is live where one of the lanes
-            // `lanes[b]` of its window of 16 rows is.
+            // Rows of one step, a window at a time: row block b is live where one of the
+            // lanes `lanes[b]` of its window is.
             self.lanes.clear();
             for q0 in (0..m).step_by(mr) {
-                let window = q0 / 16 * 16;
+                let window = q0 / WINDOW * WINDOW;
                 let rows = (q0..m.min(q0 + mr)).map(|q| order.map_or(q, |order| order[q] as usize));
                 self.lanes
                     .push(rows.fold(0, |lanes, i| lanes | 1 << (i - window)));
             }
             for p in 0..k {
-                for i16 in (0..m).step_by(16) {
-                    let at = a.add(p * cs + i16);
-                    let mut nonzero = u16::from(nonzero_lanes(at, m - i16));
-                    if m - i16 > 8 {
-                        nonzero |= u16::from(nonzero_lanes(at.add(8), m - i16 - 8)) << 8;
+                for first in (0..m).step_by(WINDOW) {
+                    let at = a.add(p * cs + first);
+                    let mut nonzero = u16::from(nonzero_lanes(at, m - first));
+                    if m - first > 8 {
+                        nonzero |= u16::from(nonzero_lanes(at.add(8), m - first - 8)) << 8;
                     }
-                    for b in i16 / mr..((i16 + 16) / mr).min(self.row_blocks) {
+                    for b in first / mr..((first + WINDOW) / mr).min(self.row_blocks) {
                         let live = nonzero & self.lanes[b] != 0;
                         self.bits[b * self.words + p / 64] |= u64::from(live) << (p % 64);
                     }
@@ -201,8 +207,8 @@ mod tests {
                     // order must be.
                     let windows_reversed: Vec<u32> = (0..m)
                         .map(|q| {
-                            let window = q / 16 * 16;
-                            (window + m.min(window + 16) - 1 - q) as u32
+                            let window = q / WINDOW * WINDOW;
+                            (window + m.min(window + WINDOW) - 1 - q) as u32
                         })
                         .collect();
                     for (data, strides, order) in [
