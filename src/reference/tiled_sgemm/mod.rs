@@ -227,7 +227,8 @@ unsafe fn repack<T: Tiles>(panels: &mut Panels, b: &[f32], (rsb, csb): (usize, u
 ///
 /// # Safety
 /// The strides address only elements inside `a` and `b`, m, k > 0, `row_order` (if any) is
-/// a permutation of 0..m (within windows of 16 where `rsa` is 1 and `csa` is not), and `panels` (if any) holds this op(B).
+/// a permutation of 0..m (one that stays within aligned windows of 16 rows where op(A) is
+/// stored transposed), and `panels` (if any) holds this op(B).
 pub unsafe fn gemm(
     shape: (usize, usize, usize),
     (a, strides_a, row_order): (&[f32], (usize, usize), Option<&[u32]>),
