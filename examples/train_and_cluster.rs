@@ -22,7 +22,7 @@ fn main() -> Result<()> {
     let k = args.next().map_or(Ok(10), |k| k.parse())?;
 
     let source = Source::open(path.as_ref(), &DataOptions::default(), &|_, _| {})?;
-    let (train, test) = source.train_and_test()?;
+    let (train, test) = source.train_and_test(None)?;
     let (device, notice) = Device::open(BackendChoice::Auto, &Default::default())?;
     if let Some(notice) = notice {
         eprintln!("notice: {notice}");

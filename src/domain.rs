@@ -63,7 +63,7 @@ pub fn kmeans_centroids_per_dispatch(quads: usize, block: usize) -> usize {
 /// Fails unless `value`, a size that becomes a matmul's reduction K, fits the kernels.
 pub fn check_matmul_k(what: &str, value: usize) -> Result<()> {
     if value > MATMUL_MAX_K {
-        bail!("{what} is at most {MATMUL_MAX_K} on the GPU, got {value}");
+        bail!("{what} is at most {MATMUL_MAX_K} (a limit of the kernels), got {value}");
     }
     Ok(())
 }

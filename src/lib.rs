@@ -22,6 +22,7 @@ pub mod domain;
 pub mod embed;
 pub mod encode;
 pub mod gpu;
+pub mod identity;
 pub mod model;
 pub mod model_file;
 pub mod network;

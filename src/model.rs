@@ -4,6 +4,8 @@ use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::data::Shape;
+
 /// What a layer applies after `x W + b`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,6 +79,9 @@ pub struct ModelSpec {
     /// One per layer (`widths.len() - 1`); the last is the loss's output activation.
     pub activations: Vec<Activation>,
     pub loss: Loss,
+    /// The shape of the images it was made for, when known (model files from before it was
+    /// recorded, and weights-only files, do not say).
+    pub input: Option<Shape>,
 }
 
 /// Parses a comma-separated list of positive widths (`--layers`).
@@ -112,6 +117,7 @@ impl ModelSpec {
             activations: vec![Activation::Relu; widths.len().saturating_sub(1)],
             widths,
             loss,
+            input: None,
         };
         if linear_code && spec.widths.len() >= 3 {
             let code = spec.code_layer();
@@ -129,6 +135,23 @@ impl ModelSpec {
         let spec = ModelSpec::standard(parse_widths(text)?, false, Loss::Bce);
         spec.check(image_size)?;
         Ok(spec)
+    }
+
+    /// Fails unless the model takes images of `shape`: its recorded input shape, when it has
+    /// one, and its first and last widths.
+    pub fn check_data(&self, shape: Shape) -> Result<()> {
+        if let Some(input) = self.input.filter(|&input| input != shape) {
+            bail!("the model was made for images of {input}, but these images are {shape}");
+        }
+        let w = &self.widths;
+        if w[0] != shape.size() {
+            bail!(
+                "the model takes {} values per image, but images of {shape} have {}",
+                w[0],
+                shape.size()
+            );
+        }
+        self.check(shape.size())
     }
 
     /// An autoencoder must start and end with the image size, have a code layer, one
@@ -182,6 +205,11 @@ impl ModelSpec {
         let inner = &self.widths[1..self.widths.len() - 1];
         let narrowest = inner.iter().min().copied().unwrap_or(0);
         inner.iter().position(|&w| w == narrowest).unwrap_or(0)
+    }
+
+    /// Values per code: the code layer's width.
+    pub fn code_width(&self) -> usize {
+        self.widths[self.code_layer() + 1]
     }
 
     pub fn parameter_count(&self) -> usize {

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use safetensors::{Dtype, SafeTensors};
 
+use crate::data::Shape;
 use crate::model::{parse_activations, Loss, ModelSpec, Params};
 use crate::output::write_atomic;
 use crate::train::AdamState;
@@ -17,6 +18,8 @@ const LOSS_KEY: &str = "aeclust.loss";
 const STEP_KEY: &str = "aeclust.adam_step";
 const EPOCHS_KEY: &str = "aeclust.epochs";
 const SEED_KEY: &str = "aeclust.seed";
+/// The images the model was made for: `height,width,channels`.
+const INPUT_KEY: &str = "aeclust.input_shape";
 
 /// What resuming training needs beside the weights: Adam's state (saved as `adam.m.*` and
 /// `adam.v.*` tensors named and shaped like the weights), the epochs done and the seed.
@@ -88,6 +91,10 @@ pub fn save(
         (ACTIVATIONS_KEY.to_string(), activations.join(",")),
         (LOSS_KEY.to_string(), spec.loss.name().to_string()),
     ]);
+    if let Some(shape) = spec.input {
+        let text = format!("{},{},{}", shape.rows, shape.cols, shape.channels);
+        metadata.insert(INPUT_KEY.into(), text);
+    }
     if let Some(state) = state {
         tensors.extend(named_tensors(spec, &state.adam.m, "adam.m."));
         tensors.extend(named_tensors(spec, &state.adam.v, "adam.v."));
@@ -191,8 +198,34 @@ fn parse<'a>(
     }
     spec.check(spec.widths[0])
         .with_context(|| format!("{shown}: not an autoencoder"))?;
+    if let Some(text) = text(INPUT_KEY) {
+        spec.input = Some(parse_shape(text, spec.widths[0]).with_context(|| {
+            format!(
+                "{shown}: bad {INPUT_KEY} {text:?} for a model of width {}",
+                spec.widths[0]
+            )
+        })?);
+    }
     let params = read_params(&tensors, &spec, "", &shown)?;
     Ok((spec, params, tensors, meta))
+}
+
+/// `height,width,channels` whose values fill `width` inputs.
+fn parse_shape(text: &str, width: usize) -> Option<Shape> {
+    let values: Vec<usize> = text
+        .split(',')
+        .map(|v| v.trim().parse().ok())
+        .collect::<Option<_>>()?;
+    let [rows, cols, channels] = values[..] else {
+        return None;
+    };
+    let shape = Shape {
+        rows,
+        cols,
+        channels,
+    };
+    let fills = rows.checked_mul(cols)?.checked_mul(channels)? == width;
+    (fills && matches!(channels, 1 | 3)).then_some(shape)
 }
 
 /// Layer widths from the shapes of `encoder.i.weight` then `decoder.i.weight` (out x in).

@@ -81,6 +81,150 @@ pub const INTEGERS: Dtypes = Dtypes {
     expected: "an integer type",
 };
 
+/// How a .npy array's values are stored, from its `descr` (such as `'<f8'`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Element {
+    pub kind: ElementKind,
+    /// Bytes per value: 1, 2, 4 or 8.
+    pub bytes: usize,
+    pub big_endian: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementKind {
+    Unsigned,
+    Signed,
+    Float,
+}
+
+impl Element {
+    /// The element type of `descr` (quotes included, as npyz gives it), if it is a plain
+    /// integer or float type.
+    pub fn parse(descr: &str) -> Option<Element> {
+        let text = descr.trim_matches('\'');
+        let mut chars = text.chars();
+        let order = chars.next()?;
+        let kind = match chars.next()? {
+            'u' => ElementKind::Unsigned,
+            'i' => ElementKind::Signed,
+            'f' => ElementKind::Float,
+            _ => return None,
+        };
+        let bytes: usize = chars.as_str().parse().ok()?;
+        let valid = match kind {
+            ElementKind::Float => matches!(bytes, 4 | 8),
+            _ => matches!(bytes, 1 | 2 | 4 | 8),
+        };
+        let big_endian = match order {
+            '>' => true,
+            '<' | '|' | '=' => false,
+            _ => return None,
+        };
+        valid.then_some(Element {
+            kind,
+            bytes,
+            big_endian: big_endian && bytes > 1,
+        })
+    }
+}
+
+/// A .npy file's header: what it holds and where its values start.
+#[derive(Clone, Debug)]
+pub struct Header {
+    /// C order, no zero dimension.
+    pub shape: Vec<usize>,
+    /// The dtype as written (such as `'<f8'`).
+    pub dtype: String,
+    pub element: Element,
+    /// Where the values start in the file.
+    pub data_offset: u64,
+}
+
+impl Header {
+    pub fn values(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Reads only the header of the .npy file at `path`, and checks that the file holds the
+/// values it promises, in C order, of a plain integer or float type.
+pub fn read_header(path: &Path) -> Result<Header> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+    let file_len = file
+        .metadata()
+        .with_context(|| format!("cannot read {shown}"))?
+        .len();
+    let mut prefix = [0u8; 12];
+    let got = file
+        .read(&mut prefix)
+        .with_context(|| format!("cannot read {shown}"))?;
+    let stated = match (&prefix[..6], prefix[6]) {
+        (b"\x93NUMPY", 1) if got >= 10 => {
+            10 + u64::from(u16::from_le_bytes([prefix[8], prefix[9]]))
+        }
+        (b"\x93NUMPY", 2 | 3) if got >= 12 => {
+            12 + u64::from(u32::from_le_bytes([
+                prefix[8], prefix[9], prefix[10], prefix[11],
+            ]))
+        }
+        _ => bail!("{shown} is not a .npy file"),
+    };
+    if stated > file_len || stated > 1 << 20 {
+        bail!("{shown}: truncated .npy header");
+    }
+    let mut bytes = prefix[..got].to_vec();
+    bytes.resize(stated as usize, 0);
+    file.read_exact(&mut bytes[got..])
+        .with_context(|| format!("cannot read {shown}"))?;
+    check_header(&bytes, &shown)?;
+    let npy =
+        npyz::NpyFile::new(&bytes[..]).with_context(|| format!("{shown} is not a .npy file"))?;
+    let dtype = npy.dtype().descr();
+    let element = Element::parse(&dtype)
+        .with_context(|| format!("{shown}: dtype {dtype} is not an integer or float type"))?;
+    if npy.order() != npyz::Order::C {
+        bail!("{shown}: Fortran order is not supported; save it with C order");
+    }
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    if shape.is_empty() || shape.contains(&0) {
+        bail!("{shown}: shape {shape:?} holds no values");
+    }
+    let needed = shape
+        .iter()
+        .try_fold(element.bytes as u64, |size, &d| size.checked_mul(d as u64));
+    if needed.is_none_or(|needed| needed > file_len - stated) {
+        bail!("{shown}: truncated: shape {shape:?} needs more data than the file holds");
+    }
+    Ok(Header {
+        shape,
+        dtype,
+        element,
+        data_offset: stated,
+    })
+}
+
+/// The (rows, cols) of the 2-D float32 matrix at `path`, from its header alone.
+pub fn read_matrix_shape(path: &Path) -> Result<(usize, usize)> {
+    let header = read_header(path)?;
+    let shown = path.display();
+    if !FLOAT32.descrs.contains(&header.dtype.as_str()) {
+        bail!(
+            "{shown}: dtype {}, expected {}",
+            header.dtype,
+            FLOAT32.expected
+        );
+    }
+    match header.shape[..] {
+        [rows, cols] => Ok((rows, cols)),
+        _ => bail!(
+            "{shown}: shape {:?}, expected a 2-D matrix (samples x features)",
+            header.shape
+        ),
+    }
+}
+
 /// Reads a .npy array of one of `dtypes`.
 pub fn read_array(path: &Path, dtypes: Dtypes) -> Result<Array> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

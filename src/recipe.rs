@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Result};
 
-use crate::domain::check_matmul_k;
+use crate::data::Shape;
+use crate::domain::{check_matmul_k, MATMUL_MAX_K};
 use crate::model::{parse_widths, Activation, Loss, ModelSpec};
 use crate::model_file::{TrainingState, MAX_EPOCHS};
 use crate::optim::AdamConfig;
@@ -197,9 +198,17 @@ impl RecipeSettings {
         Ok(())
     }
 
-    /// The model: the recipe's, with the flags' overrides, checked against the image size.
-    /// Without --layers, the recipe's first and last widths become the image size.
-    pub fn model(&self, image_size: usize) -> Result<ModelSpec> {
+    /// The model for images of `shape`: the recipe's, with the flags' overrides, checked
+    /// against the image size and the kernels' widths. Without --layers, the recipe's first and
+    /// last widths become the image size.
+    pub fn model(&self, shape: Shape) -> Result<ModelSpec> {
+        let image_size = shape.size();
+        if image_size > MATMUL_MAX_K {
+            bail!(
+                "images of {shape} are {image_size} values each, more than the {MATMUL_MAX_K} \
+                 a layer takes; give --resize WxH to make them smaller"
+            );
+        }
         let values = self.recipe.values();
         let widths = match &self.layers {
             Some(layers) => layers.clone(),
@@ -216,7 +225,8 @@ impl RecipeSettings {
         if let Some(list) = &self.activations {
             spec.activations = list.clone();
         }
-        spec.check(image_size)?;
+        spec.input = Some(shape);
+        spec.check_data(shape)?;
         for &width in &spec.widths {
             check_matmul_k("a layer's width", width)?;
         }

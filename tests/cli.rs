@@ -197,7 +197,7 @@ fn train_saves_a_model_that_encode_reads() {
         "--out",
         "/tmp/x.npy",
     ]);
-    assert_clean_failure(&out, "image size 25");
+    assert_clean_failure(&out, "made for images of 4x4, but these images are 5x5");
     let out = aeclust(&[
         "encode",
         "--model",
@@ -304,7 +304,7 @@ fn cluster_scores_codes_and_pixels_and_writes_everything() {
     );
 
     let out = aeclust(&["cluster", "--codes", &codes, "--data", data, "--k", "51"]);
-    assert_clean_failure(&out, "k must be at most the number of points (50)");
+    assert_clean_failure(&out, "--k 51 is more than the 50 points to cluster");
     assert_clean_failure(&aeclust(&["cluster", "--codes", model]), "not a .npy file");
 }
 
@@ -333,7 +333,7 @@ fn run_leaves_every_file() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("summary"), "{stdout}");
-    // The report lists exactly what the directory holds (besides the run's lock file).
+    // The report lists exactly what the directory holds (besides the mark of an output).
     let report = read_json(out_dir.join("report.json"));
     let mut listed: Vec<String> = report["files"]
         .as_array()
@@ -343,7 +343,7 @@ fn run_leaves_every_file() {
         .collect();
     listed.sort();
     let mut present = listing(&out_dir);
-    present.retain(|name| name != ".aeclust.lock");
+    present.retain(|name| name != ".aeclust-output");
     assert_eq!(listed, present);
     for file in [
         "model.safetensors",

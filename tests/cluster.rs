@@ -79,7 +79,7 @@ fn bad_kmeans_input_is_refused() {
         },
         &points
     )
-    .contains("k must be at most the number of points (10)"));
+    .contains("is more than the 10 points to cluster"));
     let mut nan = points.clone();
     nan[3] = f32::NAN;
     assert!(err(

@@ -57,7 +57,7 @@ fn model_must_fit_the_images() {
     let data = tiny_dataset(dir.path());
     // --layers must fit the images; without it, the recipe's ends follow them.
     let out = aeclust(&["train", "--data", &data, "--layers", "784,32,784"]);
-    assert_clean_failure(&out, "image size 16");
+    assert_clean_failure(&out, "images of 4x4 have 16");
     let out = aeclust(&["train", "--data", &data, "--epochs", "1"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("[16, 128, 32, 128, 16]"));
@@ -122,26 +122,33 @@ fn broken_data_files() {
 }
 
 #[test]
-fn labels_must_be_digits_where_clusters_are_scored() {
+fn idx_labels_beyond_the_digits_are_classes_and_255_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (data, model) = tiny_model(dir.path());
     let labels = data.join("t10k-labels-idx1-ubyte");
-    let mut bytes = std::fs::read(&labels).unwrap();
+    let good = std::fs::read(&labels).unwrap();
+    let cluster = || {
+        aeclust(&[
+            "cluster",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--k",
+            "3",
+        ])
+    };
+    // EMNIST's letters are IDX files with 26 classes: a label above 9 is a class.
+    let mut bytes = good.clone();
     bytes[8 + 5] = 42;
-    std::fs::write(&labels, bytes).unwrap();
-    let out = aeclust(&[
-        "cluster",
-        "--model",
-        s(&model),
-        "--data",
-        s(&data),
-        "--k",
-        "3",
-    ]);
-    assert_clean_failure(
-        &out,
-        "label 42 of image 5 is not one of the 10 classes (a digit 0-9)",
-    );
+    std::fs::write(&labels, &bytes).unwrap();
+    let out = cluster();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("   42"), "{}", text(&out.stdout));
+    // 255 marks an image without a class, so it is no class index.
+    bytes[8 + 5] = 255;
+    std::fs::write(&labels, &bytes).unwrap();
+    assert_clean_failure(&cluster(), "label 255 at 5 is not a class index 0 to 254");
 }
 
 #[test]
@@ -214,7 +221,9 @@ fn broken_npy_files() {
     assert_clean_failure(&cluster(), "expected a 2-D matrix");
     npy("<f4", "(1000000000, 1000000)", &[0; 16]);
     assert_clean_failure(&cluster(), "truncated");
-    npy("<f4", "(2, 1)", &[0, 0, 0xc0, 0x7f, 0, 0, 0, 0]);
+    let mut nan = vec![0u8; 40];
+    nan[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    npy("<f4", "(10, 1)", &nan);
     assert_clean_failure(&cluster(), "NaN");
     std::fs::write(&path, b"PK\x03\x04 a zip file").unwrap();
     assert_clean_failure(&cluster(), "not a .npy file");
@@ -233,7 +242,7 @@ fn nonsense_flags() {
     assert_clean_failure(&cluster(&["--k", "0"]), "--k must be between 1");
     assert_clean_failure(
         &cluster(&["--k", "21"]),
-        "at most the number of points (20)",
+        "--k 21 is more than the 20 points to cluster",
     );
     assert_clean_failure(&cluster(&["--n-init", "0"]), "--n-init");
     assert_clean_failure(&cluster(&["--max-iter", "0"]), "--max-iter");
@@ -298,7 +307,7 @@ fn unwritable_outputs_fail_before_the_work() {
     ]);
     assert_clean_failure(&out, "cannot write");
     let out = aeclust(&["run", "--data", s(&data), "--out", s(&not_a_dir)]);
-    assert_clean_failure(&out, "cannot create");
+    assert_clean_failure(&out, "exists and is not a directory");
 }
 
 #[test]

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use aeclust::cluster::KmeansConfig;
 use aeclust::data::{DataOptions, Source, Split};
-use aeclust::pipeline::{ClusterPlan, OutputDir, Pipeline, Silent};
+use aeclust::output::OutputSet;
+use aeclust::pipeline::{ClusterPlan, Pipeline, Silent};
 use aeclust::recipe::{Recipe, RecipeSettings};
 use common::cli::listing;
 
@@ -22,24 +23,28 @@ fn the_library_runs_the_whole_pipeline_on_every_device() {
     let held_out = source.split(Split::Test).unwrap().count;
     common::for_each_device(|device| {
         let dir = tempfile::tempdir().unwrap();
-        let out = OutputDir::claim(dir.path()).unwrap();
+        let out_dir = dir.path().join("out");
         let mut training = RecipeSettings::of(Recipe::Blog);
         training.epochs = Some(2);
+        let clustering = ClusterPlan {
+            kmeans: KmeansConfig {
+                n_init: 2,
+                ..KmeansConfig::default()
+            },
+            embed: None,
+            pixels: true,
+        };
+        let plan = Pipeline::plan(&source.survey, &training, &clustering, Split::Test).unwrap();
         let pipeline = Pipeline {
             device,
             source: &source,
             data_name: "data/digits".into(),
             training,
-            clustering: ClusterPlan {
-                kmeans: KmeansConfig {
-                    n_init: 2,
-                    ..KmeansConfig::default()
-                },
-                embed: None,
-                pixels: true,
-            },
+            clustering,
+            split: Split::Test,
         };
-        let result = pipeline.run(&out, &mut Silent).unwrap();
+        let out = OutputSet::directory(&out_dir).unwrap();
+        let result = pipeline.run(plan, out, &mut Silent).unwrap();
         assert_eq!(result.trained.report.epochs.len(), 2);
         assert!(result.trained.report.final_val_loss.is_finite());
         assert_eq!(result.codes.len(), held_out * 32);
@@ -48,12 +53,14 @@ fn the_library_runs_the_whole_pipeline_on_every_device() {
         assert_eq!(runs.len(), 2, "codes and pixels");
         // The digits are found well above chance (0.1) even after two epochs.
         assert!(runs.iter().all(|r| r.acc.unwrap() > 0.4), "{runs:?}");
-        // What it says it wrote is what the directory holds (besides its lock).
+        // What it says it wrote is what the directory holds (besides its marker), and
+        // nothing is left beside it.
         for file in &result.files {
             assert!(file.is_file(), "{} missing", file.display());
         }
-        let mut present = listing(dir.path());
-        present.retain(|name| name != ".aeclust.lock");
+        assert_eq!(listing(dir.path()), ["out"]);
+        let mut present = listing(&out_dir);
+        present.retain(|name| name != ".aeclust-output");
         let mut listed: Vec<String> = result
             .report
             .files

@@ -87,19 +87,25 @@ fn a_folder_with_class_subfolders_trains_clusters_and_scores() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with(&format!("data: {} (an image folder)", s(&data))));
-    assert!(text(&out.stderr).contains("skipped 1 files that are not images"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("left out 1 entry: not an image aeclust reads"),
+        "{stderr}"
+    );
+    let skipped = std::fs::read_to_string(out_dir.join("skipped.csv")).unwrap();
+    assert!(skipped.contains("\nREADME.txt,\"not an image"), "{skipped}");
     // The model follows the images: 64 values in and out.
     assert!(stdout.contains("[64, 128, 32, 128, 64]"), "{stdout}");
     let report = read_json(out_dir.join("report.json"));
     let acc = report["clustering"][0]["acc"].as_f64().unwrap();
     assert!(acc > 0.9, "three bands should separate: acc {acc}");
-    // The assignments name the files and their classes.
+    // The assignments name every file and its class.
     let csv = std::fs::read_to_string(out_dir.join("assignments.csv")).unwrap();
-    let held = load(&data, Split::Test, &DataOptions::default()).unwrap();
-    assert_eq!(csv.lines().count(), held.count + 1);
+    let all = load(&data, Split::All, &DataOptions::default()).unwrap();
+    assert_eq!(csv.lines().count(), 90 + 1);
     for (line, i) in csv.lines().skip(1).zip(0..) {
         let fields: Vec<&str> = line.split(',').collect();
-        assert_eq!(fields[0], held.name(i));
+        assert_eq!(fields[0], all.name(i));
         let class = fields[0].split('/').next().unwrap();
         assert_eq!(fields[2], class, "{line}");
     }
@@ -314,6 +320,24 @@ fn numpy_arrays_as_data() {
     let loaded = load(&float, Split::All, &options).unwrap();
     assert_eq!((loaded.rows, loaded.cols, loaded.channels), (4, 4, 1));
     assert_eq!(loaded.pixels, flat);
+    // As NumPy writes them by default (float64, int64) and in every other integer type.
+    let as_read = |values: &dyn Fn(&Path), shape: &[u64]| {
+        let path = dir.path().join("typed.npy");
+        values(&path);
+        let loaded = load(&path, Split::All, &options).unwrap();
+        assert_eq!(loaded.shape().size() * loaded.count, 960, "{shape:?}");
+        loaded.pixels
+    };
+    let doubles: Vec<f64> = flat.iter().map(|&v| f64::from(v) / 255.0).collect();
+    let shape = [60u64, 4, 4];
+    assert_eq!(as_read(&|p| write_npy(p, &shape, &doubles), &shape), flat);
+    let wide: Vec<i64> = flat.iter().map(|&v| i64::from(v)).collect();
+    assert_eq!(as_read(&|p| write_npy(p, &shape, &wide), &shape), flat);
+    let short: Vec<u16> = flat.iter().map(|&v| u16::from(v)).collect();
+    assert_eq!(as_read(&|p| write_npy(p, &shape, &short), &shape), flat);
+    let signed: Vec<i8> = flat.iter().map(|&v| (v / 2) as i8).collect();
+    let halves: Vec<u8> = flat.iter().map(|&v| v / 2).collect();
+    assert_eq!(as_read(&|p| write_npy(p, &shape, &signed), &shape), halves);
 
     // Bad arrays and labels: one line naming the problem.
     let train = |data: &Path, extra: &[&str]| {
@@ -324,11 +348,16 @@ fn numpy_arrays_as_data() {
     let mut outside = floats.clone();
     outside[7] = 1.5;
     write_npy(&bad, &[60, 16], &outside);
-    assert_clean_failure(&train(&bad, &[]), "value 1.5 at 7 is outside [0, 1]");
-    write_npy(&bad, &[60, 16], &vec![0.5f64; 960]);
-    assert_clean_failure(&train(&bad, &[]), "expected uint8 or float32");
+    assert_clean_failure(&train(&bad, &[]), "value 1.5 at index 7 is outside [0, 1]");
+    write_npy(&bad, &[60, 16], &vec![256u16; 960]);
+    assert_clean_failure(
+        &train(&bad, &[]),
+        "value 256 at index 0 is outside 0 to 255",
+    );
+    write_npy(&bad, &[60, 16], &vec![-1i32; 960]);
+    assert_clean_failure(&train(&bad, &[]), "value -1 at index 0 is outside 0 to 255");
     write_npy(&bad, &[60, 2, 2, 2], &vec![1u8; 480]);
-    assert_clean_failure(&train(&bad, &[]), "expected uint8 N x H x W");
+    assert_clean_failure(&train(&bad, &[]), "expected N x H x W");
     let short = dir.path().join("short.npy");
     write_npy(&short, &[59], &labels_i64[..59]);
     assert_clean_failure(
@@ -364,7 +393,7 @@ fn the_bundled_digits_folder_clusters_by_digit() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = read_json(out_dir.join("report.json"));
     let run = &report["clustering"][0];
-    assert_eq!(run["samples"], 180);
+    assert_eq!(run["samples"], 1797);
     // 0.74 on the development machine; far above chance (0.1) on any.
     assert!(run["acc"].as_f64().unwrap() > 0.6, "{run}");
 }

@@ -6,10 +6,11 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use aeclust::cluster::{Init, KmeansConfig};
-use aeclust::data::{parse_size, DataOptions, Source, SourceKind, Split};
+use aeclust::data::{parse_size, DataOptions, Source, SourceKind, Split, Survey};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::embed::UmapConfig;
 use aeclust::gpu::GpuRequest;
+use aeclust::identity::Inputs;
 use aeclust::model::{parse_activations, parse_widths, Loss};
 use aeclust::output::check_writable;
 use aeclust::recipe::{Recipe, RecipeSettings};
@@ -43,9 +44,10 @@ impl DeviceArgs {
 #[derive(Args)]
 pub struct DataArgs {
     /// The images: a directory with MNIST's four IDX files (train-/t10k-, images/labels,
-    /// .gz or raw); a folder of images (PNG, JPEG, BMP, GIF, WebP, searched recursively;
-    /// subfolders are classes; train/ and test/ or val/ at its top are the splits); or a .npy
-    /// array (uint8 N x H x W or N x H x W x C, or float32 N x D in [0, 1]).
+    /// .gz or raw); a folder of images (PNG, JPEG, BMP, GIF, WebP, searched recursively
+    /// through links; subfolders are classes; train/ and test/ or val/ at its top, in any
+    /// case, are the splits); or a .npy array (N x H x W, N x H x W x C or N x D, of an integer
+    /// type with values 0-255 or a float type with values in [0, 1]).
     #[arg(long, default_value = "data/mnist")]
     pub data: PathBuf,
     /// Resize every image of a folder to WIDTHxHEIGHT (bilinear, the `image` crate's
@@ -59,6 +61,9 @@ pub struct DataArgs {
     /// Labels of a .npy dataset: an integer .npy, one class index per image.
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
+    /// The most memory the decoded images may take [default: half the memory available].
+    #[arg(long, value_name = "MIB")]
+    pub max_memory_mib: Option<u64>,
 }
 
 impl DataArgs {
@@ -67,6 +72,8 @@ impl DataArgs {
             resize: self.resize.as_deref().map(parse_size).transpose()?,
             val_fraction: self.val_fraction,
             labels: self.labels.clone(),
+            max_memory: self.max_memory_mib.map(|mib| mib.saturating_mul(1 << 20)),
+            exclude: Vec::new(),
         };
         options.check()?;
         Ok(options)
@@ -77,11 +84,22 @@ impl DataArgs {
         self.options().map(drop)
     }
 
-    /// Reads the source, saying what it is on the first line, with a progress bar on a
-    /// terminal while a folder decodes.
-    pub fn open(&self) -> Result<Source> {
+    /// Surveys the data (leaving out the folder `exclude`, an output directory), saying what
+    /// it is on the first line and what was done with its layout on notice lines.
+    pub fn survey(&self, exclude: Option<&Path>) -> Result<Survey> {
+        let mut options = self.options()?;
+        options.exclude.extend(exclude.map(Path::to_path_buf));
         let kind = SourceKind::of(&self.data)?;
         println!("data: {} ({})", self.data.display(), kind.describe());
+        let survey = Survey::of(&self.data, &options)?;
+        for notice in &survey.notices {
+            eprintln!("notice: {notice}");
+        }
+        Ok(survey)
+    }
+
+    /// Decodes the surveyed images, with a progress bar on a terminal while a folder decodes.
+    pub fn load(&self, survey: Survey) -> Result<Source> {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("decoding [{bar:30}] {pos}/{len} images ({eta} left)")
@@ -92,9 +110,14 @@ impl DataArgs {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         };
-        let source = Source::open(&self.data, &self.options()?, &progress);
+        let source = survey.load(&progress);
         bar.finish_and_clear();
         source
+    }
+
+    /// The split `arg` names, or the default for this data's kind.
+    pub fn split(&self, arg: Option<SplitArg>, survey: &Survey) -> Split {
+        arg.map_or(Split::default_for(survey.kind), SplitArg::split)
     }
 }
 
@@ -129,7 +152,8 @@ pub struct RecipeArgs {
     /// Reconstruction loss: bce (sigmoid output) or mse (linear output) [blog: bce, deep: mse].
     #[arg(long, value_enum)]
     pub loss: Option<Loss>,
-    /// Train on the first N training samples only.
+    /// Train on N of the training images only: MNIST's first N, a sample across all classes
+    /// of any other data (the same on every run).
     #[arg(long)]
     pub limit: Option<usize>,
     /// Also save the model (with Adam's state) after every N epochs, so that a killed run
@@ -163,6 +187,8 @@ impl RecipeArgs {
     }
 }
 
+/// Which images a command encodes or clusters [default: MNIST's test set; every image of a
+/// folder or an array].
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum SplitArg {
     /// The training part.
@@ -278,9 +304,13 @@ pub fn open_device(args: &DeviceArgs) -> Result<Device> {
     Ok(device)
 }
 
-pub fn check_output(path: Option<&Path>) -> Result<()> {
-    match path {
-        Some(path) => check_writable(path),
-        None => Ok(()),
+/// Checks, before any work, that `outputs` can be written and that none is an input.
+pub fn check_outputs<'a>(
+    outputs: impl IntoIterator<Item = &'a Path> + Clone,
+    inputs: &Inputs,
+) -> Result<()> {
+    for path in outputs.clone() {
+        check_writable(path)?;
     }
+    inputs.refuse_outputs(outputs)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::args::check_output;
+use super::args::check_outputs;
 use aeclust::bench::{bench_run, BenchReport, BenchRun, CpuPeak, KernelTime};
 use aeclust::data::{load_dir, Split};
 use aeclust::device::{BackendChoice, Device};
@@ -47,7 +47,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.batch.contains(&0) || args.samples == 0 || args.repeat == 0 {
         bail!("--batch sizes, --samples and --repeat must be at least 1");
     }
-    check_output(args.json.as_deref())?;
+    check_outputs(args.json.as_deref(), &Default::default())?;
     let train_set = load_dir(&args.data, Split::Train)?.truncated(args.samples);
     let val_set = load_dir(&args.data, Split::Test)?.truncated(1024);
     let spec = args.recipe.model();

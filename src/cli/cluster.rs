@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use anyhow::{bail, Context, Result};
+use clap::Args;
 
 use super::args::{open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg};
 use super::console::Console;
-use aeclust::output::check_writable;
+use aeclust::identity::Inputs;
+use aeclust::output::{check_placeable, OutputSet};
 use aeclust::pipeline::{cluster_and_write, ClusterOutputs, ClusterPlan, Features};
 use aeclust::{model_file, npy};
 
@@ -24,8 +25,8 @@ pub struct ClusterArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Which images the codes belong to.
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
     #[command(flatten)]
     pub kmeans: KmeansArgs,
     #[command(flatten)]
@@ -50,66 +51,111 @@ pub struct ClusterArgs {
     pub device: DeviceArgs,
 }
 
+/// Where the features come from.
+enum FeatureSource {
+    Codes(PathBuf),
+    Model(aeclust::model::ModelSpec, aeclust::model::Params),
+}
+
 pub fn cluster(args: &ClusterArgs) -> Result<()> {
-    for path in [&args.report, &args.assignments].into_iter().flatten() {
-        check_writable(path)?;
-    }
     let plan = ClusterPlan {
         kmeans: args.kmeans.config(args.seed)?,
         embed: args.embed.config(args.seed)?,
         pixels: args.pixels,
     };
-    let device = open_device(&args.device)?;
     args.data.check()?;
-    let data = args
-        .data
-        .open()
-        .and_then(|source| source.split(args.split.split()));
-    let mut unscored = None;
-    let (codes, n, d, data) = match (&args.codes, &args.model) {
+    let needs_images = args.pixels || args.pictures.is_some();
+    let mut inputs = Inputs::default();
+    let (features, points, width, survey, unscored) = match (&args.codes, &args.model) {
         (Some(path), _) => {
-            let (codes, n, d) = npy::read_matrix(path)?;
+            let (n, d) = npy::read_matrix_shape(path)?;
+            inputs.add(path);
             // Labels and images only belong to these codes when the counts agree.
-            let data = match data {
-                Ok(data) if data.count == n => Some(data),
-                Ok(data) => {
-                    let split = args.split.to_possible_value().expect("no skipped split");
-                    unscored = Some(format!(
-                        "the {} split of {} holds {} images, the codes {n} rows (--split and \
-                         --data say which images the codes are)",
-                        split.get_name(),
-                        args.data.data.display(),
-                        data.count
-                    ));
-                    None
+            let (survey, unscored) = match args.data.survey(None) {
+                Ok(survey) => {
+                    let split = args.data.split(args.split, &survey);
+                    match survey.count(split) {
+                        Ok(count) if count == n => (Some(survey), None),
+                        Ok(count) => (
+                            None,
+                            Some(format!(
+                                "the {} split of {} holds {count} images, the codes {n} \
+                                 rows (--split and --data say which images the codes are)",
+                                split.name(),
+                                args.data.data.display()
+                            )),
+                        ),
+                        Err(error) => (None, Some(format!("{error:#}"))),
+                    }
                 }
-                Err(error) => {
-                    unscored = Some(format!("{error:#}"));
-                    None
-                }
+                Err(error) => (None, Some(format!("{error:#}"))),
             };
-            (codes, n, d, data)
+            if let (true, Some(why)) = (needs_images, &unscored) {
+                bail!("--pixels and --pictures need the images of the codes: {why}");
+            }
+            (FeatureSource::Codes(path.clone()), n, d, survey, unscored)
         }
         (None, Some(model)) => {
             let (spec, params) = model_file::load_weights(model)?;
-            let data = data?;
-            let codes = device.encoder().encode(&spec, &params, &data)?;
-            let d = codes.len() / data.count;
-            (codes, data.count, d, Some(data))
+            inputs.add(model);
+            let survey = args.data.survey(None)?;
+            spec.check_data(survey.shape).with_context(|| {
+                format!(
+                    "{} does not fit {}",
+                    model.display(),
+                    args.data.data.display()
+                )
+            })?;
+            let n = survey.count(args.data.split(args.split, &survey))?;
+            let width = spec.code_width();
+            (
+                FeatureSource::Model(spec, params),
+                n,
+                width,
+                Some(survey),
+                None,
+            )
         }
         (None, None) => bail!("give --codes or --model"),
     };
+    let pixel_width = survey.as_ref().map_or(0, |s| s.shape.size());
+    plan.check_points(points, width, pixel_width)?;
+    if let Some(survey) = &survey {
+        inputs.extend(&survey.inputs);
+    }
     let outputs = ClusterOutputs {
         report: args.report.as_deref(),
         assignments: args.assignments.as_deref(),
         pictures: args.pictures.as_deref(),
         sheet: None,
     };
+    let files = outputs.files(plan.kmeans.k);
+    for file in &files {
+        check_placeable(file)?;
+    }
+    inputs.refuse_outputs(files.iter().map(|p| p.as_path()))?;
+
+    let device = open_device(&args.device)?;
+    let data = match survey {
+        Some(survey) => {
+            let split = args.data.split(args.split, &survey);
+            Some(args.data.load(survey)?.split(split)?)
+        }
+        None => None,
+    };
+    let codes = match &features {
+        FeatureSource::Codes(path) => npy::read_matrix(path)?.0,
+        FeatureSource::Model(spec, params) => {
+            let data = data.as_ref().expect("images to encode");
+            device.encoder().encode(spec, params, data)?
+        }
+    };
     let features = Features {
         values: &codes,
-        n,
-        d,
+        n: points,
+        d: width,
     };
+    let mut set = OutputSet::loose();
     let mut console = Console::new(false);
     cluster_and_write(
         &device,
@@ -117,8 +163,10 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         data.as_ref(),
         &plan,
         &outputs,
+        &mut set,
         &mut console,
     )?;
+    set.commit()?;
     if let Some(why) = unscored {
         eprintln!("notice: not scored: {why}");
     }

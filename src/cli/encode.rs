@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
-use super::args::{check_output, open_device, DataArgs, DeviceArgs, SplitArg};
+use super::args::{check_outputs, open_device, DataArgs, DeviceArgs, SplitArg};
 use aeclust::{model_file, npy};
 
 #[derive(Args)]
@@ -17,8 +17,8 @@ pub struct EncodeArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Which images to encode.
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
     /// Write the codes here as a float32 .npy (images x code width).
     #[arg(long)]
     pub out: PathBuf,
@@ -27,12 +27,23 @@ pub struct EncodeArgs {
 }
 
 pub fn encode(args: &EncodeArgs) -> Result<()> {
-    check_output(Some(&args.out))?;
-    let (spec, params) = model_file::load_weights(&args.model)?;
     args.data.check()?;
-    let data = args.data.open()?.split(args.split.split())?;
-    spec.check(data.image_size())?;
+    let (spec, params) = model_file::load_weights(&args.model)?;
+    let survey = args.data.survey(None)?;
+    spec.check_data(survey.shape).with_context(|| {
+        format!(
+            "{} does not fit {}",
+            args.model.display(),
+            args.data.data.display()
+        )
+    })?;
+    let split = args.data.split(args.split, &survey);
+    survey.count(split)?;
+    let mut inputs = survey.inputs.clone();
+    inputs.extend_path(Some(&args.model));
+    check_outputs([args.out.as_path()], &inputs)?;
     let device = open_device(&args.device)?;
+    let data = args.data.load(survey)?.split(split)?;
     let start = std::time::Instant::now();
     let codes = device.encoder().encode(&spec, &params, &data)?;
     let width = codes.len() / data.count;

@@ -2,25 +2,31 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Args, Parser};
 
-use super::args::{open_device, DeviceArgs, EmbedArgs, KmeansArgs, RecipeArgs};
+use super::args::{open_device, DeviceArgs, EmbedArgs, KmeansArgs, RecipeArgs, SplitArg};
 use super::console::Console;
-use aeclust::pipeline::{ClusterPlan, OutputDir, Pipeline};
+use aeclust::identity::FileId;
+use aeclust::output::{check_placeable, OutputSet};
+use aeclust::pipeline::{ClusterPlan, Pipeline};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Directory for everything the run writes (created if missing).
+    /// Directory for everything the run writes (created if missing; its files are replaced
+    /// only when the run succeeds).
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
     #[command(flatten)]
     pub recipe: RecipeArgs,
+    /// Which images to encode and cluster (training always uses the training part).
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
     #[command(flatten)]
     pub kmeans: KmeansArgs,
     #[command(flatten)]
     pub embed: EmbedArgs,
-    /// Also cluster the raw test pixels, side by side with the codes.
+    /// Also cluster the raw pixels, side by side with the codes.
     #[arg(long)]
     pub pixels: bool,
     /// No progress bar or epoch lines while training.
@@ -52,17 +58,38 @@ pub fn run(args: &RunArgs) -> Result<()> {
         embed: args.embed.config(seed)?,
         pixels: args.pixels,
     };
-    let out = OutputDir::claim(&args.out)?;
+    let data = &args.recipe.data;
+    if args.out.exists() && !args.out.is_dir() {
+        bail!("--out {} exists and is not a directory", args.out.display());
+    }
+    if FileId::of(&args.out).is_some() && FileId::of(&args.out) == FileId::of(&data.data) {
+        bail!(
+            "--out {} is the data folder; choose a directory of its own (inside it is fine)",
+            args.out.display()
+        );
+    }
+    let survey = data.survey(Some(&args.out))?;
+    let split = data.split(args.split, &survey);
+    let plan = Pipeline::plan(&survey, &training, &clustering, split)?;
+    let files = Pipeline::output_files(&args.out, args.kmeans.k, !survey.skipped.is_empty());
+    for file in &files {
+        check_placeable(file)?;
+    }
+    survey
+        .inputs
+        .refuse_outputs(files.iter().map(|f| f.as_path()))?;
+    let out = OutputSet::directory(&args.out)?;
     let device = open_device(&args.device)?;
-    let source = args.recipe.data.open()?;
+    let source = data.load(survey)?;
     let pipeline = Pipeline {
         device: &device,
         source: &source,
-        data_name: args.recipe.data.data.display().to_string(),
+        data_name: data.data.display().to_string(),
         training,
         clustering,
+        split,
     };
-    let result = pipeline.run(&out, &mut Console::new(args.quiet))?;
+    let result = pipeline.run(plan, out, &mut Console::new(args.quiet))?;
     println!(
         "\n{}\n(written to {})",
         result.report.markdown(),

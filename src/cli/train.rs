@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::args::{check_output, open_device, DeviceArgs, RecipeArgs};
+use super::args::{check_outputs, open_device, DeviceArgs, RecipeArgs};
 use super::console::Console;
 use aeclust::output::write_json;
-use aeclust::pipeline::train_model;
+use aeclust::pipeline::{plan_training, train_model, ModelOutputs};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -34,23 +34,33 @@ pub struct TrainArgs {
 
 pub fn train(args: &TrainArgs) -> Result<()> {
     let settings = args.recipe.settings()?;
-    check_output(args.report.as_deref())?;
-    check_output(args.model_out.as_deref())?;
     if args.recipe.checkpoint_every.is_some() && args.model_out.is_none() {
         bail!("--checkpoint-every needs --model-out (where the checkpoints go)");
     }
+    let survey = args.recipe.data.survey(None)?;
+    let plan = plan_training(&survey, &settings, args.model.as_deref())?;
+    let mut inputs = survey.inputs.clone();
+    inputs.extend_path(args.model.as_deref());
+    check_outputs(
+        [&args.report, &args.model_out]
+            .into_iter()
+            .flatten()
+            .map(|p| p.as_path()),
+        &inputs,
+    )?;
     let device = open_device(&args.device)?;
-    let source = args.recipe.data.open()?;
+    let source = args.recipe.data.load(survey)?;
     let trained = train_model(
         &device,
         &source,
         &settings,
-        args.model.as_deref(),
-        args.model_out.as_deref(),
+        plan,
+        ModelOutputs::file(args.model_out.as_deref()),
         &mut Console::new(args.quiet),
     )?;
-    if let Some(path) = &args.model_out {
-        println!("model: {}", path.display());
+    match &args.model_out {
+        Some(path) => println!("model: {}", path.display()),
+        None => println!("model: not saved (give --model-out FILE to keep it)"),
     }
     if let Some(path) = &args.report {
         write_json(path, &trained.report)?;

@@ -4,7 +4,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::device::Device;
-use crate::domain::KMEANS_MAX_K;
+use crate::domain::{check_kmeans, KMEANS_MAX_K};
 use crate::scale::FeatureScale;
 use crate::simd::fast_fn;
 
@@ -56,7 +56,7 @@ impl Default for KmeansConfig {
 }
 
 impl KmeansConfig {
-    /// Fails on settings that fit no data (k against the number of points is checked later).
+    /// Fails on settings that fit no data (see `check_points` for a given data).
     pub fn check(&self) -> Result<()> {
         if self.k == 0 || self.k > KMEANS_MAX_K {
             bail!("--k must be between 1 and {KMEANS_MAX_K}, got {}", self.k);
@@ -76,6 +76,18 @@ impl KmeansConfig {
             bail!("--tol must be a non-negative number, got {}", self.tol);
         }
         Ok(())
+    }
+
+    /// Fails unless these settings can cluster `n` points of `d` features (before any work).
+    pub fn check_points(&self, n: usize, d: usize) -> Result<()> {
+        self.check()?;
+        if self.k > n {
+            bail!(
+                "--k {} is more than the {n} points to cluster; give --k {n} or less",
+                self.k
+            );
+        }
+        check_kmeans(n, d, self.k)
     }
 }
 
@@ -100,11 +112,7 @@ pub fn kmeans(
     d: usize,
     config: &KmeansConfig,
 ) -> Result<KmeansResult> {
-    config.check()?;
-    let k = config.k;
-    if k > n {
-        bail!("k must be at most the number of points ({n}), got {k}");
-    }
+    config.check_points(n, d)?;
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");
     }

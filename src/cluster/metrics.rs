@@ -4,15 +4,29 @@
 use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
 
-/// `counts[c][l]`: how many samples of cluster c carry label l.
+use crate::data::NO_LABEL;
+
+/// `counts[c][l]`: how many samples of cluster c carry label l. Samples without a label
+/// ([`NO_LABEL`]) are left out, here and so in every score.
 pub fn contingency(clusters: &[u32], labels: &[u8]) -> Vec<Vec<u64>> {
     let k = clusters.iter().max().map_or(0, |&c| c as usize + 1);
-    let classes = labels.iter().max().map_or(0, |&l| l as usize + 1);
+    let classes = labels
+        .iter()
+        .filter(|&&l| l != NO_LABEL)
+        .max()
+        .map_or(0, |&l| l as usize + 1);
     let mut counts = vec![vec![0u64; classes]; k];
     for (&c, &l) in clusters.iter().zip(labels) {
-        counts[c as usize][l as usize] += 1;
+        if l != NO_LABEL {
+            counts[c as usize][l as usize] += 1;
+        }
     }
     counts
+}
+
+/// The samples the scores count: those with a label.
+fn scored(counts: &[Vec<u64>]) -> u64 {
+    counts.iter().flatten().sum()
 }
 
 /// The fraction of samples whose cluster maps to their label under the matching of clusters
@@ -30,7 +44,7 @@ pub fn accuracy(clusters: &[u32], labels: &[u8]) -> f64 {
             .map_or(0, |&v| v as i64)
     });
     let (matched, _) = kuhn_munkres(&weights);
-    matched as f64 / clusters.len() as f64
+    matched as f64 / scored(&counts).max(1) as f64
 }
 
 fn entropy(sizes: impl Iterator<Item = u64>, n: f64) -> f64 {
@@ -46,7 +60,7 @@ fn entropy(sizes: impl Iterator<Item = u64>, n: f64) -> f64 {
 /// Normalised mutual information, arithmetic-mean normalisation (scikit-learn's default).
 pub fn nmi(clusters: &[u32], labels: &[u8]) -> f64 {
     let counts = contingency(clusters, labels);
-    let n = clusters.len() as f64;
+    let n = scored(&counts) as f64;
     let rows: Vec<u64> = counts.iter().map(|r| r.iter().sum()).collect();
     let cols: Vec<u64> = (0..counts.first().map_or(0, Vec::len))
         .map(|l| counts.iter().map(|r| r[l]).sum())
@@ -80,7 +94,7 @@ fn pairs(x: u64) -> f64 {
 /// Adjusted Rand index.
 pub fn ari(clusters: &[u32], labels: &[u8]) -> f64 {
     let counts = contingency(clusters, labels);
-    let n = clusters.len() as u64;
+    let n = scored(&counts);
     let index: f64 = counts.iter().flatten().map(|&v| pairs(v)).sum();
     let rows: f64 = counts.iter().map(|r| pairs(r.iter().sum())).sum();
     let cols: f64 = (0..counts.first().map_or(0, Vec::len))

@@ -1,48 +1,291 @@
-//! A folder of images, searched recursively and decoded in parallel.
+//! An image folder, read in two steps: [`survey`] lists it as people lay folders out (split
+//! folders, class folders, loose images) and reads every image's size from its header;
+//! [`decode`] then decodes the images in parallel, each straight into its place in one
+//! buffer.
 
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 use image::imageops::FilterType;
-use image::{DynamicImage, GenericImageView};
+use image::{ImageDecoder, ImageFormat, ImageReader, Limits};
 use rayon::prelude::*;
 
-use super::Dataset;
+use super::complete::missing_end;
+use super::names::escape;
+use super::walk::{Entry, Skipped, Walker};
+use super::{Dataset, Shape, NO_LABEL};
+use crate::identity::{FileId, Inputs};
 
-/// File endings read as images (case-insensitive); other files are skipped and counted.
+/// File endings read as images (case-insensitive); other files are left out and listed.
 pub const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "jfif"];
 
-/// What a folder holds: explicit train and test parts, or one pool.
-pub enum Loaded {
-    TrainTest(Dataset, Dataset),
-    Pool(Dataset),
+/// Top-level folder names (any case) of the training part and of the held-out part.
+const TRAIN_NAMES: [&str; 2] = ["train", "training"];
+const HELD_NAMES: [&str; 5] = ["test", "testing", "val", "valid", "validation"];
+
+/// The most classes: a label is a byte, and [`NO_LABEL`] marks an image without one.
+pub const MAX_CLASSES: usize = NO_LABEL as usize;
+
+pub const NOT_AN_IMAGE: &str = "not an image aeclust reads (PNG, JPEG, BMP, GIF, WebP)";
+pub const BESIDE_SPLITS: &str = "beside the split folders (only train/, test/ and val/ are read)";
+
+/// One image to decode.
+struct ImageFile {
+    path: PathBuf,
+    name: String,
+    label: u8,
+    format: ImageFormat,
 }
 
-/// Top-level folder names that mark the held-out part.
-const TEST_NAMES: [&str; 2] = ["test", "val"];
+/// A folder surveyed: every image to read, in order, with its label.
+pub struct FolderPlan {
+    files: Vec<ImageFile>,
+    /// With split folders, how many of the files (the first ones) are the training part.
+    pub train_count: Option<usize>,
+    /// Every image's shape once decoded (after `--resize`).
+    pub shape: Shape,
+    pub classes: Vec<String>,
+    /// Whether any image has a class (the others get [`NO_LABEL`]).
+    pub labelled: bool,
+    resize: Option<(u32, u32)>,
+    /// The most bytes one image may take while it decodes.
+    decode_limit: u64,
+}
 
-/// Every file below `dir` (not through linked folders), sorted by path, so that the order is
-/// the same on every machine.
-fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
+/// What a survey found beside the plan.
+pub struct FolderSurvey {
+    pub plan: FolderPlan,
+    pub skipped: Vec<Skipped>,
+    pub notices: Vec<String>,
+    pub inputs: Inputs,
+}
+
+impl FolderPlan {
+    pub fn count(&self) -> usize {
+        self.files.len()
+    }
+}
+
+fn named(entry: &Entry, names: &[&str]) -> bool {
+    entry.is_dir
+        && entry
+            .name
+            .to_str()
+            .is_some_and(|n| names.iter().any(|x| x.eq_ignore_ascii_case(n)))
+}
+
+/// The files below `root`, each with its class: the first folder below `root` it sits in,
+/// or none for a file at the top of `root`.
+fn classed_files(walker: &mut Walker, root: &Path) -> Result<Vec<(Entry, Option<String>)>> {
     let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current)
-            .with_context(|| format!("cannot read {}", current.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot read {}", current.display()))?;
-            let path = entry.path();
-            // Linked folders are not followed, so a link cycle cannot loop.
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(path);
-            } else if path.is_file() {
-                files.push(path);
+    for entry in walker.entries(root)? {
+        if !entry.is_dir {
+            files.push((entry, None));
+        } else if walker.enter(&entry) {
+            let class = escape(&entry.name);
+            for file in walker.files_below(&entry.path)? {
+                files.push((file, Some(class.clone())));
             }
         }
     }
-    files.sort();
+    files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     Ok(files)
+}
+
+fn describe_dirs(entries: &[&Entry]) -> String {
+    let names: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{}/", escape(&e.name)))
+        .collect();
+    names.join(" and ")
+}
+
+/// Lists the folder at `dir` (leaving out the folders in `excluded`) and reads every image's
+/// header. With `train/` and `test/` or `val/` at its top (any case) those are the parts
+/// (`test/` and `val/` both held out); with one of them alone, that folder is the data; the
+/// subfolders of the data are its classes.
+pub fn survey(
+    dir: &Path,
+    resize: Option<(u32, u32)>,
+    excluded: &[FileId],
+    decode_limit: u64,
+    val_fraction: f64,
+) -> Result<FolderSurvey> {
+    let mut walker = Walker::new(dir, excluded);
+    let mut notices = Vec::new();
+    let top = walker.entries(dir)?;
+    let train_dirs: Vec<&Entry> = top.iter().filter(|e| named(e, &TRAIN_NAMES)).collect();
+    let held_dirs: Vec<&Entry> = top.iter().filter(|e| named(e, &HELD_NAMES)).collect();
+    let mut parts: Vec<Vec<(Entry, Option<String>)>> = Vec::new();
+    if train_dirs.is_empty() && held_dirs.is_empty() {
+        parts.push(classed_files(&mut walker, dir)?);
+    } else {
+        let mut left_out = Vec::new();
+        for entry in &top {
+            if named(entry, &TRAIN_NAMES) || named(entry, &HELD_NAMES) {
+                continue;
+            }
+            left_out.push(format!(
+                "{}{}",
+                escape(&entry.name),
+                if entry.is_dir { "/" } else { "" }
+            ));
+            if !entry.is_dir {
+                walker.skip_file(&entry.path, BESIDE_SPLITS);
+            } else if walker.enter(entry) {
+                walker.skip_all(&entry.path, BESIDE_SPLITS)?;
+            }
+        }
+        if !left_out.is_empty() {
+            notices.push(format!(
+                "read only the split folders of {}; left out {} beside them",
+                dir.display(),
+                shorten(&left_out)
+            ));
+        }
+        for group in [&train_dirs, &held_dirs] {
+            let mut files = Vec::new();
+            for entry in group.iter() {
+                if walker.enter(entry) {
+                    files.extend(classed_files(&mut walker, &entry.path)?);
+                }
+            }
+            files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+            parts.push(files);
+        }
+        let fraction = format!("{}%", val_fraction * 100.0);
+        match (train_dirs.is_empty(), held_dirs.is_empty()) {
+            (false, false) => {
+                notices.push(format!(
+                    "{} is the training part, {} held out",
+                    describe_dirs(&train_dirs),
+                    describe_dirs(&held_dirs)
+                ));
+            }
+            (false, true) => notices.push(format!(
+                "{} holds {} and no test/ or val/: {fraction} of its images are held out for \
+                 validation (--val-fraction)",
+                dir.display(),
+                describe_dirs(&train_dirs)
+            )),
+            _ => notices.push(format!(
+                "{} holds {} and no train/: {fraction} of its images are held out for \
+                 validation (--val-fraction), the rest trained on",
+                dir.display(),
+                describe_dirs(&held_dirs)
+            )),
+        }
+        if train_dirs.is_empty() || held_dirs.is_empty() {
+            let mut all: Vec<_> = parts.drain(..).flatten().collect();
+            all.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+            parts = vec![all];
+        }
+    }
+    let parts: Vec<Vec<(PathBuf, Option<String>, FileId)>> = parts
+        .iter()
+        .map(|part| images_only(&mut walker, part))
+        .collect();
+    let train_count = (parts.len() == 2).then(|| parts[0].len());
+    let files = parts.concat();
+    if let Some(name) = walker.outputs_left_out.first() {
+        notices.push(format!(
+            "left out {name}/ and any other aeclust output folder inside {}",
+            dir.display()
+        ));
+    }
+    if files.is_empty() {
+        bail!(
+            "{}: no images found (looked for {} files{})",
+            dir.display(),
+            IMAGE_EXTENSIONS.join(", "),
+            if walker.skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; {} files left out", walker.skipped.len())
+            }
+        );
+    }
+    if train_count.is_some_and(|t| t == 0 || t == files.len()) {
+        bail!(
+            "{}: one of the split folders holds no images; give a folder with images in both \
+             train/ and test/ (or val/), or in neither",
+            dir.display()
+        );
+    }
+    let mut classes: Vec<String> = files.iter().filter_map(|f| f.1.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    if classes.len() > MAX_CLASSES {
+        bail!(
+            "{}: {} class folders, more than the {MAX_CLASSES} aeclust takes",
+            dir.display(),
+            classes.len()
+        );
+    }
+    let unlabelled: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| f.1.is_none())
+        .map(|f| &f.0)
+        .collect();
+    if !classes.is_empty() && !unlabelled.is_empty() {
+        notices.push(format!(
+            "{} images are in no class folder (the first: {}): clustered without a label, and \
+             left out of the scores",
+            unlabelled.len(),
+            walker.name_of(unlabelled[0])
+        ));
+    }
+    let mut inputs = Inputs::default();
+    let files: Vec<ImageFile> = files
+        .into_iter()
+        .map(|(path, class, id)| {
+            inputs.add_id(id, path.clone());
+            let label = class.map_or(NO_LABEL, |c| {
+                classes.binary_search(&c).expect("a known class") as u8
+            });
+            let format = ImageFormat::from_path(&path).expect("an image extension");
+            ImageFile {
+                name: walker.name_of(&path),
+                path,
+                label,
+                format,
+            }
+        })
+        .collect();
+    let shape = read_headers(&files, resize, decode_limit)?;
+    notices.extend(summary_of_skipped(&walker.skipped));
+    Ok(FolderSurvey {
+        plan: FolderPlan {
+            files,
+            train_count,
+            shape,
+            labelled: !classes.is_empty(),
+            classes,
+            resize,
+            decode_limit,
+        },
+        skipped: walker.skipped,
+        notices,
+        inputs,
+    })
+}
+
+/// The image files of `files` (by extension); the others are recorded as left out.
+fn images_only(
+    walker: &mut Walker,
+    files: &[(Entry, Option<String>)],
+) -> Vec<(PathBuf, Option<String>, FileId)> {
+    let mut images = Vec::new();
+    for (entry, class) in files {
+        if is_image(&entry.path) {
+            images.push((entry.path.clone(), class.clone(), entry.id));
+        } else {
+            walker.skip_file(&entry.path, NOT_AN_IMAGE);
+        }
+    }
+    images
 }
 
 fn is_image(path: &Path) -> bool {
@@ -51,163 +294,160 @@ fn is_image(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
-/// Reads the folder at `dir`: with `train/` and `test/` (or `val/`) at its top, those are the
-/// parts; the subfolders under them (or under `dir`) are the classes.
-pub fn load(
-    dir: &Path,
-    resize: Option<(u32, u32)>,
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Loaded> {
-    let test = TEST_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_dir());
-    let train = dir.join("train");
-    let (images, skipped) = match (&test, train.is_dir()) {
-        (Some(test), true) => {
-            let (train_files, skipped_train) = image_files(&train)?;
-            let (test_files, skipped_test) = image_files(test)?;
-            let classes = class_names(&[(&train, &train_files), (test, &test_files)]);
-            let all: Vec<(&Path, PathBuf)> = train_files
-                .into_iter()
-                .map(|f| (train.as_path(), f))
-                .chain(test_files.into_iter().map(|f| (test.as_path(), f)))
-                .collect();
-            let decoded = decode_all(dir, &all, &classes, resize, progress)?;
-            let train_count = all
+/// The first few of `names`, and how many more.
+fn shorten(names: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        text += &format!(" and {} more", names.len() - SHOWN);
+    }
+    text
+}
+
+/// One line per reason files were left out: how many, and the first few.
+fn summary_of_skipped(skipped: &[Skipped]) -> Vec<String> {
+    let mut reasons: Vec<&str> = skipped.iter().map(|s| s.why).collect();
+    reasons.sort();
+    reasons.dedup();
+    reasons
+        .into_iter()
+        .filter(|&why| why != BESIDE_SPLITS)
+        .map(|why| {
+            let names: Vec<String> = skipped
                 .iter()
-                .filter(|(root, _)| *root == train.as_path())
-                .count();
-            let everything = (0..decoded.count).collect::<Vec<_>>();
-            let (train_part, test_part) = everything.split_at(train_count);
-            return finish(
-                Loaded::TrainTest(decoded.select(train_part), decoded.select(test_part)),
-                skipped_train + skipped_test,
-            );
-        }
-        _ => image_files(dir)?,
-    };
-    let classes = class_names(&[(dir, &images)]);
-    let all: Vec<(&Path, PathBuf)> = images.into_iter().map(|f| (dir, f)).collect();
-    let pool = decode_all(dir, &all, &classes, resize, progress)?;
-    finish(Loaded::Pool(pool), skipped)
+                .filter(|s| s.why == why)
+                .map(|s| s.name.clone())
+                .collect();
+            format!(
+                "left out {} {}: {}",
+                names.len(),
+                if names.len() == 1 { "entry" } else { "entries" },
+                format_args!("{why} ({})", shorten(&names))
+            )
+        })
+        .collect()
 }
 
-fn finish(loaded: Loaded, skipped: usize) -> Result<Loaded> {
-    if skipped > 0 {
-        eprintln!("notice: skipped {skipped} files that are not images");
-    }
-    Ok(loaded)
-}
-
-/// The image files below `dir` and how many other files there are.
-fn image_files(dir: &Path) -> Result<(Vec<PathBuf>, usize)> {
-    let files = files_below(dir)?;
-    let total = files.len();
-    let images: Vec<PathBuf> = files.into_iter().filter(|f| is_image(f)).collect();
-    if images.is_empty() {
-        bail!(
-            "{}: no images found (looked for {} files)",
-            dir.display(),
-            IMAGE_EXTENSIONS.join(", ")
-        );
-    }
-    let skipped = total - images.len();
-    Ok((images, skipped))
-}
-
-/// The class of a file: the first folder below its root, if it is in one.
-fn class_of(root: &Path, file: &Path) -> Option<String> {
-    let relative = file.strip_prefix(root).ok()?;
-    let mut parts = relative.components();
-    let first = parts.next()?;
-    parts.next()?;
-    Some(first.as_os_str().to_string_lossy().into_owned())
-}
-
-/// The sorted class names when every image sits in a subfolder, else none.
-fn class_names(parts: &[(&Path, &Vec<PathBuf>)]) -> Option<Vec<String>> {
-    let mut names = Vec::new();
-    for (root, files) in parts {
-        for file in files.iter() {
-            names.push(class_of(root, file)?);
-        }
-    }
-    names.sort();
-    names.dedup();
-    Some(names)
-}
-
-/// Decodes `files` (root, path) in parallel into one dataset; every image must have the size
-/// of the first (after `resize`), and is grayscale or RGB as the first is.
-fn decode_all(
-    dir: &Path,
-    files: &[(&Path, PathBuf)],
-    classes: &Option<Vec<String>>,
+/// Reads every image's header (in parallel): the shape they will have once decoded (one
+/// size, or `resize`; RGB if any has colour), refusing an image whose decoding would take more
+/// than `decode_limit` bytes.
+fn read_headers(
+    files: &[ImageFile],
     resize: Option<(u32, u32)>,
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Dataset> {
-    if classes.as_ref().is_some_and(|c| c.len() > 256) {
-        bail!("{}: more than 256 class folders", dir.display());
-    }
-    let done = AtomicUsize::new(0);
-    let decoded: Vec<DynamicImage> = files
+    decode_limit: u64,
+) -> Result<Shape> {
+    let headers: Vec<((u32, u32), bool)> = files
         .par_iter()
-        .map(|(_, path)| {
-            let image = image::open(path)
-                .with_context(|| format!("cannot read the image {}", path.display()))?;
-            let image = match resize {
-                Some((w, h)) => image.resize_exact(w, h, FilterType::Triangle),
-                None => image,
-            };
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, files.len());
-            Ok(image)
+        .map(|file| {
+            let cannot = || format!("cannot read the image {}", file.path.display());
+            let mut reader = ImageReader::open(&file.path).with_context(cannot)?;
+            reader.set_format(file.format);
+            let decoder = reader.into_decoder().with_context(cannot)?;
+            let (width, height) = decoder.dimensions();
+            let bytes = decoder.total_bytes();
+            if bytes > decode_limit {
+                bail!(
+                    "{} is {width}x{height} pixels, {} decoded, above the {} one image may \
+                     take while it decodes; shrink it before reading",
+                    file.path.display(),
+                    super::bytes_text(bytes),
+                    super::bytes_text(decode_limit)
+                );
+            }
+            Ok(((width, height), decoder.color_type().has_color()))
         })
         .collect::<Result<_>>()?;
-    let (width, height) = decoded[0].dimensions();
-    let colour = decoded.iter().any(|image| image.color().has_color());
-    let channels = if colour { 3 } else { 1 };
-    let mut pixels = Vec::with_capacity(files.len() * (width * height) as usize * channels);
-    for (image, (_, path)) in decoded.iter().zip(files) {
-        if image.dimensions() != (width, height) {
+    let (first_size, _) = headers[0];
+    if resize.is_none() {
+        if let Some(i) = headers.iter().position(|(size, _)| *size != first_size) {
+            let (w, h) = headers[i].0;
             bail!(
-                "{} is {}x{}, but {} is {width}x{height}: give --resize WxH to bring every \
-                 image to one size",
-                path.display(),
-                image.width(),
-                image.height(),
-                files[0].1.display()
+                "{} is {w}x{h}, but {} is {}x{}: give --resize WxH to bring every image to one \
+                 size",
+                files[i].path.display(),
+                files[0].path.display(),
+                first_size.0,
+                first_size.1
             );
         }
-        if colour {
-            pixels.extend_from_slice(image.to_rgb8().as_raw());
-        } else {
-            pixels.extend_from_slice(image.to_luma8().as_raw());
-        }
     }
-    let labels = classes.as_ref().map(|classes| {
-        files
-            .iter()
-            .map(|(root, file)| {
-                let class = class_of(root, file).expect("every image has a class");
-                classes.binary_search(&class).expect("a known class") as u8
-            })
-            .collect()
-    });
-    let names = files
-        .iter()
-        .map(|(_, file)| {
-            file.strip_prefix(dir)
-                .unwrap_or(file)
-                .to_string_lossy()
-                .into_owned()
+    let (cols, rows) = resize.unwrap_or(first_size);
+    let colour = headers.iter().any(|(_, colour)| *colour);
+    Ok(Shape {
+        rows: rows as usize,
+        cols: cols as usize,
+        channels: if colour { 3 } else { 1 },
+    })
+}
+
+/// Decodes every image of `plan` into one dataset (in parallel, each into its own slot),
+/// strictly: a file cut short is an error naming it. `progress(done, total)` follows them.
+pub fn decode(plan: &FolderPlan, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Dataset> {
+    let size = plan.shape.size();
+    let total = plan.files.len();
+    let mut pixels = Vec::new();
+    pixels.try_reserve_exact(total * size).with_context(|| {
+        format!(
+            "cannot hold {} of images",
+            super::bytes_text((total * size) as u64)
+        )
+    })?;
+    pixels.resize(total * size, 0);
+    let done = AtomicUsize::new(0);
+    let results: Vec<Result<()>> = pixels
+        .par_chunks_mut(size)
+        .zip(&plan.files)
+        .map(|(slot, file)| {
+            decode_one(file, plan, slot)?;
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            Ok(())
         })
         .collect();
+    results.into_iter().collect::<Result<()>>()?;
     Ok(Dataset {
-        count: files.len(),
-        rows: height as usize,
-        cols: width as usize,
-        channels,
+        count: total,
+        rows: plan.shape.rows,
+        cols: plan.shape.cols,
+        channels: plan.shape.channels,
         pixels,
-        labels,
-        classes: classes.clone().unwrap_or_default(),
-        names: Some(names),
+        labels: plan
+            .labelled
+            .then(|| plan.files.iter().map(|f| f.label).collect()),
+        classes: plan.classes.clone(),
+        names: Some(plan.files.iter().map(|f| f.name.clone()).collect()),
     })
+}
+
+fn decode_one(file: &ImageFile, plan: &FolderPlan, slot: &mut [u8]) -> Result<()> {
+    let shown = file.path.display();
+    let bytes =
+        std::fs::read(&file.path).with_context(|| format!("cannot read the image {shown}"))?;
+    if let Some(why) = missing_end(file.format, &bytes) {
+        bail!("cannot read the image {shown}: {why}");
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(&bytes), file.format);
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(plan.decode_limit);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .with_context(|| format!("cannot read the image {shown}"))?;
+    let image = match plan.resize {
+        Some((w, h)) => image.resize_exact(w, h, FilterType::Triangle),
+        None => image,
+    };
+    let Shape { rows, cols, .. } = plan.shape;
+    if (image.width() as usize, image.height() as usize) != (cols, rows) {
+        bail!(
+            "{shown} decodes to {}x{}, not the {cols}x{rows} its header said",
+            image.width(),
+            image.height()
+        );
+    }
+    if plan.shape.channels == 3 {
+        slot.copy_from_slice(image.to_rgb8().as_raw());
+    } else {
+        slot.copy_from_slice(image.to_luma8().as_raw());
+    }
+    Ok(())
 }

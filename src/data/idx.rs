@@ -1,7 +1,7 @@
 //! Reader for the IDX format of MNIST, gzipped or not, with errors that name the file.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use flate2::read::GzDecoder;
@@ -177,9 +177,61 @@ fn read_file(path: &Path) -> Result<(Vec<u8>, String), IdxError> {
     Ok((bytes, shown))
 }
 
-/// Parses the bytes of an IDX3 image file (gzipped or not); `path` names it in errors.
-pub fn parse_images(bytes: &[u8], path: &str) -> Result<IdxImages, IdxError> {
-    let (dims, pixels) = parse(bytes, path, IMAGES_MAGIC, "images")?;
+/// The image count, rows and columns of an IDX3 image file (gzipped or not), from its header
+/// alone.
+pub fn read_image_header(path: &Path) -> Result<(usize, usize, usize), IdxError> {
+    let shown = path.display().to_string();
+    let io = |source| IdxError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let mut file = BufReader::new(File::open(path).map_err(io)?);
+    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut source = Source {
+        reader,
+        gzip,
+        path: &shown,
+    };
+    let found = source.header(1, 0)?[0];
+    if found != IMAGES_MAGIC {
+        return Err(IdxError::Magic {
+            path: shown.clone(),
+            expected: "images",
+            found,
+            magic: IMAGES_MAGIC,
+        });
+    }
+    let dims: Vec<usize> = source
+        .header(3, 4)?
+        .into_iter()
+        .map(|d| d as usize)
+        .collect();
+    check_image_dims(&dims, &shown)?;
+    // A raw file's size tells whether it holds what its header promises; a gzipped one's
+    // is known when it is read.
+    if !gzip {
+        let found = std::fs::metadata(path)
+            .map_err(io)?
+            .len()
+            .saturating_sub(16);
+        let expected = (dims[0] as u64).saturating_mul((dims[1] * dims[2]) as u64);
+        if found < expected {
+            return Err(IdxError::Truncated {
+                path: shown.clone(),
+                expected: expected.try_into().unwrap_or(usize::MAX),
+                found: found as usize,
+            });
+        }
+    }
+    Ok((dims[0], dims[1], dims[2]))
+}
+
+fn check_image_dims(dims: &[usize], path: &str) -> Result<(), IdxError> {
     let what = if dims[0] == 0 {
         Some(format!("no images (dimensions {dims:?})"))
     } else if dims[1] == 0 || dims[2] == 0 {
@@ -190,12 +242,19 @@ pub fn parse_images(bytes: &[u8], path: &str) -> Result<IdxImages, IdxError> {
     } else {
         None
     };
-    if let Some(what) = what {
-        return Err(IdxError::Invalid {
+    match what {
+        Some(what) => Err(IdxError::Invalid {
             path: path.into(),
             what,
-        });
+        }),
+        None => Ok(()),
     }
+}
+
+/// Parses the bytes of an IDX3 image file (gzipped or not); `path` names it in errors.
+pub fn parse_images(bytes: &[u8], path: &str) -> Result<IdxImages, IdxError> {
+    let (dims, pixels) = parse(bytes, path, IMAGES_MAGIC, "images")?;
+    check_image_dims(&dims, path)?;
     Ok(IdxImages {
         count: dims[0],
         rows: dims[1],

@@ -17,7 +17,7 @@ pub use steps::{CpuUmapSteps, UmapSteps};
 use anyhow::{bail, Result};
 
 use crate::device::Device;
-use crate::domain::{UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
+use crate::domain::{check_knn, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
 use crate::reference::umap_layout::Curve;
 use crate::scale::FeatureScale;
 
@@ -76,6 +76,19 @@ impl UmapConfig {
         Ok(())
     }
 
+    /// Fails unless these settings can embed `n` points of `d` features (before any work).
+    pub fn check_points(&self, n: usize, d: usize) -> Result<()> {
+        self.check()?;
+        if self.neighbors > n {
+            bail!(
+                "--neighbors {} is more than the {n} points to embed (it counts the point \
+                 itself); give --neighbors {n} or less",
+                self.neighbors
+            );
+        }
+        check_knn(n, d)
+    }
+
     pub fn epochs_for(&self, n: usize) -> usize {
         self.epochs.unwrap_or(if n <= 10_000 { 500 } else { 200 })
     }
@@ -90,14 +103,8 @@ pub fn umap(
     (n, d): (usize, usize),
     config: &UmapConfig,
 ) -> Result<Vec<f32>> {
-    config.check()?;
+    config.check_points(n, d)?;
     let k = config.neighbors - 1;
-    if k >= n {
-        bail!(
-            "--neighbors must be at most the number of points ({n}), got {}",
-            k + 1
-        );
-    }
     if points.iter().any(|v| !v.is_finite()) {
         bail!("the features hold NaN or infinite values");
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::Events;
 use crate::cluster::{
@@ -12,8 +12,8 @@ use crate::cluster::{
 use crate::data::Dataset;
 use crate::device::Device;
 use crate::embed::UmapConfig;
-use crate::output::{write_atomic, write_json};
-use crate::report::{self, ClusterReport};
+use crate::output::{write_atomic, write_json, OutputSet};
+use crate::report::{self, csv, ClusterReport};
 
 /// How to cluster: k-means, optionally on a UMAP embedding too, optionally the pixels too.
 #[derive(Clone, Debug)]
@@ -25,7 +25,26 @@ pub struct ClusterPlan {
     pub pixels: bool,
 }
 
-/// Where the results of a clustering go (each optional).
+impl ClusterPlan {
+    /// Fails unless the plan can cluster `n` points with codes of `code_width` values and
+    /// images of `pixel_width` values (before any work).
+    pub fn check_points(&self, n: usize, code_width: usize, pixel_width: usize) -> Result<()> {
+        let mut widths = vec![code_width];
+        if self.pixels {
+            widths.push(pixel_width);
+        }
+        for d in widths {
+            self.kmeans.check_points(n, d)?;
+            if let Some(umap) = &self.embed {
+                umap.check_points(n, d)?;
+                self.kmeans.check_points(n, umap.dims)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the results of a clustering go (each optional): their final places.
 #[derive(Clone, Copy, Default)]
 pub struct ClusterOutputs<'a> {
     pub report: Option<&'a Path>,
@@ -33,6 +52,38 @@ pub struct ClusterOutputs<'a> {
     pub pictures: Option<&'a Path>,
     /// The one-row-per-cluster sheet (`clusters.png` in `pictures` when not given).
     pub sheet: Option<&'a Path>,
+}
+
+impl ClusterOutputs<'_> {
+    fn sheet_path(&self) -> Option<PathBuf> {
+        self.sheet
+            .map(Path::to_path_buf)
+            .or_else(|| self.pictures.map(|dir| dir.join("clusters.png")))
+    }
+
+    fn picture_paths(&self, k: usize) -> Vec<PathBuf> {
+        self.pictures.map_or_else(Vec::new, |dir| {
+            (0..k)
+                .map(|c| dir.join(report::cluster_picture_name(c)))
+                .collect()
+        })
+    }
+
+    /// Every file a clustering into `k` clusters writes, and the pictures of an earlier one
+    /// it removes.
+    pub fn files(&self, k: usize) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = [self.report, self.assignments]
+            .into_iter()
+            .flatten()
+            .map(Path::to_path_buf)
+            .collect();
+        files.extend(self.picture_paths(k));
+        files.extend(self.sheet_path());
+        if let Some(dir) = self.pictures {
+            files.extend(report::stale_cluster_pictures(dir, k));
+        }
+        files
+    }
 }
 
 /// What a clustering gave and wrote.
@@ -47,13 +98,14 @@ pub struct Clustering {
 }
 
 /// Clusters `codes`, as `plan` says, scored against the labels of `data` when there is data;
-/// reports each run to `events` and writes `outputs`.
+/// reports each run to `events` and stages `outputs` in `set`.
 pub fn cluster_and_write(
     device: &Device,
     codes: Features,
     data: Option<&Dataset>,
     plan: &ClusterPlan,
     outputs: &ClusterOutputs,
+    set: &mut OutputSet,
     events: &mut dyn Events,
 ) -> Result<Clustering> {
     if (plan.pixels || outputs.pictures.is_some()) && data.is_none() {
@@ -90,26 +142,31 @@ pub fn cluster_and_write(
     }
     let mut files = Vec::new();
     if let Some(path) = outputs.assignments {
-        write_atomic(path, assignments_csv(&result, data).as_bytes())?;
+        write_atomic(&set.stage(path)?, assignments_csv(&result, data).as_bytes())?;
         files.push(path.to_path_buf());
     }
     if let (Some(dir), Some(data)) = (outputs.pictures, data) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let written = report::cluster_pictures(dir, data, &result.labels, config.k, 64)?;
-        let sheet = outputs
-            .sheet
-            .map_or_else(|| dir.join("clusters.png"), Path::to_path_buf);
+        let pictures = outputs.picture_paths(config.k);
+        let staged = pictures
+            .iter()
+            .map(|p| set.stage(p))
+            .collect::<Result<Vec<_>>>()?;
+        report::cluster_pictures(&staged, data, &result.labels, 64)?;
+        for stale in report::stale_cluster_pictures(dir, config.k) {
+            set.remove_when_placed(stale);
+        }
+        let sheet = outputs.sheet_path().expect("a sheet with pictures");
         report::write_png(
-            &sheet,
+            &set.stage(&sheet)?,
             &report::cluster_sheet(data, &result.labels, config.k, 16),
         )?;
         events.info(&format!(
             "pictures: {} clusters in {}, all on {}",
-            written.len(),
+            pictures.len(),
             dir.display(),
             sheet.display()
         ));
-        files.extend(written);
+        files.extend(pictures);
         files.push(sheet);
     }
     if let Some(path) = outputs.report {
@@ -117,7 +174,7 @@ pub fn cluster_and_write(
             kmeans: config.clone(),
             runs: runs.clone(),
         };
-        write_json(path, &report)?;
+        write_json(&set.stage(path)?, &report)?;
         events.info(&format!("report: {}", path.display()));
         files.push(path.to_path_buf());
     }
@@ -138,21 +195,12 @@ fn assignments_csv(result: &KmeansResult, data: Option<&Dataset>) -> String {
                     .labels
                     .as_ref()
                     .and_then(|l| data.classes.get(l[i] as usize))
-                    .map_or(String::new(), |c| csv_field(c));
-                (csv_field(&data.name(i)), label)
+                    .map_or(String::new(), |c| csv::field(c));
+                (csv::field(&data.name(i)), label)
             }
             None => (i.to_string(), String::new()),
         };
         text += &format!("{image},{cluster},{label},{distance}\n");
     }
     text
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
 }

@@ -3,13 +3,15 @@
 //! functions: they turn flags into settings, print the `Events`, and handle signals.
 
 mod clustering;
+mod plan;
 mod run;
 mod training;
 
 pub use crate::cluster::Features;
 pub use clustering::{cluster_and_write, ClusterOutputs, ClusterPlan, Clustering};
-pub use run::{OutputDir, Pipeline, PipelineResult};
-pub use training::{train_model, Trained};
+pub use plan::{check_clustering, plan_training, TrainPlan};
+pub use run::{Pipeline, PipelineResult, RunPlan};
+pub use training::{train_model, ModelOutputs, Trained};
 
 use crate::cluster::ClusterRun;
 use crate::data::Dataset;

@@ -2,44 +2,23 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::clustering::{cluster_and_write, ClusterOutputs, ClusterPlan, Clustering};
-use super::training::{train_model, Trained};
+use super::plan::{check_clustering, plan_training, TrainPlan};
+use super::training::{train_model, ModelOutputs, Trained};
 use super::Events;
 use crate::cluster::Features;
-use crate::data::{Dataset, Source, Split};
+use crate::data::{Dataset, Skipped, Source, Split, Survey};
 use crate::device::Device;
 use crate::npy;
-use crate::output::{check_writable, write_atomic, write_json, DirLock};
+use crate::output::{write_atomic, write_json, OutputSet};
 use crate::recipe::RecipeSettings;
-use crate::report::{loss_plot, pca_plot, reconstruction_sheet, write_png, ImageShape, RunReport};
+use crate::report::{
+    csv, loss_plot, pca_plot, reconstruction_sheet, write_png, ImageShape, RunReport,
+};
 
-/// An output directory, created and locked against a second run for as long as this lives.
-pub struct OutputDir {
-    path: PathBuf,
-    _lock: DirLock,
-}
-
-impl OutputDir {
-    /// Creates `path` if missing, locks it, and checks that files can be written in it.
-    pub fn claim(path: &Path) -> Result<Self> {
-        std::fs::create_dir_all(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let lock = DirLock::acquire(path)?;
-        check_writable(&path.join("train.json"))?;
-        Ok(OutputDir {
-            path: path.to_path_buf(),
-            _lock: lock,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// Everything one run does: what to train on, how to train, how to cluster.
+/// Everything one run does: what to train on, how to train, what and how to cluster.
 pub struct Pipeline<'a> {
     pub device: &'a Device,
     pub source: &'a Source,
@@ -47,12 +26,21 @@ pub struct Pipeline<'a> {
     pub data_name: String,
     pub training: RecipeSettings,
     pub clustering: ClusterPlan,
+    /// The images to encode and cluster (see [`Split::default_for`]).
+    pub split: Split,
+}
+
+/// A run checked against its data before any work: the training to do and the number of
+/// images to cluster.
+pub struct RunPlan {
+    pub training: TrainPlan,
+    pub points: usize,
 }
 
 /// What a run gave.
 pub struct PipelineResult {
     pub trained: Trained,
-    /// The held-out images' codes, one row each.
+    /// The clustered images' codes, one row each.
     pub codes: Vec<f32>,
     pub clustering: Clustering,
     /// report.json's content; `report.markdown()` is summary.md's.
@@ -61,92 +49,154 @@ pub struct PipelineResult {
     pub files: Vec<PathBuf>,
 }
 
+/// The fixed names of a run's outputs.
+const MODEL: &str = "model.safetensors";
+const SKIPPED: &str = "skipped.csv";
+const NAMES: [&str; 10] = [
+    "train.json",
+    "codes.npy",
+    "reconstructions.png",
+    "clusters.json",
+    "assignments.csv",
+    "clusters.png",
+    "loss.png",
+    "codes_pca.png",
+    "report.json",
+    "summary.md",
+];
+
 impl Pipeline<'_> {
-    /// Trains (model.safetensors, train.json), encodes the held-out images (codes.npy),
+    /// Checks a run of `training` and `clustering` on the `split` of the data that `survey`
+    /// describes, before any work.
+    pub fn plan(
+        survey: &Survey,
+        training: &RecipeSettings,
+        clustering: &ClusterPlan,
+        split: Split,
+    ) -> Result<RunPlan> {
+        let training_plan = plan_training(survey, training, None)?;
+        let points = check_clustering(survey, split, &training_plan.spec, clustering)?;
+        Ok(RunPlan {
+            training: training_plan,
+            points,
+        })
+    }
+
+    /// Every file a run into `out` writes (or removes) for `k` clusters, with the list of
+    /// skipped files when `skipped`.
+    pub fn output_files(out: &Path, k: usize, skipped: bool) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = [MODEL].iter().chain(&NAMES).map(|n| out.join(n)).collect();
+        if skipped {
+            files.push(out.join(SKIPPED));
+        }
+        files.extend(with_cluster_outputs(out, |outputs| outputs.files(k)));
+        files.sort();
+        files.dedup();
+        files
+    }
+
+    /// Trains (model.safetensors, train.json), encodes the split's images (codes.npy),
     /// pictures ten of them (reconstructions.png), clusters the codes (clusters.json,
-    /// assignments.csv, clusters/, clusters.png), plots (loss.png, codes_pca.png), and
-    /// writes the report (report.json, summary.md), all into `out`.
-    pub fn run(&self, out: &OutputDir, events: &mut dyn Events) -> Result<PipelineResult> {
-        let out = out.path();
-        let mut files = Vec::new();
-        let model = out.join("model.safetensors");
+    /// assignments.csv, clusters/, clusters.png), plots (loss.png, codes_pca.png), lists the
+    /// files left out of the data (skipped.csv, when any were) and writes the report
+    /// (report.json, summary.md): all staged in `out`, and put in place together at the end.
+    pub fn run(
+        &self,
+        plan: RunPlan,
+        mut out: OutputSet,
+        events: &mut dyn Events,
+    ) -> Result<PipelineResult> {
+        let dir = out
+            .target_dir()
+            .expect("a directory of outputs")
+            .to_path_buf();
+        let checkpoints = out.beside("checkpoint.safetensors")?;
+        let model = out.stage(&dir.join(MODEL))?;
+        let outputs = ModelOutputs {
+            model: Some(&model),
+            checkpoints: self
+                .training
+                .checkpoint_every
+                .map(|_| checkpoints.as_path()),
+        };
         let trained = train_model(
             self.device,
             self.source,
             &self.training,
-            None,
-            Some(&model),
+            plan.training,
+            outputs,
             events,
         )?;
-        files.push(model);
-        let path = out.join("train.json");
-        write_json(&path, &trained.report)?;
-        files.push(path);
+        write_json(&out.stage(&dir.join("train.json"))?, &trained.report)?;
 
-        let test = self.source.split(Split::Test)?;
+        let data = self.source.split(self.split)?;
         let codes = self
             .device
             .encoder()
-            .encode(&trained.spec, &trained.params, &test)?;
-        let d = codes.len() / test.count;
-        let path = out.join("codes.npy");
-        npy::write_matrix(&path, &codes, test.count, d)?;
-        files.push(path);
-        events.info(&format!(
-            "encoded the {} test images to {d}-d codes",
-            test.count
-        ));
-        let path = out.join("reconstructions.png");
-        self.write_reconstructions(&path, &trained, &test, &codes)?;
-        events.info(&format!("reconstructions: {}", path.display()));
-        files.push(path);
+            .encode(&trained.spec, &trained.params, &data)?;
+        let d = codes.len() / data.count;
+        npy::write_matrix(&out.stage(&dir.join("codes.npy"))?, &codes, data.count, d)?;
+        events.info(&format!("encoded {} images to {d}-d codes", data.count));
+        self.write_reconstructions(
+            &out.stage(&dir.join("reconstructions.png"))?,
+            &trained,
+            &data,
+            &codes,
+        )?;
 
-        let (report, assignments) = (out.join("clusters.json"), out.join("assignments.csv"));
-        let (pictures, sheet) = (out.join("clusters"), out.join("clusters.png"));
-        let outputs = ClusterOutputs {
-            report: Some(&report),
-            assignments: Some(&assignments),
-            pictures: Some(&pictures),
-            sheet: Some(&sheet),
-        };
         let features = Features {
             values: &codes,
-            n: test.count,
+            n: data.count,
             d,
         };
-        let clustering = cluster_and_write(
-            self.device,
-            features,
-            Some(&test),
-            &self.clustering,
-            &outputs,
-            events,
-        )?;
-        files.extend(clustering.files.iter().cloned());
+        let clustering = with_cluster_outputs(&dir, |outputs| {
+            cluster_and_write(
+                self.device,
+                features,
+                Some(&data),
+                &self.clustering,
+                outputs,
+                &mut out,
+                events,
+            )
+        })?;
 
-        let path = out.join("loss.png");
         loss_plot(
-            &path,
+            &out.stage(&dir.join("loss.png"))?,
             &trained.curve,
             &trained.report.epochs,
             trained.spec.loss,
         )?;
-        files.push(path);
-        let path = out.join("codes_pca.png");
-        pca_plot(&path, &codes, (test.count, d), &clustering.labels)?;
-        files.push(path);
-
-        let (report_path, summary_path) = (out.join("report.json"), out.join("summary.md"));
-        files.extend([report_path.clone(), summary_path.clone()]);
+        pca_plot(
+            &out.stage(&dir.join("codes_pca.png"))?,
+            &codes,
+            (data.count, d),
+            &clustering.labels,
+        )?;
+        let skipped = &self.source.survey.skipped;
+        if !skipped.is_empty() {
+            write_atomic(
+                &out.stage(&dir.join(SKIPPED))?,
+                skipped_csv(skipped).as_bytes(),
+            )?;
+        }
+        let (report_path, summary_path) = (dir.join("report.json"), dir.join("summary.md"));
+        let mut listed = out.staged_places();
+        listed.extend([report_path.clone(), summary_path.clone()]);
         let report = RunReport {
             data: self.data_name.clone(),
             train: trained.report.clone(),
             kmeans: self.clustering.kmeans.clone(),
             clustering: clustering.runs.clone(),
-            files: listed_names(out, &files),
+            files: listed_names(&dir, &listed),
         };
-        write_json(&report_path, &report)?;
-        write_atomic(&summary_path, report.markdown().as_bytes())?;
+        write_json(&out.stage(&report_path)?, &report)?;
+        write_atomic(&out.stage(&summary_path)?, report.markdown().as_bytes())?;
+        let files = out.commit()?;
+        // The run is whole: its checkpoints are no longer needed.
+        if self.training.checkpoint_every.is_some() {
+            let _ = std::fs::remove_file(&checkpoints);
+        }
         Ok(PipelineResult {
             trained,
             codes,
@@ -156,29 +206,29 @@ impl Pipeline<'_> {
         })
     }
 
-    /// Ten held-out images, their reconstructions and their codes, as in the post.
+    /// Ten of the clustered images, their reconstructions and their codes, as in the post.
     fn write_reconstructions(
         &self,
         path: &Path,
         trained: &Trained,
-        test: &Dataset,
+        data: &Dataset,
         codes: &[f32],
     ) -> Result<()> {
-        // The first ten, as in the post; from a folder, whose files are listed class by
-        // class, ten spread over all of them.
-        let count = test.count.min(10);
-        let picked: Vec<usize> = match test.names {
-            Some(_) => (0..count).map(|i| i * test.count / count).collect(),
+        // The first ten, as in the post; from a folder or an array, which may be ordered
+        // class by class, ten spread over all of them.
+        let count = data.count.min(10);
+        let picked: Vec<usize> = match data.names {
+            Some(_) => (0..count).map(|i| i * data.count / count).collect(),
             None => (0..count).collect(),
         };
-        let shown = test.select(&picked);
+        let shown = data.select(&picked);
         let size = shown.image_size();
         let reconstructions =
             self.device
                 .encoder()
                 .reconstruct(&trained.spec, &trained.params, &shown)?;
         let originals: Vec<&[u8]> = shown.pixels.chunks(size).collect();
-        let code_width = codes.len() / test.count;
+        let code_width = codes.len() / data.count;
         let shown_codes: Vec<f32> = picked
             .iter()
             .flat_map(|&i| &codes[i * code_width..(i + 1) * code_width])
@@ -193,6 +243,27 @@ impl Pipeline<'_> {
         );
         write_png(path, &sheet)
     }
+}
+
+/// Calls `f` with where a run's clustering outputs go inside `out`.
+fn with_cluster_outputs<R>(out: &Path, f: impl FnOnce(&ClusterOutputs) -> R) -> R {
+    let (report, assignments) = (out.join("clusters.json"), out.join("assignments.csv"));
+    let (pictures, sheet) = (out.join("clusters"), out.join("clusters.png"));
+    f(&ClusterOutputs {
+        report: Some(&report),
+        assignments: Some(&assignments),
+        pictures: Some(&pictures),
+        sheet: Some(&sheet),
+    })
+}
+
+/// One line per file left out of the data: its name and why.
+fn skipped_csv(skipped: &[Skipped]) -> String {
+    let mut text = String::from("file,reason\n");
+    for s in skipped {
+        text += &format!("{},{}\n", csv::field(&s.name), csv::field(s.why));
+    }
+    text
 }
 
 /// The files of `out` as the report lists them: names relative to `out`, a subdirectory's

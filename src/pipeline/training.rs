@@ -4,8 +4,9 @@
 use std::cell::Cell;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
+use super::plan::TrainPlan;
 use super::{Events, TrainStart};
 use crate::data::Source;
 use crate::device::Device;
@@ -14,6 +15,25 @@ use crate::model_file::{self, TrainingState};
 use crate::recipe::RecipeSettings;
 use crate::report::TrainReport;
 use crate::train::{fit, Trainer};
+
+/// Where a training saves its model.
+#[derive(Clone, Copy, Default)]
+pub struct ModelOutputs<'a> {
+    /// The trained model, at the end.
+    pub model: Option<&'a Path>,
+    /// The model after every `checkpoint_every` epochs, to resume from if the run stops.
+    pub checkpoints: Option<&'a Path>,
+}
+
+impl<'a> ModelOutputs<'a> {
+    /// The model and its checkpoints in one file, as `train --model-out` writes them.
+    pub fn file(path: Option<&'a Path>) -> Self {
+        ModelOutputs {
+            model: path,
+            checkpoints: path,
+        }
+    }
+}
 
 /// A trained model and the report of its training.
 pub struct Trained {
@@ -24,42 +44,27 @@ pub struct Trained {
     pub report: TrainReport,
 }
 
-/// Trains on `source`'s training part (validating on its held-out part) on `device`: a new
-/// model from `settings`, or the model saved at `resume` continued from its training state
-/// (the flags of `settings` must agree with it). Saves the model to `output` at the end and
-/// every `settings.checkpoint_every` epochs. Stops with the last checkpoint named when
+/// Trains on `source`'s training part (validating on its held-out part) on `device`, as
+/// `plan` says (a new model from `settings`, or a saved one continued from its training
+/// state). Saves the model as `output` says. Stops with the last checkpoint named when
 /// `events` asks.
 pub fn train_model(
     device: &Device,
     source: &Source,
     settings: &RecipeSettings,
-    resume: Option<&Path>,
-    output: Option<&Path>,
+    plan: TrainPlan,
+    output: ModelOutputs,
     events: &mut dyn Events,
 ) -> Result<Trained> {
-    let mut config = settings.config()?;
-    let resumed = resume.map(model_file::load).transpose()?;
-    let (mut train_set, val_set) = source.train_and_test()?;
-    if let Some(n) = settings.limit {
-        train_set = train_set.truncated(n);
-    }
-    let (spec, init, adam) = match resumed {
-        None => {
-            let spec = settings.model(train_set.image_size())?;
-            let init = Params::glorot(&spec, config.seed);
-            (spec, init, None)
-        }
-        Some((spec, params, state)) => {
-            let path = resume.expect("resumed from a path").display();
-            let state = state.with_context(|| {
-                format!("{path} has no optimizer state to resume from (save it with --model-out)")
-            })?;
-            spec.check(train_set.image_size())?;
-            settings.check_resume(&spec, &state, &path.to_string(), train_set.count)?;
-            config.first_epoch = state.epochs;
-            config.seed = state.seed;
-            (spec, params, Some(state.adam))
-        }
+    let TrainPlan {
+        spec,
+        config,
+        resumed,
+    } = plan;
+    let (train_set, val_set) = source.train_and_test(settings.limit)?;
+    let (init, adam) = match resumed {
+        None => (Params::glorot(&spec, config.seed), None),
+        Some((params, state)) => (params, Some(state.adam)),
     };
     let last_epoch = config.first_epoch + config.epochs;
     events.training_started(&TrainStart {
@@ -76,8 +81,8 @@ pub fn train_model(
     let mut curve = Vec::new();
     // Saves the model with everything needed to resume it after `epochs` epochs.
     let saved = Cell::new(None);
-    let checkpoint = |trainer: &dyn Trainer, epochs: usize| -> Result<()> {
-        let Some(path) = output else { return Ok(()) };
+    let save = |path: Option<&Path>, trainer: &dyn Trainer, epochs: usize| -> Result<()> {
+        let Some(path) = path else { return Ok(()) };
         let state = TrainingState {
             adam: trainer.adam_state()?,
             epochs,
@@ -91,7 +96,7 @@ pub fn train_model(
         if !events.stop_requested() {
             return Ok(());
         }
-        match (output, saved.get()) {
+        match (output.checkpoints, saved.get()) {
             (Some(path), Some(epochs)) => bail!(
                 "interrupted; {0} holds the model after epoch {epochs} (continue with --model {0})",
                 path.display()
@@ -115,9 +120,9 @@ pub fn train_model(
         |e, trainer| {
             let mut events = events.borrow_mut();
             events.epoch_done(e);
-            let every = settings.checkpoint_every.filter(|_| output.is_some());
+            let every = settings.checkpoint_every;
             if every.is_some_and(|n| e.epoch % n == 0 && e.epoch < last_epoch) {
-                checkpoint(trainer, e.epoch)?;
+                save(output.checkpoints, trainer, e.epoch)?;
             }
             stop_if_asked(&**events)
         },
@@ -125,7 +130,7 @@ pub fn train_model(
     events.into_inner().training_loop(false);
     let epochs = epochs?;
     let params = trainer.params()?;
-    checkpoint(trainer.as_ref(), last_epoch)?;
+    save(output.model, trainer.as_ref(), last_epoch)?;
     let last = epochs.last().expect("at least one epoch");
     let report = TrainReport {
         backend: device.backend_name().into(),

@@ -29,6 +29,7 @@ pub struct ClusterReport {
     pub runs: Vec<ClusterRun>,
 }
 
+pub mod csv;
 mod font;
 mod images;
 mod plots;
@@ -39,54 +40,56 @@ pub use summary::RunReport;
 
 pub use images::{image_grid, reconstruction_sheet, write_png, ImageShape, Picture};
 
-/// Writes `cluster-<c>.png` into `dir` for every cluster: a grid of its first `members`
-/// images (8 to a row, scaled 2x), like the post's "Items of Cluster 4".
-pub fn cluster_pictures(
-    dir: &std::path::Path,
-    data: &crate::data::Dataset,
-    clusters: &[u32],
-    k: usize,
-    members: usize,
-) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let size = data.image_size();
-    let shape = ImageShape::of(data);
-    remove_stale_cluster_pictures(dir, k)?;
-    (0..k)
-        .map(|c| {
-            let images: Vec<&[u8]> = clusters
-                .iter()
-                .enumerate()
-                .filter(|&(_, &label)| label as usize == c)
-                .take(members)
-                .map(|(i, _)| &data.pixels[i * size..(i + 1) * size])
-                .collect();
-            let path = dir.join(format!("cluster-{c}.png"));
-            write_png(&path, &image_grid(&images, shape, 8, 2))?;
-            Ok(path)
-        })
-        .collect()
+/// The file of cluster `c`'s picture in a pictures directory.
+pub fn cluster_picture_name(c: usize) -> String {
+    format!("cluster-{c}.png")
 }
 
-/// Removes the `cluster-<c>.png` files of `dir` with c >= k: pictures of clusters that an
-/// earlier clustering with more clusters wrote there. Nothing else is touched.
-fn remove_stale_cluster_pictures(dir: &std::path::Path, k: usize) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let stale = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("cluster-")?.strip_suffix(".png"))
-            .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|c| c.parse::<usize>().ok())
-            .is_some_and(|c| c >= k);
-        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
-            std::fs::remove_file(entry.path())
-                .with_context(|| format!("cannot remove {}", entry.path().display()))?;
-        }
+/// Writes cluster c's picture to `paths[c]` for every cluster: a grid of its first `members`
+/// images (8 to a row, scaled 2x), like the post's "Items of Cluster 4".
+pub fn cluster_pictures(
+    paths: &[std::path::PathBuf],
+    data: &crate::data::Dataset,
+    clusters: &[u32],
+    members: usize,
+) -> anyhow::Result<()> {
+    let size = data.image_size();
+    let shape = ImageShape::of(data);
+    for (c, path) in paths.iter().enumerate() {
+        let images: Vec<&[u8]> = clusters
+            .iter()
+            .enumerate()
+            .filter(|&(_, &label)| label as usize == c)
+            .take(members)
+            .map(|(i, _)| &data.pixels[i * size..(i + 1) * size])
+            .collect();
+        write_png(path, &image_grid(&images, shape, 8, 2))?;
     }
     Ok(())
+}
+
+/// The `cluster-<c>.png` files of `dir` with c >= k: pictures of clusters that an earlier
+/// clustering with more clusters wrote there (nothing else of `dir` is ever removed).
+pub fn stale_cluster_pictures(dir: &std::path::Path, k: usize) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("cluster-")?.strip_suffix(".png"))
+                .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|c| c.parse::<usize>().ok())
+                .is_some_and(|c| c >= k)
+                && entry.file_type().is_ok_and(|t| t.is_file())
+        })
+        .map(|entry| entry.path())
+        .collect();
+    stale.sort();
+    stale
 }
 
 /// The contingency table (clusters down, labels across) as text.

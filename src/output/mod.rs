@@ -10,6 +10,14 @@
 //!
 //! Temporary files still being written are listed, so that an interrupted process removes
 //! them on its way out (`remove_partial_files`).
+//!
+//! [`OutputSet`] puts a command's outputs in place together, only when it succeeds.
+
+mod lock;
+mod set;
+
+pub use lock::DirLock;
+pub use set::{OutputSet, OUTPUT_MARKER};
 
 use std::fs;
 use std::io::Write;
@@ -19,7 +27,7 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 
-/// Temporary files being written now.
+/// Temporary files being written now, and staging directories.
 static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Symbolic links followed before giving up (the kernel's own limit).
@@ -101,7 +109,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    PARTIAL.lock().expect("partial files").push(tmp.clone());
+    hold_partial(&tmp);
     let result = (|| -> std::io::Result<()> {
         let mut out = fs::File::create(&tmp)?;
         out.write_all(bytes)?;
@@ -111,29 +119,57 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    PARTIAL.lock().expect("partial files").retain(|p| p != &tmp);
+    release_partial(&tmp);
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Removes the temporary files of writes still in progress (for a process about to exit on
-/// an interrupt).
+/// Removes the temporary files and staging directories of writes still in progress (for a
+/// process about to exit on an interrupt).
 pub fn remove_partial_files() {
     let partial = match PARTIAL.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
     };
     for tmp in partial.iter() {
-        let _ = fs::remove_file(tmp);
+        let _ = fs::remove_file(tmp).or_else(|_| fs::remove_dir_all(tmp));
     }
 }
 
-/// Fails early, before hours of work, when `path` could not be written later.
+/// Lists `path` (a temporary file or directory) for removal on an interrupt.
+fn hold_partial(path: &Path) {
+    PARTIAL
+        .lock()
+        .expect("partial files")
+        .push(path.to_path_buf());
+}
+
+/// Takes `path` off that list.
+fn release_partial(path: &Path) {
+    PARTIAL.lock().expect("partial files").retain(|p| p != path);
+}
+
+/// Fails early, before hours of work, when `path` could not be written later: what is there
+/// must be a file, a link to one, a character device or nothing, in a directory we can write
+/// in.
 pub fn check_writable(path: &Path) -> Result<()> {
+    check_in(path, false)
+}
+
+/// Like [`check_writable`] for a file of an [`OutputSet`], which creates the folders it is
+/// in: the nearest folder above it that exists must be a directory we can write in.
+pub fn check_placeable(path: &Path) -> Result<()> {
+    check_in(path, true)
+}
+
+fn check_in(path: &Path, create_dirs: bool) -> Result<()> {
     let file = match target(path)? {
         Target::Device(_) => return Ok(()),
         Target::File(file) => file,
     };
-    let dir = parent_dir(&file);
+    let mut dir = parent_dir(&file);
+    while create_dirs && !dir.exists() {
+        dir = parent_dir(dir);
+    }
     if !dir.is_dir() {
         bail!(
             "cannot write {}: {} is not a directory",
@@ -152,37 +188,4 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
-}
-
-/// An output directory held by one process: a second run into it is refused while the
-/// first holds it. The lock is the operating system's, so a killed run leaves none behind.
-pub struct DirLock {
-    _file: fs::File,
-}
-
-impl DirLock {
-    /// Name of the lock file inside the directory.
-    pub const FILE: &'static str = ".aeclust.lock";
-
-    pub fn acquire(dir: &Path) -> Result<Self> {
-        let path = dir.join(Self::FILE);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot lock {}", dir.display()))?;
-        match file.try_lock() {
-            Ok(()) => Ok(DirLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => bail!(
-                "another aeclust run is writing to {} (it holds {}); wait for it or choose \
-                 another --out",
-                dir.display(),
-                path.display()
-            ),
-            Err(fs::TryLockError::Error(e)) => {
-                Err(e).with_context(|| format!("cannot lock {}", dir.display()))
-            }
-        }
-    }
 }
