@@ -454,7 +454,7 @@ impl Survey {
                 (Plan::Npy(plan), shape, classes, labelled)
             }
         };
-        Ok(Survey {
+        let survey = Survey {
             path: path.to_path_buf(),
             kind,
             shape,
@@ -466,7 +466,9 @@ impl Survey {
             val_fraction: options.val_fraction,
             budget,
             plan,
-        })
+        };
+        survey.check_memory()?;
+        Ok(survey)
     }
 
     /// How many images `split` holds.

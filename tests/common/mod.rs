@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod corpus;
 pub mod devices;
 
 #[allow(unused_imports)]
