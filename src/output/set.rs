@@ -13,6 +13,8 @@ use super::{hold_partial, release_partial, target, write_atomic, Target};
 /// The file that marks a directory as aeclust's output, so that an image folder that holds
 /// one (a run's `--out` inside its `--data`) leaves it out.
 pub const OUTPUT_MARKER: &str = ".aeclust-output";
+/// What the marker file says.
+pub const MARKER_TEXT: &[u8] = b"written by aeclust\n";
 
 /// A directory of outputs: locked, and staged in a directory beside it.
 struct StagedDir {
@@ -148,7 +150,7 @@ impl OutputSet {
         if let Some(dir) = &self.dir {
             fs::create_dir_all(&dir.target)
                 .with_context(|| format!("cannot create {}", dir.target.display()))?;
-            write_atomic(&dir.target.join(OUTPUT_MARKER), b"written by aeclust\n")?;
+            write_atomic(&dir.target.join(OUTPUT_MARKER), MARKER_TEXT)?;
         }
         for (place, staged) in &self.files {
             if let Some(parent) = place.parent().filter(|p| !p.as_os_str().is_empty()) {

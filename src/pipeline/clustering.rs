@@ -12,7 +12,7 @@ use crate::cluster::{
 use crate::data::Dataset;
 use crate::device::Device;
 use crate::embed::UmapConfig;
-use crate::output::{write_atomic, write_json, OutputSet};
+use crate::output::{write_atomic, write_json, OutputSet, MARKER_TEXT, OUTPUT_MARKER};
 use crate::report::{self, csv, ClusterReport};
 
 /// How to cluster: k-means, optionally on a UMAP embedding too, optionally the pixels too.
@@ -152,6 +152,8 @@ pub fn cluster_and_write(
             .map(|p| set.stage(p))
             .collect::<Result<Vec<_>>>()?;
         report::cluster_pictures(&staged, data, &result.labels, 64)?;
+        // So that an image folder holding the pictures leaves them out.
+        write_atomic(&set.stage(&dir.join(OUTPUT_MARKER))?, MARKER_TEXT)?;
         for stale in report::stale_cluster_pictures(dir, config.k) {
             set.remove_when_placed(stale);
         }
