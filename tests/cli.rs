@@ -372,9 +372,15 @@ fn run_leaves_every_file() {
             .1,
         40
     );
+    let pictures = listing(&out_dir.join("clusters"));
     assert_eq!(
-        std::fs::read_dir(out_dir.join("clusters")).unwrap().count(),
-        3
+        pictures,
+        [
+            ".aeclust-output",
+            "cluster-0.png",
+            "cluster-1.png",
+            "cluster-2.png"
+        ]
     );
 }
 

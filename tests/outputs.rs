@@ -155,6 +155,7 @@ fn a_smaller_k_removes_its_own_stale_pictures_only() {
     assert_eq!(
         listing(&pictures),
         [
+            ".aeclust-output",
             "cluster-0.png",
             "cluster-1.png",
             "cluster-2.png",
