@@ -31,6 +31,17 @@ impl FeatureScale {
         }
     }
 
+    /// The power of two, as a file keeps it.
+    pub fn exponent(self) -> i32 {
+        self.exponent
+    }
+
+    /// The scale of a power of two kept in a file (the same scale for any later features,
+    /// whatever their largest value).
+    pub fn from_exponent(exponent: i32) -> Self {
+        FeatureScale { exponent }
+    }
+
     /// 2^exponent: a feature is its scaled value times this.
     pub fn factor(self) -> f64 {
         2f64.powi(self.exponent)

@@ -30,6 +30,9 @@ pub trait Engine {
     /// at most `tol`, or after `max_iter` iterations; then every point is assigned to its
     /// restart's final centroids.
     fn lloyd(&mut self, inits: &[Vec<f32>], max_iter: usize, tol: f32) -> Result<Vec<Restart>>;
+    /// Every point's nearest of the k x d `centroids` and its squared distance, with no
+    /// iteration: `lloyd`'s last step alone.
+    fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)>;
     /// How many restarts `lloyd` runs together at most (more are run in turn).
     fn batch(&self) -> usize;
 }
@@ -69,6 +72,10 @@ impl Engine for CpuEngine<'_> {
                 }
             })
             .collect())
+    }
+
+    fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)> {
+        Ok(kmeans::assign(self.points, centroids, self.d))
     }
 
     fn batch(&self) -> usize {
@@ -214,6 +221,13 @@ impl Engine for GpuEngine<'_> {
         }
         self.ctx.check()?;
         Ok(restarts)
+    }
+
+    fn assign(&mut self, centroids: &[f32]) -> Result<(Vec<u32>, Vec<f32>)> {
+        // No iteration: only the final assignment runs.
+        let restart = self.lloyd_batch(&[centroids.to_vec()], 0, 0.0)?.remove(0);
+        self.ctx.check()?;
+        Ok((restart.labels, restart.distances))
     }
 
     fn batch(&self) -> usize {

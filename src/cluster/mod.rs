@@ -4,6 +4,8 @@ pub mod engine;
 mod kmeans;
 pub mod metrics;
 mod run;
+mod saved;
 
 pub use kmeans::{kmeans, Init, KmeansConfig, KmeansResult};
 pub use run::{cluster_features, embed_and_cluster, ClusterRun, EmbeddingRun, Features};
+pub use saved::{Placement, SavedClustering, SavedUmap};
