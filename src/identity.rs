@@ -30,6 +30,46 @@ impl FileId {
     }
 }
 
+/// `path` as an absolute path without links, `.` or `..`, also when it does not exist yet:
+/// the nearest folder above it that exists, resolved, with the rest of the path after it.
+pub fn absolute(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut current = path;
+    loop {
+        if let Ok(resolved) = current.canonicalize() {
+            return rest.iter().rev().fold(resolved, |p, part| p.join(part));
+        }
+        match (current.parent(), current.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                current = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+/// Fails when two of `outputs` are the same file (by path, or by identity through links).
+pub fn refuse_duplicates(outputs: &[&Path]) -> Result<()> {
+    for (i, a) in outputs.iter().enumerate() {
+        for b in &outputs[i + 1..] {
+            let same_id = FileId::of(a).is_some() && FileId::of(a) == FileId::of(b);
+            if same_id || absolute(a) == absolute(b) {
+                bail!(
+                    "{} and {} are the same file; give each output a file of its own",
+                    a.display(),
+                    b.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The files a command reads, by identity, each with the path it was read through.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {

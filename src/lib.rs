@@ -23,6 +23,7 @@ pub mod embed;
 pub mod encode;
 pub mod gpu;
 pub mod identity;
+pub mod input;
 pub mod model;
 pub mod model_file;
 pub mod network;

@@ -25,7 +25,7 @@ const EXAMPLES: &str = "Examples:
   aeclust encode --model model.safetensors --out codes.npy
   aeclust cluster --codes codes.npy --k 10 --report clusters.json
   aeclust train --epochs 20 --checkpoint-every 1 --model-out m.safetensors
-  aeclust train --model m.safetensors --epochs 5 --model-out m.safetensors  (continue)
+  aeclust train --model m.safetensors --epochs 5 --model-out m2.safetensors  (continue)
   aeclust bench --batch 32,256 --json bench.json GPU vs CPU reference throughput
   aeclust info                                   the adapters wgpu sees";
 
@@ -58,7 +58,10 @@ fn main() -> ExitCode {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return flag_error(e),
+    };
     // The main thread joins the global pool as its first worker: the CPU paths' parallel
     // loops then fork and join inside the pool, instead of handing each loop to the pool and
     // sleeping until a worker wakes it (thousands of times in a UMAP layout or an epoch).
@@ -85,8 +88,42 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `text` on one line: line breaks and other control characters (from a decoder's message or
+/// a file's name) written as escapes.
+fn one_line(text: &str) -> String {
+    text.trim_end()
+        .chars()
+        .flat_map(|c| match c {
+            '\n' => vec!['\\', 'n'],
+            '\r' => vec!['\\', 'r'],
+            '\t' => vec!['\\', 't'],
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32).chars().collect(),
+            c => vec![c],
+        })
+        .collect()
+}
+
+/// Help and version as clap prints them; a flag error as one line, like every other error.
+fn flag_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
+        _ => {
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad flags");
+            eprintln!(
+                "{} (aeclust help <command> lists the flags)",
+                one_line(first)
+            );
+            ExitCode::from(2)
         }
     }
 }

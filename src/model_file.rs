@@ -102,6 +102,19 @@ pub fn save(
         metadata.insert(EPOCHS_KEY.into(), state.epochs.to_string());
         metadata.insert(SEED_KEY.into(), state.seed.to_string());
     }
+    write_tensors(path, &tensors, metadata)
+}
+
+/// Named f32 tensors: name, shape, little-endian bytes.
+pub type Tensors = [(String, Vec<usize>, Vec<u8>)];
+
+/// Writes f32 `tensors` and `metadata` to `path` as safetensors (atomically), the same model
+/// as the same bytes.
+pub fn write_tensors(
+    path: &Path,
+    tensors: &Tensors,
+    metadata: HashMap<String, String>,
+) -> Result<()> {
     let views = tensors
         .iter()
         .map(|(name, shape, bytes)| {
@@ -111,6 +124,24 @@ pub fn save(
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
     let bytes = safetensors::serialize(views, Some(metadata))?;
     write_atomic(path, &with_sorted_header(bytes)?)
+}
+
+/// A hex SHA-256 of the model: its widths, activations, loss and every weight and bias, so
+/// that what was computed from its codes can name it.
+pub fn digest(spec: &ModelSpec, params: &Params) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let activations: Vec<&str> = spec.activations.iter().map(|a| a.name()).collect();
+    hash.update(format!(
+        "{:?} {:?} {}",
+        spec.widths,
+        activations,
+        spec.loss.name()
+    ));
+    for values in params.weights.iter().chain(&params.biases) {
+        hash.update(bytemuck::cast_slice::<f32, u8>(values));
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The same file with its JSON header's keys sorted: safetensors writes them in hash-map
@@ -159,7 +190,7 @@ pub fn load(path: &Path) -> Result<(ModelSpec, Params, Option<TrainingState>)> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))
+    crate::input::read(path).context("cannot read the model")
 }
 
 /// The model in `bytes`, its tensors and its metadata.
@@ -329,7 +360,8 @@ fn read_params(
     Ok(params)
 }
 
-fn read_tensor(
+/// The f32 tensor `name` of `tensors`, which must have `shape` and finite values.
+pub fn read_tensor(
     tensors: &SafeTensors,
     name: &str,
     shape: &[usize],

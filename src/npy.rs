@@ -24,7 +24,7 @@ pub fn write_matrix(path: &Path, data: &[f32], rows: usize, cols: usize) -> Resu
 
 /// Reads a 2-D float32 matrix; returns the values (row-major) and (rows, cols).
 pub fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::input::read(path)?;
     parse_matrix(&bytes, &path.display().to_string())
 }
 
@@ -112,7 +112,7 @@ impl Element {
         };
         let bytes: usize = chars.as_str().parse().ok()?;
         let valid = match kind {
-            ElementKind::Float => matches!(bytes, 4 | 8),
+            ElementKind::Float => matches!(bytes, 2 | 4 | 8),
             _ => matches!(bytes, 1 | 2 | 4 | 8),
         };
         let big_endian = match order {
@@ -151,7 +151,7 @@ impl Header {
 pub fn read_header(path: &Path) -> Result<Header> {
     use std::io::Read;
     let shown = path.display().to_string();
-    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+    let mut file = crate::input::open(path)?;
     let file_len = file
         .metadata()
         .with_context(|| format!("cannot read {shown}"))?
@@ -227,7 +227,7 @@ pub fn read_matrix_shape(path: &Path) -> Result<(usize, usize)> {
 
 /// Reads a .npy array of one of `dtypes`.
 pub fn read_array(path: &Path, dtypes: Dtypes) -> Result<Array> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::input::read(path)?;
     parse_array(&bytes, &path.display().to_string(), dtypes)
 }
 

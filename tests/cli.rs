@@ -207,7 +207,7 @@ fn train_saves_a_model_that_encode_reads() {
         "--out",
         "/tmp/x.npy",
     ]);
-    assert_clean_failure(&out, "cannot read model");
+    assert_clean_failure(&out, "cannot read the model");
 }
 
 #[test]
@@ -429,7 +429,7 @@ fn resumed_training_equals_one_longer_run() {
         assert_eq!(full_state.unwrap().epochs, 3);
     }
     let out = aeclust(&["train", "--data", data, "--model", data]);
-    assert_clean_failure(&out, "cannot read model");
+    assert_clean_failure(&out, "cannot read the model");
 }
 
 #[test]

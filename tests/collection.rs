@@ -134,6 +134,8 @@ fn linked_class_folders_are_followed_once_and_a_loop_ends() {
     std::os::unix::fs::symlink(elsewhere.join("cats"), data.join("kittens")).unwrap();
     std::os::unix::fs::symlink(&data, data.join("dogs/again")).unwrap();
     std::os::unix::fs::symlink(dir.path().join("nothing"), data.join("dogs/gone.png")).unwrap();
+    std::os::unix::fs::symlink(data.join("dogs/about.png"), data.join("dogs/round.png")).unwrap();
+    std::os::unix::fs::symlink(data.join("dogs/round.png"), data.join("dogs/about.png")).unwrap();
     let survey = aeclust::data::Survey::of(&data, &DataOptions::default()).unwrap();
     assert_eq!(survey.count(Split::All).unwrap(), 12);
     assert_eq!(survey.classes, ["cats", "dogs"]);
@@ -150,7 +152,10 @@ fn linked_class_folders_are_followed_once_and_a_loop_ends() {
         why["dogs/again/"],
         "a folder already read through another path"
     );
-    assert_eq!(why["dogs/gone.png"], "a link to nothing");
+    let nowhere = "a link that leads nowhere (to nothing, or round a loop)";
+    assert_eq!(why["dogs/gone.png"], nowhere);
+    assert_eq!(why["dogs/round.png"], nowhere);
+    assert_eq!(why["dogs/about.png"], nowhere);
 }
 
 #[test]
@@ -254,7 +259,7 @@ fn an_output_directory_inside_the_data_is_never_read_back() {
         "--backend",
         "cpu",
     ]);
-    assert_clean_failure(&out, "is the data folder");
+    assert_clean_failure(&out, "holds the data");
 }
 
 #[test]
@@ -346,7 +351,14 @@ fn a_cut_image_of_any_format_is_an_error_naming_it() {
         std::fs::write(&cut, &bytes[..bytes.len() - 2]).unwrap();
         let out = dir.path().join("out");
         let result = run(&data, &out, &[]);
-        assert_clean_failure(&result, &format!("{}", cut.display()));
+        // After the notice that the folder is read as RGB, one line names the file.
+        let stderr = text(&result.stderr);
+        let last = stderr.trim_end().lines().last().unwrap();
+        assert!(
+            !result.status.success() && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+        assert!(last.starts_with("error: ") && last.contains(&format!("{}", cut.display())));
         assert!(!out.exists(), "{ext}: a failed first run leaves nothing");
         assert_eq!(listing(dir.path()), ["data"], "{ext}");
         std::fs::write(&cut, &bytes).unwrap();
@@ -710,4 +722,141 @@ fn data_that_is_not_a_file_or_a_folder_and_a_fifo_among_the_images() {
         stderr.contains("hidden (its name starts with a dot) (c1/._3.png)"),
         "{stderr}"
     );
+}
+
+#[test]
+fn output_folders_stay_out_of_the_data_and_outputs_stay_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    folder(&data, 15, |i, c| format!("c{c}/{i:02}.png"));
+    let kept = snapshot(&data);
+    // An existing class folder, the data's own folder, a folder holding it, a link to nothing.
+    assert_clean_failure(
+        &run(&data, &data.join("c1"), &[]),
+        "that aeclust did not write; write the outputs to a new folder",
+    );
+    assert_clean_failure(&run(&data.join("c1"), &data, &[]), "holds the data");
+    assert_clean_failure(&run(&data, dir.path(), &[]), "holds the data");
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    assert_clean_failure(&run(&data, &dangling, &[]), "is a link to nothing");
+    assert_eq!(snapshot(&data), kept);
+    // cluster --pictures into a class folder, and two outputs naming one file.
+    let out = dir.path().join("out");
+    succeeded(&run(&data, &out, &[]));
+    let model = out.join("model.safetensors");
+    let cluster = |extra: &[&str]| {
+        let args = [
+            "cluster",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--k",
+            "3",
+        ];
+        aeclust(&[&args[..], &["--backend", "cpu"], extra].concat())
+    };
+    let pictures = data.join("c0");
+    assert_clean_failure(
+        &cluster(&["--pictures", s(&pictures)]),
+        "that aeclust did not write; write the outputs to a new folder",
+    );
+    let report = dir.path().join("r.json");
+    std::fs::write(&report, "old").unwrap();
+    assert_clean_failure(
+        &cluster(&["--report", s(&report), "--assignments", s(&report)]),
+        "are the same file",
+    );
+    let train = [
+        "train",
+        "--data",
+        s(&data),
+        "--epochs",
+        "1",
+        "--backend",
+        "cpu",
+        "--report",
+        s(&report),
+        "--model-out",
+        s(&report),
+    ];
+    assert_clean_failure(&aeclust(&train), "are the same file");
+    assert_eq!(std::fs::read(&report).unwrap(), b"old");
+    assert_eq!(snapshot(&data), kept);
+}
+
+#[test]
+fn a_list_of_skipped_files_is_never_stale_and_names_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    folder(&data, 12, |i, c| format!("c{c}/{i:02}.png"));
+    std::fs::create_dir(data.join(".hidden")).unwrap();
+    std::fs::write(data.join("notes.txt"), "x").unwrap();
+    let out = dir.path().join("out");
+    succeeded(&run(&data, &out, &[]));
+    let skipped = std::fs::read_to_string(out.join("skipped.csv")).unwrap();
+    assert_eq!(
+        skipped,
+        "file,reason\n.hidden/,hidden (its name starts with a dot)\n\
+         notes.txt,\"not an image aeclust reads (PNG, JPEG, BMP, GIF, WebP)\"\n"
+    );
+    std::fs::remove_dir(data.join(".hidden")).unwrap();
+    std::fs::remove_file(data.join("notes.txt")).unwrap();
+    succeeded(&run(&data, &out, &[]));
+    assert!(
+        !out.join("skipped.csv").exists(),
+        "the list of another run stayed"
+    );
+}
+
+#[test]
+fn inputs_that_are_not_files_and_flags_that_do_not_parse_end_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (images, _) = banded(20, 4, 1, 2);
+    let array = dir.path().join("images.npy");
+    write_npy(&array, &[20, 4, 4], &images.concat());
+    let cpu = ["--backend", "cpu"];
+    let out = dir.path().join("out");
+    assert_clean_failure(
+        &run(&array, &out, &["--labels", s(&fifo)]),
+        "is a FIFO, not a file",
+    );
+    let codes = dir.path().join("codes.npy");
+    for model in [s(&fifo), "/dev/zero"] {
+        let args = [
+            "encode",
+            "--model",
+            model,
+            "--data",
+            s(&array),
+            "--out",
+            s(&codes),
+        ];
+        assert_clean_failure(&aeclust(&[&args[..], &cpu].concat()), "not a file");
+    }
+    let args = ["cluster", "--codes", s(&fifo), "--k", "2"];
+    assert_clean_failure(
+        &aeclust(&[&args[..], &cpu].concat()),
+        "is a FIFO, not a file",
+    );
+    assert_clean_failure(
+        &aeclust(&["run", "--bogus"]),
+        "unexpected argument '--bogus'",
+    );
+    assert_clean_failure(
+        &aeclust(&["train", "--val-fraction", "-0.1"]),
+        "--val-fraction",
+    );
+    // A decoder's message and a file name with a line break stay on one line.
+    let data = dir.path().join("data");
+    folder(&data, 6, |i, _| format!("{i}.png"));
+    std::fs::write(data.join("two\nlines.png"), b"\x89PNG\r\n\x1a\n").unwrap();
+    assert_clean_failure(&run(&data, &out, &[]), "two\\nlines.png");
 }

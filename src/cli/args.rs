@@ -10,9 +10,10 @@ use aeclust::data::{parse_size, DataOptions, Source, SourceKind, Split, Survey};
 use aeclust::device::{BackendChoice, Device};
 use aeclust::embed::UmapConfig;
 use aeclust::gpu::GpuRequest;
-use aeclust::identity::Inputs;
+use aeclust::identity::{absolute, refuse_duplicates, Inputs};
 use aeclust::model::{parse_activations, parse_widths, Loss};
 use aeclust::output::check_writable;
+use aeclust::output::OUTPUT_MARKER;
 use aeclust::recipe::{Recipe, RecipeSettings};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -56,7 +57,7 @@ pub struct DataArgs {
     pub resize: Option<String>,
     /// The part of a folder or array without a test part held out for validation (always
     /// the same images).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub val_fraction: f64,
     /// Labels of a .npy dataset: an integer .npy, one class index per image.
     #[arg(long, value_name = "FILE")]
@@ -304,7 +305,8 @@ pub fn open_device(args: &DeviceArgs) -> Result<Device> {
     Ok(device)
 }
 
-/// Checks, before any work, that `outputs` can be written and that none is an input.
+/// Checks, before any work, that `outputs` can be written, that no two are the same file and
+/// that none is an input.
 pub fn check_outputs<'a>(
     outputs: impl IntoIterator<Item = &'a Path> + Clone,
     inputs: &Inputs,
@@ -312,5 +314,39 @@ pub fn check_outputs<'a>(
     for path in outputs.clone() {
         check_writable(path)?;
     }
+    refuse_duplicates(&outputs.clone().into_iter().collect::<Vec<_>>())?;
     inputs.refuse_outputs(outputs)
+}
+
+/// Checks, before any work, a directory of outputs (`flag`: `--out`, `--pictures`) against
+/// the data: it may not be a link to nothing, hold the data folder, or be a folder of the data
+/// that aeclust did not write (its images would be left out of the data from then on).
+pub fn check_output_dir(dir: &Path, flag: &str, data: &Path) -> Result<()> {
+    let shown = dir.display();
+    if dir.exists() && !dir.is_dir() {
+        bail!("{flag} {shown} exists and is not a directory");
+    }
+    if !dir.exists() && std::fs::symlink_metadata(dir).is_ok() {
+        bail!("{flag} {shown} is a link to nothing; give a directory, or a link to one");
+    }
+    if !data.is_dir() {
+        return Ok(());
+    }
+    let (dir_path, data_path) = (absolute(dir), absolute(data));
+    if data_path.starts_with(&dir_path) {
+        bail!(
+            "{flag} {shown} holds the data {}; write the outputs to a folder of their own",
+            data.display()
+        );
+    }
+    let written_here = dir.join(OUTPUT_MARKER).is_file();
+    let holds_files = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    if dir_path.starts_with(&data_path) && holds_files && !written_here {
+        bail!(
+            "{flag} {shown} is a folder of the data {} that aeclust did not write; write the \
+             outputs to a new folder",
+            data.display()
+        );
+    }
+    Ok(())
 }

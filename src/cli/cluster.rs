@@ -1,13 +1,15 @@
 //! `aeclust cluster`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::args::{open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg};
+use super::args::{
+    check_output_dir, open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg,
+};
 use super::console::Console;
-use aeclust::identity::Inputs;
+use aeclust::identity::{refuse_duplicates, Inputs};
 use aeclust::output::{check_placeable, OutputSet};
 use aeclust::pipeline::{cluster_and_write, ClusterOutputs, ClusterPlan, Features};
 use aeclust::{model_file, npy};
@@ -129,10 +131,20 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         pictures: args.pictures.as_deref(),
         sheet: None,
     };
+    if let Some(dir) = &args.pictures {
+        check_output_dir(dir, "--pictures", &args.data.data)?;
+    }
     let files = outputs.files(plan.kmeans.k);
     for file in &files {
         check_placeable(file)?;
     }
+    let sheet = outputs.sheet_path();
+    let named: Vec<&Path> = [&args.report, &args.assignments, &sheet]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    refuse_duplicates(&named)?;
     inputs.refuse_outputs(files.iter().map(|p| p.as_path()))?;
 
     let device = open_device(&args.device)?;

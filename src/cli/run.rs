@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Args, Parser};
 
-use super::args::{open_device, DeviceArgs, EmbedArgs, KmeansArgs, RecipeArgs, SplitArg};
+use super::args::{
+    check_output_dir, open_device, DeviceArgs, EmbedArgs, KmeansArgs, RecipeArgs, SplitArg,
+};
 use super::console::Console;
-use aeclust::identity::FileId;
 use aeclust::output::{check_placeable, OutputSet};
 use aeclust::pipeline::{ClusterPlan, Pipeline};
 
@@ -59,19 +60,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         pixels: args.pixels,
     };
     let data = &args.recipe.data;
-    if args.out.exists() && !args.out.is_dir() {
-        bail!("--out {} exists and is not a directory", args.out.display());
-    }
-    if FileId::of(&args.out).is_some() && FileId::of(&args.out) == FileId::of(&data.data) {
-        bail!(
-            "--out {} is the data folder; choose a directory of its own (inside it is fine)",
-            args.out.display()
-        );
-    }
+    check_output_dir(&args.out, "--out", &data.data)?;
     let survey = data.survey(Some(&args.out))?;
     let split = data.split(args.split, &survey);
     let plan = Pipeline::plan(&survey, &training, &clustering, split)?;
-    let files = Pipeline::output_files(&args.out, args.kmeans.k, !survey.skipped.is_empty());
+    let files = Pipeline::output_files(&args.out, args.kmeans.k);
     for file in &files {
         check_placeable(file)?;
     }
@@ -84,7 +77,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let pipeline = Pipeline {
         device: &device,
         source: &source,
-        data_name: data.data.display().to_string(),
+        data_name: aeclust::data::names::escape(data.data.as_os_str()),
         training,
         clustering,
         split,

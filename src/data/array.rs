@@ -70,8 +70,7 @@ pub fn survey(path: &Path, labels: Option<&Path>) -> Result<ArrayPlan> {
 /// array.
 pub fn load(plan: &ArrayPlan) -> Result<Dataset> {
     let shown = plan.path.display();
-    let mut file =
-        std::fs::File::open(&plan.path).with_context(|| format!("cannot read {shown}"))?;
+    let mut file = crate::input::open(&plan.path)?;
     file.seek(SeekFrom::Start(plan.header.data_offset))
         .with_context(|| format!("cannot read {shown}"))?;
     let pixels = to_bytes(BufReader::new(file), &plan.header, &shown.to_string())?;
@@ -106,6 +105,14 @@ fn pixel(raw: &[u8], element: Element) -> Result<u8, f64> {
                 Err(f64::from(v))
             }
         }
+        (ElementKind::Float, 2) => {
+            let v = half_to_f32(unsigned as u16);
+            if (0.0..=1.0).contains(&v) {
+                Ok((v * 255.0).round() as u8)
+            } else {
+                Err(f64::from(v))
+            }
+        }
         (ElementKind::Float, _) => {
             let v = f64::from_bits(unsigned);
             if (0.0..=1.0).contains(&v) {
@@ -119,6 +126,19 @@ fn pixel(raw: &[u8], element: Element) -> Result<u8, f64> {
             let shift = 64 - 8 * n as u32;
             integer(i128::from((unsigned << shift) as i64 >> shift))
         }
+    }
+}
+
+/// An IEEE half-precision value (NumPy's float16) as f32, exactly.
+fn half_to_f32(bits: u16) -> f32 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = i32::from((bits >> 10) & 0x1f);
+    let fraction = f32::from(bits & 0x3ff);
+    sign * match exponent {
+        0 => fraction * 2f32.powi(-24),
+        31 if fraction == 0.0 => f32::INFINITY,
+        31 => f32::NAN,
+        e => (1.0 + fraction / 1024.0) * 2f32.powi(e - 15),
     }
 }
 
@@ -208,6 +228,16 @@ mod tests {
         assert_eq!(pixel(&(256u32).to_le_bytes(), element("'<u4'")), Err(256.0));
         assert_eq!(pixel(&(7i64).to_be_bytes(), element("'>i8'")), Ok(7));
         assert_eq!(pixel(&[200], element("'|u1'")), Ok(200));
+        let f2 = element("'<f2'");
+        assert_eq!(pixel(&0x3800u16.to_le_bytes(), f2), Ok(128), "0.5");
+        assert_eq!(pixel(&0x3c00u16.to_le_bytes(), f2), Ok(255), "1.0");
+        assert_eq!(pixel(&0x4000u16.to_le_bytes(), f2), Err(2.0));
+        assert_eq!(
+            pixel(&0x0001u16.to_le_bytes(), f2),
+            Ok(0),
+            "the smallest subnormal"
+        );
+        assert!(pixel(&0x7e00u16.to_le_bytes(), f2).is_err(), "NaN");
         assert_eq!(pixel(&[200], element("'|i1'")), Err(-56.0));
         assert_eq!(
             pixel(&u64::MAX.to_le_bytes(), element("'<u8'")),

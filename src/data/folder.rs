@@ -76,11 +76,11 @@ fn named(entry: &Entry, names: &[&str]) -> bool {
             .is_some_and(|n| names.iter().any(|x| x.eq_ignore_ascii_case(n)))
 }
 
-/// The files below `root`, each with its class: the first folder below `root` it sits in,
-/// or none for a file at the top of `root`.
-fn classed_files(walker: &mut Walker, root: &Path) -> Result<Vec<(Entry, Option<String>)>> {
+/// The files below the folder whose entries are `entries`, each with its class: the first
+/// folder it sits in, or none for a file among `entries`.
+fn classed_files(walker: &mut Walker, entries: Vec<Entry>) -> Result<Vec<(Entry, Option<String>)>> {
     let mut files = Vec::new();
-    for entry in walker.entries(root)? {
+    for entry in entries {
         if !entry.is_dir {
             files.push((entry, None));
         } else if walker.enter(&entry) {
@@ -120,7 +120,7 @@ pub fn survey(
     let held_dirs: Vec<&Entry> = top.iter().filter(|e| named(e, &HELD_NAMES)).collect();
     let mut parts: Vec<Vec<(Entry, Option<String>)>> = Vec::new();
     if train_dirs.is_empty() && held_dirs.is_empty() {
-        parts.push(classed_files(&mut walker, dir)?);
+        parts.push(classed_files(&mut walker, top)?);
     } else {
         let mut left_out = Vec::new();
         for entry in &top {
@@ -149,7 +149,8 @@ pub fn survey(
             let mut files = Vec::new();
             for entry in group.iter() {
                 if walker.enter(entry) {
-                    files.extend(classed_files(&mut walker, &entry.path)?);
+                    let entries = walker.entries(&entry.path)?;
+                    files.extend(classed_files(&mut walker, entries)?);
                 }
             }
             files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
@@ -254,7 +255,14 @@ pub fn survey(
             }
         })
         .collect();
-    let shape = read_headers(&files, resize, decode_limit)?;
+    let (shape, mixed) = read_headers(&files, resize, decode_limit)?;
+    if let Some(i) = mixed {
+        notices.push(format!(
+            "{} has colour and others are gray: every image is read as RGB (3 values per \
+             pixel)",
+            files[i].name
+        ));
+    }
     notices.extend(summary_of_skipped(&walker.skipped));
     Ok(FolderSurvey {
         plan: FolderPlan {
@@ -329,13 +337,14 @@ fn summary_of_skipped(skipped: &[Skipped]) -> Vec<String> {
 }
 
 /// Reads every image's header (in parallel): the shape they will have once decoded (one
-/// size, or `resize`; RGB if any has colour), refusing an image whose decoding would take more
-/// than `decode_limit` bytes.
+/// size, or `resize`; RGB if any has colour) and, when gray and colour images are mixed, the
+/// first one with colour; refusing an image
+/// whose decoding would take more than `decode_limit` bytes.
 fn read_headers(
     files: &[ImageFile],
     resize: Option<(u32, u32)>,
     decode_limit: u64,
-) -> Result<Shape> {
+) -> Result<(Shape, Option<usize>)> {
     let headers: Vec<((u32, u32), bool)> = files
         .par_iter()
         .map(|file| {
@@ -372,12 +381,14 @@ fn read_headers(
         }
     }
     let (cols, rows) = resize.unwrap_or(first_size);
-    let colour = headers.iter().any(|(_, colour)| *colour);
-    Ok(Shape {
+    let colour = headers.iter().position(|(_, colour)| *colour);
+    let gray = headers.iter().any(|(_, colour)| !colour);
+    let shape = Shape {
         rows: rows as usize,
         cols: cols as usize,
-        channels: if colour { 3 } else { 1 },
-    })
+        channels: if colour.is_some() { 3 } else { 1 },
+    };
+    Ok((shape, colour.filter(|_| gray)))
 }
 
 /// Decodes every image of `plan` into one dataset (in parallel, each into its own slot),

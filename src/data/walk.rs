@@ -23,7 +23,7 @@ pub struct Skipped {
 }
 
 pub const HIDDEN: &str = "hidden (its name starts with a dot)";
-pub const BROKEN_LINK: &str = "a link to nothing";
+pub const BROKEN_LINK: &str = "a link that leads nowhere (to nothing, or round a loop)";
 pub const NOT_A_FILE: &str = "not a regular file";
 pub const READ_TWICE: &str = "a folder already read through another path";
 
@@ -81,7 +81,7 @@ impl<'a> Walker<'a> {
             let (path, name) = (entry.path(), entry.file_name());
             let meta = match fs::metadata(&path) {
                 Ok(meta) => meta,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(_) if fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) => {
                     self.skip(&path, false, BROKEN_LINK);
                     continue;
                 }

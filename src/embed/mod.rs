@@ -7,12 +7,14 @@ mod graph;
 mod init;
 mod layout;
 mod steps;
+mod transform;
 
 pub use gpu_steps::GpuUmapSteps;
 pub use graph::{symmetrize, Graph};
 pub use init::spectral_layout;
 pub use layout::{colour_edges, layout_problem};
 pub use steps::{CpuUmapSteps, UmapSteps};
+pub use transform::{transform_epochs, Reference};
 
 use anyhow::{bail, Result};
 
@@ -22,7 +24,7 @@ use crate::reference::umap_layout::Curve;
 use crate::scale::FeatureScale;
 
 /// The embedding's settings (umap-learn's names and defaults where they exist).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct UmapConfig {
     /// Neighbours per point in the graph, counting the point itself (umap-learn's
     /// `n_neighbors`).
@@ -79,6 +81,9 @@ impl UmapConfig {
     /// Fails unless these settings can embed `n` points of `d` features (before any work).
     pub fn check_points(&self, n: usize, d: usize) -> Result<()> {
         self.check()?;
+        if n < 2 {
+            bail!("UMAP needs at least 2 points, got {n}");
+        }
         if self.neighbors > n {
             bail!(
                 "--neighbors {} is more than the {n} points to embed (it counts the point \

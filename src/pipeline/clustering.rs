@@ -55,7 +55,8 @@ pub struct ClusterOutputs<'a> {
 }
 
 impl ClusterOutputs<'_> {
-    fn sheet_path(&self) -> Option<PathBuf> {
+    /// Where the one-row-per-cluster sheet goes, if anywhere.
+    pub fn sheet_path(&self) -> Option<PathBuf> {
         self.sheet
             .map(Path::to_path_buf)
             .or_else(|| self.pictures.map(|dir| dir.join("clusters.png")))

@@ -82,13 +82,14 @@ impl Pipeline<'_> {
         })
     }
 
-    /// Every file a run into `out` writes (or removes) for `k` clusters, with the list of
-    /// skipped files when `skipped`.
-    pub fn output_files(out: &Path, k: usize, skipped: bool) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = [MODEL].iter().chain(&NAMES).map(|n| out.join(n)).collect();
-        if skipped {
-            files.push(out.join(SKIPPED));
-        }
+    /// Every file a run into `out` writes or removes for `k` clusters (the list of skipped
+    /// files, written or an earlier run's removed, among them).
+    pub fn output_files(out: &Path, k: usize) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = [MODEL, SKIPPED]
+            .iter()
+            .chain(&NAMES)
+            .map(|n| out.join(n))
+            .collect();
         files.extend(with_cluster_outputs(out, |outputs| outputs.files(k)));
         files.sort();
         files.dedup();
@@ -179,6 +180,9 @@ impl Pipeline<'_> {
                 &out.stage(&dir.join(SKIPPED))?,
                 skipped_csv(skipped).as_bytes(),
             )?;
+        } else if dir.join(SKIPPED).is_file() {
+            // An earlier run's list, of files this run did not leave out.
+            out.remove_when_placed(dir.join(SKIPPED));
         }
         let (report_path, summary_path) = (dir.join("report.json"), dir.join("summary.md"));
         let mut listed = out.staged_places();

@@ -3,9 +3,10 @@
 /// A CSV field: quoted when it holds a comma, a quote or a line break. A text that a
 /// spreadsheet would run as a formula (one starting with `=`, `+`, `-`, `@`, a tab or a
 /// carriage return) gets a leading apostrophe and quotes, as OWASP recommends against CSV
-/// injection; the apostrophe is the only change, so the name is still readable.
+/// injection; so does a text that starts with an apostrophe, so that removing one leading
+/// apostrophe from a quoted field that has one always gives the text back.
 pub fn field(value: &str) -> String {
-    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']);
     let value = if formula {
         format!("'{value}")
     } else {
@@ -33,5 +34,7 @@ mod tests {
         assert_eq!(field("@sum"), "\"'@sum\"");
         assert_eq!(field("\tx"), "\"'\tx\"");
         assert_eq!(field("a=b"), "a=b");
+        assert_eq!(field("'=x"), "\"''=x\"");
+        assert_eq!(field("'a"), "\"''a\"");
     }
 }
