@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 
-use cli::{bench, cluster, encode, info, run, train};
+use cli::{assign, bench, cluster, encode, info, run, train};
 
 /// Train an MNIST autoencoder and cluster its codes, in WGSL compute shaders.
 /// With no command, runs the whole pipeline (`aeclust run`) with its defaults.
@@ -39,6 +39,8 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Cluster codes (or a model's codes of the images) with k-means, and score the clusters.
     Cluster(cluster::ClusterArgs),
+    /// Place new images (or codes) in a saved clustering: each one's cluster and distance.
+    Assign(assign::AssignArgs),
     /// Time the same training steps on the GPU and on the CPU reference.
     Bench(bench::BenchArgs),
     /// List every adapter wgpu sees, and the one that would be used.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => train::train(args),
         Some(Command::Encode(args)) => encode::encode(args),
         Some(Command::Cluster(args)) => cluster::cluster(args),
+        Some(Command::Assign(args)) => assign::assign(args),
         Some(Command::Bench(args)) => bench::bench(args),
         Some(Command::Info) => info::info(),
     };

@@ -49,6 +49,12 @@ pub struct ClusterArgs {
     /// Write one PNG per cluster (its first 64 members) into this directory.
     #[arg(long)]
     pub pictures: Option<PathBuf>,
+    /// Save the clustering here (safetensors), to assign new images to it with `assign`.
+    #[arg(long, value_name = "FILE")]
+    pub clustering_out: Option<PathBuf>,
+    /// With --embed umap, write the codes' embedding here (a float32 .npy, images x dims).
+    #[arg(long, value_name = "FILE")]
+    pub embedding_out: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -65,8 +71,12 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         embed: args.embed.config(args.seed)?,
         pixels: args.pixels,
     };
+    if args.embedding_out.is_some() && plan.embed.is_none() {
+        bail!("--embedding-out needs --embed umap");
+    }
     args.data.check()?;
     let needs_images = args.pixels || args.pictures.is_some();
+    let mut digest = None;
     let mut inputs = Inputs::default();
     let (features, points, width, survey, unscored) = match (&args.codes, &args.model) {
         (Some(path), _) => {
@@ -99,6 +109,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         }
         (None, Some(model)) => {
             let (spec, params) = model_file::load_weights(model)?;
+            digest = Some(model_file::digest(&spec, &params));
             inputs.add(model);
             let survey = args.data.survey(None)?;
             spec.check_data(survey.shape).with_context(|| {
@@ -130,6 +141,9 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         assignments: args.assignments.as_deref(),
         pictures: args.pictures.as_deref(),
         sheet: None,
+        clustering: args.clustering_out.as_deref(),
+        embedding: args.embedding_out.as_deref(),
+        model_digest: digest.as_deref(),
     };
     if let Some(dir) = &args.pictures {
         check_output_dir(dir, "--pictures", &args.data.data)?;
@@ -139,11 +153,17 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         check_placeable(file)?;
     }
     let sheet = outputs.sheet_path();
-    let named: Vec<&Path> = [&args.report, &args.assignments, &sheet]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
+    let named: Vec<&Path> = [
+        &args.report,
+        &args.assignments,
+        &sheet,
+        &args.clustering_out,
+        &args.embedding_out,
+    ]
+    .into_iter()
+    .flatten()
+    .map(PathBuf::as_path)
+    .collect();
     refuse_duplicates(&named)?;
     inputs.refuse_outputs(files.iter().map(|p| p.as_path()))?;
 

@@ -1,6 +1,7 @@
 //! The commands of the `aeclust` binary: flags and printing only; the work is in the library.
 
 pub mod args;
+pub mod assign;
 pub mod bench;
 pub mod cluster;
 pub mod console;

@@ -75,7 +75,7 @@ pub fn cluster_features(
 }
 
 /// UMAP of `features`, then k-means of the embedding, timed and scored; the run is named
-/// `name` + "+umap".
+/// `name` + "+umap". Returns the embedding too.
 pub fn embed_and_cluster(
     device: &Device,
     name: &str,
@@ -83,23 +83,23 @@ pub fn embed_and_cluster(
     labels: Option<&[u8]>,
     kmeans: &KmeansConfig,
     umap: &UmapConfig,
-) -> Result<(ClusterRun, KmeansResult)> {
+) -> Result<(ClusterRun, KmeansResult, Vec<f32>)> {
     let n = features.n;
     let start = Instant::now();
     let embedded = crate::embed::umap(device, features.values, (n, features.d), umap)?;
     let seconds = start.elapsed().as_secs_f64();
-    let embedded = Features {
+    let features = Features {
         values: &embedded,
         n,
         d: umap.dims,
     };
     let name = format!("{name}+umap");
-    let (mut run, result) = cluster_features(device, &name, embedded, labels, kmeans)?;
+    let (mut run, result) = cluster_features(device, &name, features, labels, kmeans)?;
     run.embedding = Some(EmbeddingRun {
         method: "umap",
         config: umap.clone(),
         layout_epochs: umap.epochs_for(n),
         seconds,
     });
-    Ok((run, result))
+    Ok((run, result, embedded))
 }

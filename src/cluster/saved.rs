@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use safetensors::SafeTensors;
 
+use super::{Features, KmeansResult};
 use crate::device::Device;
 use crate::embed::{transform_epochs, Reference, UmapConfig};
 use crate::model_file::{read_tensor, write_tensors};
@@ -68,6 +69,31 @@ pub struct Placement {
 }
 
 impl SavedClustering {
+    /// The clustering `result` of the n x d `features` (with `umap`, of their `embedding`),
+    /// from the codes of the model of `model_digest`.
+    pub fn of(
+        features: Features,
+        result: &KmeansResult,
+        umap: Option<(&UmapConfig, &[f32])>,
+        model_digest: Option<String>,
+    ) -> Self {
+        let space = umap.map_or(features.values, |(_, embedding)| embedding);
+        SavedClustering {
+            k: result.centroids.len() / umap.map_or(features.d, |(config, _)| config.dims),
+            features: features.d,
+            model_digest,
+            centroids: result.centroids.clone(),
+            kmeans_scale: FeatureScale::of(space),
+            umap: umap.map(|(config, embedding)| SavedUmap {
+                config: config.clone(),
+                curve: Curve::fit(config.min_dist),
+                reference: features.values.to_vec(),
+                scale: FeatureScale::of(features.values),
+                embedding: embedding.to_vec(),
+            }),
+        }
+    }
+
     /// Width of the space k-means ran in.
     fn width(&self) -> usize {
         self.umap.as_ref().map_or(self.features, |u| u.config.dims)

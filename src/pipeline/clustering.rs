@@ -8,10 +8,12 @@ use anyhow::{bail, Result};
 use super::Events;
 use crate::cluster::{
     cluster_features, embed_and_cluster, metrics, ClusterRun, Features, KmeansConfig, KmeansResult,
+    SavedClustering,
 };
 use crate::data::Dataset;
 use crate::device::Device;
 use crate::embed::UmapConfig;
+use crate::npy;
 use crate::output::{write_atomic, write_json, OutputSet, MARKER_TEXT, OUTPUT_MARKER};
 use crate::report::{self, csv, ClusterReport};
 
@@ -52,6 +54,12 @@ pub struct ClusterOutputs<'a> {
     pub pictures: Option<&'a Path>,
     /// The one-row-per-cluster sheet (`clusters.png` in `pictures` when not given).
     pub sheet: Option<&'a Path>,
+    /// The clustering as a file, to assign new images to it.
+    pub clustering: Option<&'a Path>,
+    /// The codes' embedding (.npy), with `--embed umap`.
+    pub embedding: Option<&'a Path>,
+    /// The digest of the model whose codes are clustered, which the clustering file names.
+    pub model_digest: Option<&'a str>,
 }
 
 impl ClusterOutputs<'_> {
@@ -73,11 +81,16 @@ impl ClusterOutputs<'_> {
     /// Every file a clustering into `k` clusters writes, and the pictures of an earlier one
     /// it removes.
     pub fn files(&self, k: usize) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = [self.report, self.assignments]
-            .into_iter()
-            .flatten()
-            .map(Path::to_path_buf)
-            .collect();
+        let mut files: Vec<PathBuf> = [
+            self.report,
+            self.assignments,
+            self.clustering,
+            self.embedding,
+        ]
+        .into_iter()
+        .flatten()
+        .map(Path::to_path_buf)
+        .collect();
         files.extend(self.picture_paths(k));
         files.extend(self.sheet_path());
         if let Some(dir) = self.pictures {
@@ -92,8 +105,13 @@ pub struct Clustering {
     /// Every run, in order: the codes, their embedding, the pixels, theirs.
     pub runs: Vec<ClusterRun>,
     /// Each sample's cluster in the run the outputs follow (the embedded codes when there
-    /// are any, else the codes).
+    /// are any, else the codes), and its squared distance to its centroid.
     pub labels: Vec<u32>,
+    pub distances: Vec<f64>,
+    /// The codes' UMAP embedding (n x dims), with `--embed umap`.
+    pub embedding: Option<Vec<f32>>,
+    /// What places new points in this clustering.
+    pub saved: SavedClustering,
     /// The files written.
     pub files: Vec<PathBuf>,
 }
@@ -115,19 +133,28 @@ pub fn cluster_and_write(
     let config = &plan.kmeans;
     let labels = data.map(Dataset::scoring_labels).transpose()?.flatten();
     let mut runs = Vec::new();
-    let mut cluster = |name: &str, features: Features| -> Result<KmeansResult> {
-        let (run, plain) = cluster_features(device, name, features, labels, config)?;
-        events.clustered(&run);
-        runs.push(run);
-        let Some(umap) = &plan.embed else {
-            return Ok(plain);
+    // The clustering the outputs follow: of the embedding when there is one.
+    let mut cluster =
+        |name: &str, features: Features| -> Result<(KmeansResult, Option<Vec<f32>>)> {
+            let (run, plain) = cluster_features(device, name, features, labels, config)?;
+            events.clustered(&run);
+            runs.push(run);
+            let Some(umap) = &plan.embed else {
+                return Ok((plain, None));
+            };
+            let (run, result, embedding) =
+                embed_and_cluster(device, name, features, labels, config, umap)?;
+            events.clustered(&run);
+            runs.push(run);
+            Ok((result, Some(embedding)))
         };
-        let (run, embedded) = embed_and_cluster(device, name, features, labels, config, umap)?;
-        events.clustered(&run);
-        runs.push(run);
-        Ok(embedded)
-    };
-    let result = cluster("codes", codes)?;
+    let (result, embedding) = cluster("codes", codes)?;
+    let saved = SavedClustering::of(
+        codes,
+        &result,
+        plan.embed.as_ref().zip(embedding.as_deref()),
+        outputs.model_digest.map(str::to_string),
+    );
     if let (true, Some(data)) = (plan.pixels, data) {
         let values: Vec<f32> = data.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
         let pixels = Features {
@@ -142,8 +169,18 @@ pub fn cluster_and_write(
         events.info(report::contingency_table(&counts).trim_end());
     }
     let mut files = Vec::new();
+    if let Some(path) = outputs.clustering {
+        saved.save(&set.stage(path)?)?;
+        files.push(path.to_path_buf());
+    }
+    if let (Some(path), Some(embedding), Some(umap)) = (outputs.embedding, &embedding, &plan.embed)
+    {
+        npy::write_matrix(&set.stage(path)?, embedding, codes.n, umap.dims)?;
+        files.push(path.to_path_buf());
+    }
     if let Some(path) = outputs.assignments {
-        write_atomic(&set.stage(path)?, assignments_csv(&result, data).as_bytes())?;
+        let text = assignments_csv(&result.labels, &result.distances, data);
+        write_atomic(&set.stage(path)?, text.as_bytes())?;
         files.push(path.to_path_buf());
     }
     if let (Some(dir), Some(data)) = (outputs.pictures, data) {
@@ -184,14 +221,18 @@ pub fn cluster_and_write(
     Ok(Clustering {
         runs,
         labels: result.labels,
+        distances: result.distances,
+        embedding,
+        saved,
         files,
     })
 }
 
-/// One line per sample: its image, cluster, label (class name) and squared distance.
-fn assignments_csv(result: &KmeansResult, data: Option<&Dataset>) -> String {
+/// One line per sample: its image (file, or index), cluster, label (class name) and squared
+/// distance to its centroid: `assignments.csv`.
+pub fn assignments_csv(labels: &[u32], distances: &[f64], data: Option<&Dataset>) -> String {
     let mut text = String::from("image,cluster,label,distance\n");
-    for (i, (&cluster, &distance)) in result.labels.iter().zip(&result.distances).enumerate() {
+    for (i, (&cluster, &distance)) in labels.iter().zip(distances).enumerate() {
         let (image, label) = match data {
             Some(data) => {
                 let label = data

@@ -8,7 +8,7 @@ mod run;
 mod training;
 
 pub use crate::cluster::Features;
-pub use clustering::{cluster_and_write, ClusterOutputs, ClusterPlan, Clustering};
+pub use clustering::{assignments_csv, cluster_and_write, ClusterOutputs, ClusterPlan, Clustering};
 pub use plan::{check_clustering, plan_training, TrainPlan};
 pub use run::{Pipeline, PipelineResult, RunPlan};
 pub use training::{train_model, ModelOutputs, Trained};

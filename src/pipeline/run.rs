@@ -11,12 +11,12 @@ use super::Events;
 use crate::cluster::Features;
 use crate::data::{Dataset, Skipped, Source, Split, Survey};
 use crate::device::Device;
-use crate::npy;
 use crate::output::{write_atomic, write_json, OutputSet};
 use crate::recipe::RecipeSettings;
 use crate::report::{
     csv, loss_plot, pca_plot, reconstruction_sheet, write_png, ImageShape, RunReport,
 };
+use crate::{model_file, npy};
 
 /// Everything one run does: what to train on, how to train, what and how to cluster.
 pub struct Pipeline<'a> {
@@ -52,6 +52,8 @@ pub struct PipelineResult {
 /// The fixed names of a run's outputs.
 const MODEL: &str = "model.safetensors";
 const SKIPPED: &str = "skipped.csv";
+const CLUSTERING: &str = "clustering.safetensors";
+const EMBEDDING: &str = "embedding.npy";
 const NAMES: [&str; 10] = [
     "train.json",
     "codes.npy",
@@ -90,7 +92,7 @@ impl Pipeline<'_> {
             .chain(&NAMES)
             .map(|n| out.join(n))
             .collect();
-        files.extend(with_cluster_outputs(out, |outputs| outputs.files(k)));
+        files.extend(with_cluster_outputs(out, None, |outputs| outputs.files(k)));
         files.sort();
         files.dedup();
         files
@@ -150,7 +152,8 @@ impl Pipeline<'_> {
             n: data.count,
             d,
         };
-        let clustering = with_cluster_outputs(&dir, |outputs| {
+        let digest = model_file::digest(&trained.spec, &trained.params);
+        let clustering = with_cluster_outputs(&dir, Some(&digest), |outputs| {
             cluster_and_write(
                 self.device,
                 features,
@@ -174,6 +177,10 @@ impl Pipeline<'_> {
             (data.count, d),
             &clustering.labels,
         )?;
+        if clustering.embedding.is_none() && dir.join(EMBEDDING).is_file() {
+            // An earlier run's embedding, of other codes.
+            out.remove_when_placed(dir.join(EMBEDDING));
+        }
         let skipped = &self.source.survey.skipped;
         if !skipped.is_empty() {
             write_atomic(
@@ -249,15 +256,24 @@ impl Pipeline<'_> {
     }
 }
 
-/// Calls `f` with where a run's clustering outputs go inside `out`.
-fn with_cluster_outputs<R>(out: &Path, f: impl FnOnce(&ClusterOutputs) -> R) -> R {
+/// Calls `f` with where a run's clustering outputs go inside `out`, for the codes of the
+/// model of `digest`.
+fn with_cluster_outputs<R>(
+    out: &Path,
+    digest: Option<&str>,
+    f: impl FnOnce(&ClusterOutputs) -> R,
+) -> R {
     let (report, assignments) = (out.join("clusters.json"), out.join("assignments.csv"));
     let (pictures, sheet) = (out.join("clusters"), out.join("clusters.png"));
+    let (clustering, embedding) = (out.join(CLUSTERING), out.join(EMBEDDING));
     f(&ClusterOutputs {
         report: Some(&report),
         assignments: Some(&assignments),
         pictures: Some(&pictures),
         sheet: Some(&sheet),
+        clustering: Some(&clustering),
+        embedding: Some(&embedding),
+        model_digest: digest,
     })
 }
 
