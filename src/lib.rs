@@ -21,6 +21,7 @@ pub mod device;
 pub mod domain;
 pub mod embed;
 pub mod encode;
+pub mod export;
 pub mod gpu;
 pub mod identity;
 pub mod input;

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 
-use cli::{assign, bench, cluster, encode, info, run, train};
+use cli::{assign, bench, cluster, encode, export, info, run, train};
 
 /// Train an MNIST autoencoder and cluster its codes, in WGSL compute shaders.
 /// With no command, runs the whole pipeline (`aeclust run`) with its defaults.
@@ -41,6 +41,9 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// Place new images (or codes) in a saved clustering: each one's cluster and distance.
     Assign(assign::AssignArgs),
+    /// The clusters as folders and names.csv; with --names, the labels (labels.csv, and an
+    /// ImageFolder tree on request).
+    Export(export::ExportArgs),
     /// Time the same training steps on the GPU and on the CPU reference.
     Bench(bench::BenchArgs),
     /// List every adapter wgpu sees, and the one that would be used.
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Some(Command::Encode(args)) => encode::encode(args),
         Some(Command::Cluster(args)) => cluster::cluster(args),
         Some(Command::Assign(args)) => assign::assign(args),
+        Some(Command::Export(args)) => export::export(args),
         Some(Command::Bench(args)) => bench::bench(args),
         Some(Command::Info) => info::info(),
     };

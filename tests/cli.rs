@@ -351,9 +351,11 @@ fn run_leaves_every_file() {
         "reconstructions.png",
         "clusters.png",
         "loss.png",
-        "codes_pca.png",
+        "map.png",
         "summary.md",
         "assignments.csv",
+        "clustering.safetensors",
+        "report.html",
     ] {
         assert!(out_dir.join(file).is_file(), "{file} missing");
     }

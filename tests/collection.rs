@@ -423,6 +423,7 @@ fn an_interrupted_run_leaves_the_previous_outputs_whole() {
     let before = snapshot(&out);
     let checkpoint = dir.path().join("out.checkpoint.safetensors");
     for signal in ["TERM", "KILL"] {
+        let _ = std::fs::remove_file(&checkpoint);
         let child = Command::new(env!("CARGO_BIN_EXE_aeclust"))
             .args([
                 "run",

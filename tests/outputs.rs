@@ -162,7 +162,9 @@ fn a_smaller_k_removes_its_own_stale_pictures_only() {
             "cluster-7.png.bak",
             "cluster-notes.png",
             "clusters.png",
-            "mine.txt"
+            "map.png",
+            "mine.txt",
+            "report.html"
         ]
     );
 }

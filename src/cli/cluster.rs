@@ -9,9 +9,10 @@ use super::args::{
     check_output_dir, open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg,
 };
 use super::console::Console;
+use aeclust::data::SourceKind;
 use aeclust::identity::{refuse_duplicates, Inputs};
 use aeclust::output::{check_placeable, OutputSet};
-use aeclust::pipeline::{cluster_and_write, ClusterOutputs, ClusterPlan, Features};
+use aeclust::pipeline::{cluster_and_write, write_html, ClusterOutputs, ClusterPlan, Features};
 use aeclust::{model_file, npy};
 
 #[derive(Args)]
@@ -136,6 +137,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     if let Some(survey) = &survey {
         inputs.extend(&survey.inputs);
     }
+    let map = args.pictures.as_ref().map(|dir| dir.join("map.png"));
     let outputs = ClusterOutputs {
         report: args.report.as_deref(),
         assignments: args.assignments.as_deref(),
@@ -144,11 +146,14 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         clustering: args.clustering_out.as_deref(),
         embedding: args.embedding_out.as_deref(),
         model_digest: digest.as_deref(),
+        map: map.as_deref(),
     };
     if let Some(dir) = &args.pictures {
         check_output_dir(dir, "--pictures", &args.data.data)?;
     }
-    let files = outputs.files(plan.kmeans.k);
+    let html = args.pictures.as_ref().map(|dir| dir.join("report.html"));
+    let mut files = outputs.files(plan.kmeans.k);
+    files.extend(html.clone());
     for file in &files {
         check_placeable(file)?;
     }
@@ -189,7 +194,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     };
     let mut set = OutputSet::loose();
     let mut console = Console::new(false);
-    cluster_and_write(
+    let clustering = cluster_and_write(
         &device,
         features,
         data.as_ref(),
@@ -198,6 +203,39 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         &mut set,
         &mut console,
     )?;
+    if let (Some(path), Some(data)) = (&html, &data) {
+        let settings = vec![
+            (
+                "data".to_string(),
+                aeclust::data::names::escape(args.data.data.as_os_str()),
+            ),
+            ("features".into(), format!("{points} x {width}")),
+            (
+                "k-means".into(),
+                format!(
+                    "k = {}, {} restarts, seed {}",
+                    plan.kmeans.k, plan.kmeans.n_init, args.seed
+                ),
+            ),
+            (
+                "typicality".into(),
+                "the squared distance to the cluster's centre".into(),
+            ),
+        ];
+        let folder =
+            args.data.data.is_dir() && SourceKind::of(&args.data.data)? == SourceKind::Folder;
+        write_html(
+            path,
+            &mut set,
+            format!("aeclust: {} clusters", plan.kmeans.k),
+            settings,
+            Vec::new(),
+            data,
+            folder.then_some(args.data.data.as_path()),
+            &clustering,
+        )?;
+        println!("report: {}", path.display());
+    }
     set.commit()?;
     if let Some(why) = unscored {
         eprintln!("notice: not scored: {why}");

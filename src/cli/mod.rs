@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cluster;
 pub mod console;
 pub mod encode;
+pub mod export;
 pub mod info;
 pub mod interrupt;
 pub mod run;

@@ -5,7 +5,7 @@ use anyhow::Result;
 use super::metrics::{accuracy, ari, nmi};
 use super::{kmeans, KmeansConfig, KmeansResult};
 use crate::device::Device;
-use crate::embed::UmapConfig;
+use crate::embed::{Graph, UmapConfig};
 
 /// How the features were embedded before k-means, and how long it took.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -75,7 +75,7 @@ pub fn cluster_features(
 }
 
 /// UMAP of `features`, then k-means of the embedding, timed and scored; the run is named
-/// `name` + "+umap". Returns the embedding too.
+/// `name` + "+umap". Returns the embedding and its graph too.
 pub fn embed_and_cluster(
     device: &Device,
     name: &str,
@@ -83,10 +83,11 @@ pub fn embed_and_cluster(
     labels: Option<&[u8]>,
     kmeans: &KmeansConfig,
     umap: &UmapConfig,
-) -> Result<(ClusterRun, KmeansResult, Vec<f32>)> {
+) -> Result<(ClusterRun, KmeansResult, Vec<f32>, Graph)> {
     let n = features.n;
     let start = Instant::now();
-    let embedded = crate::embed::umap(device, features.values, (n, features.d), umap)?;
+    let (embedded, graph) =
+        crate::embed::umap_with_graph(device, features.values, (n, features.d), umap)?;
     let seconds = start.elapsed().as_secs_f64();
     let features = Features {
         values: &embedded,
@@ -101,5 +102,5 @@ pub fn embed_and_cluster(
         layout_epochs: umap.epochs_for(n),
         seconds,
     });
-    Ok((run, result, embedded))
+    Ok((run, result, embedded, graph))
 }

@@ -88,6 +88,10 @@ impl<'a> Walker<'a> {
                 Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
             };
             let is_dir = meta.is_dir();
+            if name == OUTPUT_MARKER {
+                // aeclust's own mark on a folder it wrote, which is being read as data.
+                continue;
+            }
             if name.as_encoded_bytes().starts_with(b".") {
                 self.skip(&path, is_dir, HIDDEN);
                 continue;

@@ -16,6 +16,9 @@ pub use layout::{colour_edges, layout_problem};
 pub use steps::{CpuUmapSteps, UmapSteps};
 pub use transform::{transform_epochs, Reference};
 
+/// A UMAP embedding and the graph it lays out.
+pub type Embedded = (Vec<f32>, Graph);
+
 use anyhow::{bail, Result};
 
 use crate::device::Device;
@@ -108,6 +111,16 @@ pub fn umap(
     (n, d): (usize, usize),
     config: &UmapConfig,
 ) -> Result<Vec<f32>> {
+    Ok(umap_with_graph(device, points, (n, d), config)?.0)
+}
+
+/// `umap`, and the graph it laid out.
+pub fn umap_with_graph(
+    device: &Device,
+    points: &[f32],
+    (n, d): (usize, usize),
+    config: &UmapConfig,
+) -> Result<(Vec<f32>, Graph)> {
     config.check_points(n, d)?;
     let k = config.neighbors - 1;
     if points.iter().any(|v| !v.is_finite()) {
@@ -119,8 +132,37 @@ pub fn umap(
     let neighbours = steps.knn(&points, n, d, k)?;
     let weights = steps.memberships(&neighbours.squared, k)?;
     let graph = symmetrize(&neighbours.indices, &weights, n, k);
-    let initial = spectral_layout(&graph, n, config.dims, config.seed);
+    let embedding = lay_out(device, &graph, n, config)?;
+    Ok((embedding, graph))
+}
+
+/// The graph of n points laid out in `config.dims` dimensions: spectral start, then the
+/// layout epochs on `device`.
+fn lay_out(device: &Device, graph: &Graph, n: usize, config: &UmapConfig) -> Result<Vec<f32>> {
+    let initial = spectral_layout(graph, n, config.dims, config.seed);
     let curve = Curve::fit(config.min_dist);
-    let problem = layout_problem(&graph, curve, config.dims, config.seed as u32);
-    steps.layout(&problem, &initial, config.epochs_for(n))
+    let problem = layout_problem(graph, curve, config.dims, config.seed as u32);
+    device
+        .umap_steps()
+        .layout(&problem, &initial, config.epochs_for(n))
+}
+
+/// umap-learn's `min_dist` for pictures: points of a cluster spread a little, so that its
+/// size shows.
+const DISPLAY_MIN_DIST: f32 = 0.1;
+
+/// The graph that `umap_with_graph` made for clustering, laid out in 2-D for a picture, as
+/// umap-learn's users draw it (its default `min_dist`).
+pub fn display_layout(
+    device: &Device,
+    graph: &Graph,
+    n: usize,
+    config: &UmapConfig,
+) -> Result<Vec<f32>> {
+    let display = UmapConfig {
+        dims: 2,
+        min_dist: DISPLAY_MIN_DIST,
+        ..config.clone()
+    };
+    lay_out(device, graph, n, &display)
 }

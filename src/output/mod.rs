@@ -177,9 +177,15 @@ fn check_in(path: &Path, create_dirs: bool) -> Result<()> {
             dir.display()
         );
     }
-    let probe = dir.join(format!(".aeclust-probe-{}", std::process::id()));
-    fs::File::create(&probe).with_context(|| format!("cannot write {}", path.display()))?;
-    let _ = fs::remove_file(&probe);
+    // Asked of the system rather than by writing a probe file, which a killed process could
+    // leave among the outputs.
+    let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // SAFETY: `c_dir` is a NUL-terminated path that lives through the call.
+    if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
     Ok(())
 }
 

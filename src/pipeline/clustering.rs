@@ -12,10 +12,11 @@ use crate::cluster::{
 };
 use crate::data::Dataset;
 use crate::device::Device;
-use crate::embed::UmapConfig;
+use crate::embed::{display_layout, Embedded, UmapConfig};
 use crate::npy;
 use crate::output::{write_atomic, write_json, OutputSet, MARKER_TEXT, OUTPUT_MARKER};
-use crate::report::{self, csv, ClusterReport};
+use crate::pca;
+use crate::report::{self, csv, ClusterReport, HtmlReport};
 
 /// How to cluster: k-means, optionally on a UMAP embedding too, optionally the pixels too.
 #[derive(Clone, Debug)]
@@ -60,6 +61,8 @@ pub struct ClusterOutputs<'a> {
     pub embedding: Option<&'a Path>,
     /// The digest of the model whose codes are clustered, which the clustering file names.
     pub model_digest: Option<&'a str>,
+    /// The points in 2-D (UMAP's layout for display, or the PCA), by cluster and by class.
+    pub map: Option<&'a Path>,
 }
 
 impl ClusterOutputs<'_> {
@@ -86,6 +89,7 @@ impl ClusterOutputs<'_> {
             self.assignments,
             self.clustering,
             self.embedding,
+            self.map,
         ]
         .into_iter()
         .flatten()
@@ -112,6 +116,8 @@ pub struct Clustering {
     pub embedding: Option<Vec<f32>>,
     /// What places new points in this clustering.
     pub saved: SavedClustering,
+    /// The map's picture (PNG), when one was drawn.
+    pub map_png: Option<Vec<u8>>,
     /// The files written.
     pub files: Vec<PathBuf>,
 }
@@ -135,20 +141,21 @@ pub fn cluster_and_write(
     let mut runs = Vec::new();
     // The clustering the outputs follow: of the embedding when there is one.
     let mut cluster =
-        |name: &str, features: Features| -> Result<(KmeansResult, Option<Vec<f32>>)> {
+        |name: &str, features: Features| -> Result<(KmeansResult, Option<Embedded>)> {
             let (run, plain) = cluster_features(device, name, features, labels, config)?;
             events.clustered(&run);
             runs.push(run);
             let Some(umap) = &plan.embed else {
                 return Ok((plain, None));
             };
-            let (run, result, embedding) =
+            let (run, result, embedding, graph) =
                 embed_and_cluster(device, name, features, labels, config, umap)?;
             events.clustered(&run);
             runs.push(run);
-            Ok((result, Some(embedding)))
+            Ok((result, Some((embedding, graph))))
         };
-    let (result, embedding) = cluster("codes", codes)?;
+    let (result, embedded) = cluster("codes", codes)?;
+    let (embedding, graph) = embedded.unzip();
     let saved = SavedClustering::of(
         codes,
         &result,
@@ -169,6 +176,7 @@ pub fn cluster_and_write(
         events.info(report::contingency_table(&counts).trim_end());
     }
     let mut files = Vec::new();
+    let mut map_png = None;
     if let Some(path) = outputs.clustering {
         saved.save(&set.stage(path)?)?;
         files.push(path.to_path_buf());
@@ -176,6 +184,23 @@ pub fn cluster_and_write(
     if let (Some(path), Some(embedding), Some(umap)) = (outputs.embedding, &embedding, &plan.embed)
     {
         npy::write_matrix(&set.stage(path)?, embedding, codes.n, umap.dims)?;
+        files.push(path.to_path_buf());
+    }
+    if let Some(path) = outputs.map {
+        let (xy, method) = match (&graph, &plan.embed) {
+            (Some(graph), Some(umap)) => (display_layout(device, graph, codes.n, umap)?, "UMAP"),
+            _ => (
+                pca::project(codes.values, codes.n, codes.d, 2),
+                "codes' first two principal components",
+            ),
+        };
+        let classes = data
+            .and_then(|d| Some((d.labels.as_deref()?, d.classes.as_slice())))
+            .filter(|(_, names)| !names.is_empty());
+        let staged = set.stage(path)?;
+        report::map_plot(&staged, &xy, method, &result.labels, classes)?;
+        map_png = Some(std::fs::read(&staged)?);
+        events.info(&format!("map: {}", path.display()));
         files.push(path.to_path_buf());
     }
     if let Some(path) = outputs.assignments {
@@ -224,6 +249,7 @@ pub fn cluster_and_write(
         distances: result.distances,
         embedding,
         saved,
+        map_png,
         files,
     })
 }
@@ -247,4 +273,40 @@ pub fn assignments_csv(labels: &[u32], distances: &[f64], data: Option<&Dataset>
         text += &format!("{image},{cluster},{label},{distance}\n");
     }
     text
+}
+
+/// The page to look through a clustering of `data` (report.html) at `path`, staged in `set`:
+/// `settings` and `pictures` (with the map) above one section per cluster. `files_root` is the
+/// image folder the images' names are relative to, to link each thumbnail to its file.
+#[allow(clippy::too_many_arguments)]
+pub fn write_html(
+    path: &Path,
+    set: &mut OutputSet,
+    title: String,
+    settings: Vec<(String, String)>,
+    mut pictures: Vec<(String, Vec<u8>)>,
+    data: &Dataset,
+    files_root: Option<&Path>,
+    clustering: &Clustering,
+) -> Result<()> {
+    if let Some(map) = &clustering.map_png {
+        pictures.push((
+            "the map: each image, coloured by cluster (and by class)".into(),
+            map.clone(),
+        ));
+    }
+    let saved = &clustering.saved;
+    HtmlReport {
+        title,
+        settings,
+        runs: &clustering.runs,
+        pictures,
+        data,
+        files_root,
+        clusters: &clustering.labels,
+        distances: &clustering.distances,
+        centroids: &saved.centroids,
+        k: saved.k,
+    }
+    .write(&set.stage(path)?)
 }

@@ -8,7 +8,9 @@ mod run;
 mod training;
 
 pub use crate::cluster::Features;
-pub use clustering::{assignments_csv, cluster_and_write, ClusterOutputs, ClusterPlan, Clustering};
+pub use clustering::{
+    assignments_csv, cluster_and_write, write_html, ClusterOutputs, ClusterPlan, Clustering,
+};
 pub use plan::{check_clustering, plan_training, TrainPlan};
 pub use run::{Pipeline, PipelineResult, RunPlan};
 pub use training::{train_model, ModelOutputs, Trained};

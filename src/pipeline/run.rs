@@ -4,18 +4,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::clustering::{cluster_and_write, ClusterOutputs, ClusterPlan, Clustering};
+use super::clustering::{cluster_and_write, write_html, ClusterOutputs, ClusterPlan, Clustering};
 use super::plan::{check_clustering, plan_training, TrainPlan};
 use super::training::{train_model, ModelOutputs, Trained};
 use super::Events;
 use crate::cluster::Features;
-use crate::data::{Dataset, Skipped, Source, Split, Survey};
+use crate::data::{Dataset, Skipped, Source, SourceKind, Split, Survey};
 use crate::device::Device;
 use crate::output::{write_atomic, write_json, OutputSet};
 use crate::recipe::RecipeSettings;
-use crate::report::{
-    csv, loss_plot, pca_plot, reconstruction_sheet, write_png, ImageShape, RunReport,
-};
+use crate::report::{csv, loss_plot, reconstruction_sheet, write_png, ImageShape, RunReport};
 use crate::{model_file, npy};
 
 /// Everything one run does: what to train on, how to train, what and how to cluster.
@@ -54,7 +52,7 @@ const MODEL: &str = "model.safetensors";
 const SKIPPED: &str = "skipped.csv";
 const CLUSTERING: &str = "clustering.safetensors";
 const EMBEDDING: &str = "embedding.npy";
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 11] = [
     "train.json",
     "codes.npy",
     "reconstructions.png",
@@ -62,9 +60,10 @@ const NAMES: [&str; 10] = [
     "assignments.csv",
     "clusters.png",
     "loss.png",
-    "codes_pca.png",
+    "map.png",
     "report.json",
     "summary.md",
+    "report.html",
 ];
 
 impl Pipeline<'_> {
@@ -165,17 +164,27 @@ impl Pipeline<'_> {
             )
         })?;
 
+        let loss = out.stage(&dir.join("loss.png"))?;
         loss_plot(
-            &out.stage(&dir.join("loss.png"))?,
+            &loss,
             &trained.curve,
             &trained.report.epochs,
             trained.spec.loss,
         )?;
-        pca_plot(
-            &out.stage(&dir.join("codes_pca.png"))?,
-            &codes,
-            (data.count, d),
-            &clustering.labels,
+        let files_root =
+            (self.source.kind() == SourceKind::Folder).then_some(self.source.survey.path.as_path());
+        write_html(
+            &dir.join("report.html"),
+            &mut out,
+            format!(
+                "aeclust: {} clusters of {}",
+                self.clustering.kmeans.k, self.data_name
+            ),
+            self.settings(&trained, &data),
+            vec![("the loss, epoch by epoch".into(), std::fs::read(&loss)?)],
+            &data,
+            files_root,
+            &clustering,
         )?;
         if clustering.embedding.is_none() && dir.join(EMBEDDING).is_file() {
             // An earlier run's embedding, of other codes.
@@ -215,6 +224,69 @@ impl Pipeline<'_> {
             report,
             files,
         })
+    }
+
+    /// The run's settings and facts, as report.html lists them.
+    fn settings(&self, trained: &Trained, data: &Dataset) -> Vec<(String, String)> {
+        let report = &trained.report;
+        let kmeans = &self.clustering.kmeans;
+        let embedding = self
+            .clustering
+            .embed
+            .as_ref()
+            .map_or("none".to_string(), |u| {
+                format!(
+                    "UMAP, {} neighbours, {} dimensions, min_dist {}",
+                    u.neighbors, u.dims, u.min_dist
+                )
+            });
+        [
+            ("data", self.data_name.clone()),
+            (
+                "images clustered",
+                format!(
+                    "{} ({} split), {}",
+                    data.count,
+                    self.split.name(),
+                    data.shape()
+                ),
+            ),
+            (
+                "model",
+                format!("{:?}, {} loss", report.layers, report.loss.name()),
+            ),
+            (
+                "training",
+                format!(
+                    "{} epochs of {} images, batch {}, seed {}; loss {:.4}, val_loss {:.4}",
+                    report.epochs.len(),
+                    report.train_samples,
+                    report.config.batch,
+                    report.config.seed,
+                    report.final_loss,
+                    report.final_val_loss
+                ),
+            ),
+            (
+                "device",
+                format!("{} ({})", report.backend, report.adapter.name),
+            ),
+            (
+                "k-means",
+                format!(
+                    "k = {}, {} restarts, seed {}",
+                    kmeans.k, kmeans.n_init, kmeans.seed
+                ),
+            ),
+            ("embedding", embedding),
+            (
+                "typicality",
+                "the squared distance to the cluster's centre".into(),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
     }
 
     /// Ten of the clustered images, their reconstructions and their codes, as in the post.
@@ -266,6 +338,7 @@ fn with_cluster_outputs<R>(
     let (report, assignments) = (out.join("clusters.json"), out.join("assignments.csv"));
     let (pictures, sheet) = (out.join("clusters"), out.join("clusters.png"));
     let (clustering, embedding) = (out.join(CLUSTERING), out.join(EMBEDDING));
+    let map = out.join("map.png");
     f(&ClusterOutputs {
         report: Some(&report),
         assignments: Some(&assignments),
@@ -274,6 +347,7 @@ fn with_cluster_outputs<R>(
         clustering: Some(&clustering),
         embedding: Some(&embedding),
         model_digest: digest,
+        map: Some(&map),
     })
 }
 

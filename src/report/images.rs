@@ -78,6 +78,11 @@ pub fn image_grid(images: &[&[u8]], shape: ImageShape, per_row: usize, scale: us
 
 /// Writes a grayscale or RGB PNG (atomically).
 pub fn write_png(path: &Path, picture: &Picture) -> Result<()> {
+    write_atomic(path, &png_bytes(picture)?)
+}
+
+/// A grayscale or RGB picture as the bytes of a PNG file.
+pub fn png_bytes(picture: &Picture) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     {
         let mut encoder =
@@ -91,7 +96,30 @@ pub fn write_png(path: &Path, picture: &Picture) -> Result<()> {
         let mut writer = encoder.write_header()?;
         writer.write_image_data(&picture.pixels)?;
     }
-    write_atomic(path, &bytes)
+    Ok(bytes)
+}
+
+/// `image` (of `shape`) brought within `side` x `side` pixels by taking every n-th pixel (an
+/// image that fits already is kept), and its new shape: a thumbnail.
+pub fn thumbnail(image: &[u8], shape: ImageShape, side: usize) -> (Vec<u8>, ImageShape) {
+    let step = shape.rows.max(shape.cols).div_ceil(side).max(1);
+    if step == 1 {
+        return (image.to_vec(), shape);
+    }
+    let (rows, cols) = (shape.rows.div_ceil(step), shape.cols.div_ceil(step));
+    let mut pixels = Vec::with_capacity(rows * cols * shape.channels);
+    for r in 0..rows {
+        for c in 0..cols {
+            let at = ((r * step) * shape.cols + c * step) * shape.channels;
+            pixels.extend_from_slice(&image[at..at + shape.channels]);
+        }
+    }
+    let small = ImageShape {
+        rows,
+        cols,
+        channels: shape.channels,
+    };
+    (pixels, small)
 }
 
 /// Scales values in [0, `max`] to bytes (clamped).
@@ -149,13 +177,12 @@ pub fn reconstruction_sheet(
 }
 
 /// Writes an RGB PNG (atomically).
-pub fn write_png_rgb(path: &Path, width: usize, height: usize, rgb: &[u8]) -> Result<()> {
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.write_header()?.write_image_data(rgb)?;
-    }
-    write_atomic(path, &bytes)
+pub fn write_png_rgb(path: &Path, width: usize, height: usize, rgb: Vec<u8>) -> Result<()> {
+    let picture = Picture {
+        width,
+        height,
+        channels: 3,
+        pixels: rgb,
+    };
+    write_png(path, &picture)
 }

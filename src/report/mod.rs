@@ -31,11 +31,16 @@ pub struct ClusterReport {
 
 pub mod csv;
 mod font;
+mod html;
 mod images;
+mod map;
+mod palette;
 mod plots;
 mod summary;
 
-pub use plots::{loss_plot, pca_plot};
+pub use html::{suggested_names, HtmlReport};
+pub use map::map_plot;
+pub use plots::loss_plot;
 pub use summary::RunReport;
 
 pub use images::{image_grid, reconstruction_sheet, write_png, ImageShape, Picture};

@@ -1,5 +1,5 @@
-//! Plots drawn with plotters into memory and written as PNG: the loss curves and a 2-D PCA
-//! view of the codes. Text uses DejaVu Sans, embedded (assets/DejaVuSans.ttf, its licence
+//! Plots drawn with plotters into memory and written as PNG: the loss curves (and, with
+//! `map.rs`, the map of the points). Text uses DejaVu Sans, embedded (assets/DejaVuSans.ttf, its licence
 //! beside it), so no system font is needed.
 
 use std::path::Path;
@@ -24,24 +24,25 @@ fn register_font() -> Result<()> {
     result
 }
 
-/// Draws on a white canvas of `SIZE` and writes it to `path` (atomically).
-fn render(
+/// Draws on a white canvas of `size` and writes it to `path` (atomically).
+pub(super) fn render(
     path: &Path,
+    size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()>,
 ) -> Result<()> {
     register_font()?;
-    let (w, h) = SIZE;
+    let (w, h) = size;
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         draw(&root)?;
         root.present()
             .map_err(|e| anyhow!("plotting failed: {e}"))?;
     }
-    write_png_rgb(path, w as usize, h as usize, &rgb)
+    write_png_rgb(path, w as usize, h as usize, rgb)
 }
 
-fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(super) fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting failed: {e}")
 }
 
@@ -60,7 +61,7 @@ pub fn loss_plot(
         .chain(epochs.iter().flat_map(|e| [e.loss, e.val_loss]));
     let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = (hi - lo).max(1e-3) * 0.05;
-    render(path, |root| {
+    render(path, SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption("aeclust: loss per epoch", ("sans-serif", 24))
             .margin(16)
@@ -109,69 +110,6 @@ pub fn loss_plot(
         chart
             .configure_series_labels()
             .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)
-    })
-}
-
-/// The codes projected on their first two principal components, coloured by cluster.
-pub fn pca_plot(
-    path: &Path,
-    codes: &[f32],
-    (n, d): (usize, usize),
-    clusters: &[u32],
-) -> Result<()> {
-    let projected = crate::pca::project(codes, n, d, 2);
-    let xy: Vec<(f64, f64)> = projected
-        .chunks(2)
-        .map(|p| (f64::from(p[0]), f64::from(p[1])))
-        .collect();
-    let range = |f: fn(&(f64, f64)) -> f64| {
-        let (lo, hi) = xy
-            .iter()
-            .map(f)
-            .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        let pad = (hi - lo).max(1e-6) * 0.03;
-        (lo - pad)..(hi + pad)
-    };
-    let (xr, yr) = (range(|p| p.0), range(|p| p.1));
-    render(path, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "codes, first two principal components, coloured by cluster",
-                ("sans-serif", 22),
-            )
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(xr, yr)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("PC 1")
-            .y_desc("PC 2")
-            .label_style(("sans-serif", 14))
-            .draw()
-            .map_err(plot_error)?;
-        let k = clusters.iter().max().map_or(0, |&c| c + 1);
-        for c in 0..k {
-            let color = Palette99::pick(c as usize).mix(0.6);
-            chart
-                .draw_series(
-                    xy.iter()
-                        .zip(clusters)
-                        .filter(|&(_, &label)| label == c)
-                        .map(|(&p, _)| Circle::new(p, 2, color.filled())),
-                )
-                .map_err(plot_error)?
-                .label(format!("cluster {c}"))
-                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
-        }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 13))
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .draw()
