@@ -173,7 +173,8 @@ pub fn cluster_and_write(
     }
     if let Some(labels) = labels {
         let counts = metrics::contingency(&result.labels, labels);
-        events.info(report::contingency_table(&counts).trim_end());
+        let classes = data.map_or(&[][..], |d| d.classes.as_slice());
+        events.info(report::contingency_table(&counts, classes).trim_end());
     }
     let mut files = Vec::new();
     let mut map_png = None;
@@ -223,7 +224,7 @@ pub fn cluster_and_write(
         let sheet = outputs.sheet_path().expect("a sheet with pictures");
         report::write_png(
             &set.stage(&sheet)?,
-            &report::cluster_sheet(data, &result.labels, config.k, 16),
+            &report::cluster_sheet(data, &result.labels, config.k, 16)?,
         )?;
         events.info(&format!(
             "pictures: {} clusters in {}, all on {}",

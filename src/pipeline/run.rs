@@ -13,7 +13,9 @@ use crate::data::{Dataset, Skipped, Source, SourceKind, Split, Survey};
 use crate::device::Device;
 use crate::output::{write_atomic, write_json, OutputSet};
 use crate::recipe::RecipeSettings;
-use crate::report::{csv, loss_plot, reconstruction_sheet, write_png, ImageShape, RunReport};
+use crate::report::{
+    csv, labelled, loss_plot, reconstruction_sheet, write_png, ImageShape, RunReport,
+};
 use crate::{model_file, npy};
 
 /// Everything one run does: what to train on, how to train, what and how to cluster.
@@ -317,14 +319,11 @@ impl Pipeline<'_> {
             .flat_map(|&i| &codes[i * code_width..(i + 1) * code_width])
             .copied()
             .collect();
-        let sheet = reconstruction_sheet(
-            &originals,
-            &reconstructions,
-            &shown_codes,
-            ImageShape::of(&shown),
-            3,
-        );
-        write_png(path, &sheet)
+        let shape = ImageShape::of(&shown);
+        let sheet = reconstruction_sheet(&originals, &reconstructions, &shown_codes, shape, 3);
+        let rows = ["original", "reconstruction", "code"].map(String::from);
+        let title = format!("{count} images, their reconstructions and their {code_width}-d codes");
+        write_png(path, &labelled(&sheet, &title, &rows, shape.rows * 3 + 1)?)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::train::EpochStats;
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 const SIZE: (u32, u32) = (900, 560);
 
-fn register_font() -> Result<()> {
+pub(super) fn register_font() -> Result<()> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {
