@@ -42,6 +42,9 @@ fn main() -> Result<()> {
     for i in 0..images.count.min(5) {
         println!("{} -> cluster {}", images.name(i), placed.labels[i]);
     }
-    println!("{} images in {} clusters: {sizes:?}", images.count, clustering.k);
+    println!(
+        "{} images in {} clusters: {sizes:?}",
+        images.count, clustering.k
+    );
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::data::Dataset;
 use crate::embed::{CpuUmapSteps, GpuUmapSteps, UmapSteps};
 use crate::encode::{CpuEncoder, Encoder, GpuEncoder};
 use crate::gpu::kernels::Kernels;
-use crate::gpu::{AdapterSummary, GpuContext, GpuRequest};
+use crate::gpu::{AdapterSummary, Gpu, GpuContext, GpuRequest};
 use crate::model::{ModelSpec, Params};
 use crate::train::{CpuTrainer, GpuTrainer, TrainConfig, Trainer};
 
@@ -30,12 +30,6 @@ pub enum BackendChoice {
 /// the first when it is hardware, else none (the CPU).
 pub fn auto_pick(adapters: &[crate::gpu::AdapterReport]) -> Option<usize> {
     adapters.first().filter(|a| !a.software).map(|_| 0)
-}
-
-/// A GPU context and its compiled kernels.
-pub struct Gpu {
-    pub ctx: GpuContext,
-    pub kernels: Kernels,
 }
 
 /// An opened device (a GPU with its kernels compiled, or the CPU), ready to build stages.
@@ -62,13 +56,10 @@ impl Device {
                 let adapters = crate::gpu::list_adapters();
                 if auto_pick(&adapters).is_none() {
                     let why = match adapters.first() {
-                        Some(a) => format!(
-                            "no hardware GPU, only the software adapter {} ({}), which is \
-                             slower than the CPU reference: running on the CPU (--backend gpu \
-                             uses the adapter anyway)",
-                            a.summary.name, a.summary.api
-                        ),
-                        None => "no GPU adapter: running on the CPU reference".into(),
+                        Some(_) => "no hardware GPU: running on the CPU (faster here than the \
+                                    software GPU; --backend gpu uses it anyway)"
+                            .into(),
+                        None => "no GPU: running on the CPU".into(),
                     };
                     return Ok((Device::Cpu, Some(why)));
                 }

@@ -5,9 +5,9 @@ use anyhow::Result;
 use rayon::prelude::*;
 
 use crate::data::Dataset;
-use crate::device::Gpu;
 use crate::gpu::buffers::{padded, read_f32, storage, storage_init};
 use crate::gpu::kernels::{record_steps, StepTable};
+use crate::gpu::Gpu;
 use crate::model::{ModelSpec, Params};
 use crate::network::{
     batch_steps, eval_rows, forward_into, pack_forward, DeviceSplit, GpuPasses, ParamOffsets,

@@ -134,3 +134,151 @@ fn flag_error(error: clap::Error) -> ExitCode {
         }
     }
 }
+
+/// Every `aeclust ...` and `cargo run --release ...` command line that README.md and docs/
+/// show parses with today's flags (clap's parser; nothing runs), so that a renamed flag
+/// breaks the build, not the reader.
+#[cfg(test)]
+mod documented_commands {
+    use super::Cli;
+    use clap::Parser;
+
+    /// The code of a Markdown text: fenced blocks line by line (a trailing `\` joins the
+    /// next line), and inline `code` spans.
+    fn code(text: &str) -> Vec<String> {
+        let mut pieces = Vec::new();
+        let mut fenced = false;
+        let mut pending = String::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            if fenced {
+                pending += line.trim_end_matches('\\');
+                if !line.ends_with('\\') {
+                    pieces.push(std::mem::take(&mut pending));
+                }
+            } else {
+                pieces.extend(line.split('`').skip(1).step_by(2).map(str::to_string));
+            }
+        }
+        pieces
+    }
+
+    /// The command lines in a piece of code, as the words a shell would pass.
+    fn commands(piece: &str) -> Vec<Vec<String>> {
+        let mut found = Vec::new();
+        for part in piece
+            .split(['#', ';', '|', '>', ')'])
+            .flat_map(|p| p.split("&&"))
+        {
+            let words = shell_words(part);
+            let Some(start) = words.iter().position(|w| w == "aeclust" || w == "cargo") else {
+                continue;
+            };
+            let words = &words[start..];
+            if words[0] == "aeclust" {
+                found.push(words.to_vec());
+            } else if words.get(1).map(String::as_str) == Some("run") {
+                if words.iter().any(|w| w == "--example") {
+                    continue;
+                }
+                let after = words
+                    .iter()
+                    .position(|w| w == "--")
+                    .map_or(words.len(), |i| i + 1);
+                let mut command = vec!["aeclust".to_string()];
+                command.extend_from_slice(&words[after..]);
+                found.push(command);
+            }
+        }
+        found
+    }
+
+    fn shell_words(text: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let mut quote = None;
+        let mut any = false;
+        for c in text.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    any = true;
+                }
+                (None, c) if c.is_whitespace() => {
+                    if any || !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    any = false;
+                }
+                (None, c) => word.push(c),
+            }
+        }
+        if any || !word.is_empty() {
+            words.push(word);
+        }
+        words
+    }
+
+    #[test]
+    fn every_command_in_the_readme_and_docs_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = vec![root.join("README.md")];
+        for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                files.push(path);
+            }
+        }
+        let mut checked = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for piece in code(&text) {
+                for command in commands(&piece) {
+                    // Placeholders such as <command> are not commands.
+                    if command.iter().any(|w| w.contains('<') || w.contains("...")) {
+                        continue;
+                    }
+                    if let Err(e) = Cli::try_parse_from(&command) {
+                        use clap::error::ErrorKind;
+                        let kind = e.kind();
+                        // A command named in prose (`aeclust assign`) need not be complete.
+                        let named =
+                            command.len() <= 2 && kind == ErrorKind::MissingRequiredArgument;
+                        assert!(
+                            named
+                                || kind == ErrorKind::DisplayHelp
+                                || kind == ErrorKind::DisplayVersion,
+                            "{}: `{}` does not parse: {}",
+                            file.display(),
+                            command.join(" "),
+                            e.render()
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 15, "only {checked} commands found");
+    }
+
+    #[test]
+    fn commands_are_found_as_a_shell_reads_them() {
+        let text = "```sh\n# x\napt-get install y && cargo run --release\naeclust run \\\n  --k 3\n```\nsee `aeclust help` and `cargo run --release -- train --epochs 1` here\n";
+        let found: Vec<Vec<String>> = code(text).iter().flat_map(|p| commands(p)).collect();
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            found,
+            [
+                words("aeclust"),
+                words("aeclust run --k 3"),
+                words("aeclust help"),
+                words("aeclust train --epochs 1")
+            ]
+        );
+    }
+}

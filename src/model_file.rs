@@ -9,8 +9,8 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::data::Shape;
 use crate::model::{parse_activations, Loss, ModelSpec, Params};
+use crate::optim::AdamState;
 use crate::output::write_atomic;
-use crate::train::AdamState;
 
 const LAYERS_KEY: &str = "aeclust.layers";
 const ACTIVATIONS_KEY: &str = "aeclust.activations";

@@ -1,4 +1,6 @@
-//! The optimizer's settings: Keras's Adam.
+//! The optimizer: Keras's Adam, its settings and its state.
+
+use crate::model::Params;
 
 /// Adam's hyper-parameters (Keras defaults).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -27,4 +29,12 @@ impl AdamConfig {
         let b2 = f64::from(self.beta2).powf(t as f64);
         (f64::from(self.lr) * (1.0 - b2).sqrt() / (1.0 - b1)) as f32
     }
+}
+
+/// Adam's state: the steps taken and the first and second moments, shaped as the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamState {
+    pub step: u64,
+    pub m: Params,
+    pub v: Params,
 }

@@ -487,7 +487,7 @@ fn auto_picks_a_hardware_gpu_or_else_the_cpu() {
     if software_only {
         assert!(stdout.contains("backend: cpu"), "{stdout}");
         assert!(
-            stderr.contains("no hardware GPU, only the software adapter"),
+            stderr.contains("notice: no hardware GPU: running on the CPU"),
             "{stderr}"
         );
     } else {

@@ -4,7 +4,7 @@
 
 use aeclust::cluster::ClusterRun;
 use aeclust::pipeline::{Events, TrainStart};
-use aeclust::train::{EpochProgress, EpochStats};
+use aeclust::train::{still_falling, EpochProgress, EpochStats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::interrupt;
@@ -13,8 +13,11 @@ use super::interrupt;
 pub struct Console {
     quiet: bool,
     bar: Option<ProgressBar>,
-    /// The number of the training run's last epoch.
+    /// The number of the training run's last epoch, and how many epochs it trains.
     last_epoch: usize,
+    epochs: usize,
+    /// Every epoch trained so far.
+    done: Vec<EpochStats>,
 }
 
 impl Console {
@@ -35,6 +38,8 @@ impl Console {
             quiet,
             bar,
             last_epoch: 0,
+            epochs: 0,
+            done: Vec::new(),
         }
     }
 }
@@ -47,8 +52,10 @@ impl Events for Console {
             val,
             spec,
             last_epoch,
+            epochs,
         } = start;
         self.last_epoch = *last_epoch;
+        self.epochs = *epochs;
         let adapter = device.adapter();
         println!(
             "backend: {}, adapter: {} ({}, {}), matmul kernel: {}",
@@ -75,13 +82,28 @@ impl Events for Console {
 
     fn training_loop(&mut self, running: bool) {
         interrupt::set_stoppable(running);
+        if running {
+            return;
+        }
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if let Some(drop) = still_falling(&self.done) {
+            eprintln!(
+                "notice: the validation loss fell {:.0}% in the last epoch and is still falling; \
+                 more --epochs would likely give better codes",
+                drop * 100.0
+            );
+        }
     }
 
     fn progress(&mut self, p: &EpochProgress) {
         if let Some(bar) = &self.bar {
-            bar.set_length(p.total as u64);
+            // The bar covers the whole training, so its time left is the run's.
+            let before = (p.epoch + self.epochs).saturating_sub(self.last_epoch + 1);
+            bar.set_length((self.epochs * p.total) as u64);
             bar.set_prefix(format!("epoch {}/{}", p.epoch, self.last_epoch));
-            bar.set_position(p.samples as u64);
+            bar.set_position((before * p.total + p.samples) as u64);
             bar.set_message(format!(
                 "loss {:.4}, {:.0} samples/s",
                 p.running_loss,
@@ -91,15 +113,19 @@ impl Events for Console {
     }
 
     fn epoch_done(&mut self, e: &EpochStats) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-            bar.reset();
-        }
+        self.done.push(e.clone());
         if !self.quiet {
-            println!(
-                "epoch {}/{}: loss {:.4}, val_loss {:.4}, {:.1} s, {:.0} samples/s",
-                e.epoch, self.last_epoch, e.loss, e.val_loss, e.seconds, e.samples_per_sec
-            );
+            let print = || {
+                println!(
+                    "epoch {}/{}: loss {:.4}, val_loss {:.4}, {:.1} s, {:.0} samples/s",
+                    e.epoch, self.last_epoch, e.loss, e.val_loss, e.seconds, e.samples_per_sec
+                )
+            };
+            // Printed above the bar, which goes on.
+            match &self.bar {
+                Some(bar) => bar.suspend(print),
+                None => print(),
+            }
         }
     }
 

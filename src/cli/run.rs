@@ -85,7 +85,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let result = pipeline.run(plan, out, &mut Console::new(args.quiet))?;
     println!(
         "\n{}\n(written to {})",
-        result.report.markdown(),
+        result.report.brief(),
         args.out.join("summary.md").display()
     );
     Ok(())

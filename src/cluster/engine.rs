@@ -3,12 +3,12 @@
 use anyhow::Result;
 use rayon::prelude::*;
 
-use crate::device::Gpu;
 use crate::domain::check_kmeans;
 use crate::gpu::buffers::{narrow_rows, read_bytes, read_f32, storage, storage_init, widen_rows};
 use crate::gpu::kernels::{
     padded_dims, record_steps, Dispatch, KmeansBuffers, KmeansShape, MAX_RUNNING,
 };
+use crate::gpu::Gpu;
 use crate::gpu::GpuContext;
 use crate::reference::kmeans;
 

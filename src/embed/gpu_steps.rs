@@ -4,13 +4,13 @@
 use anyhow::Result;
 
 use super::steps::UmapSteps;
-use crate::device::Gpu;
 use crate::domain::check_knn;
 use crate::gpu::buffers::{pad_matrix, padded, read_bytes, read_f32, slice, storage, storage_init};
 use crate::gpu::kernels::{
     record_steps, run, KnnBlock, KnnBuffers, LayoutBuffers, LayoutColour, LayoutShape, MatmulDims,
     MatmulKind, MatmulOperands, MembershipBuffers, StepTable,
 };
+use crate::gpu::Gpu;
 use crate::reference::umap_knn::Neighbours;
 use crate::reference::umap_layout::LayoutProblem;
 

@@ -6,3 +6,9 @@ pub mod kernels;
 mod shader;
 
 pub use context::{list_adapters, AdapterReport, AdapterSummary, GpuContext, GpuRequest};
+
+/// A GPU context and its compiled kernels: what every GPU stage runs on.
+pub struct Gpu {
+    pub ctx: GpuContext,
+    pub kernels: kernels::Kernels,
+}

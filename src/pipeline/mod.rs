@@ -29,6 +29,8 @@ pub struct TrainStart<'a> {
     pub spec: &'a ModelSpec,
     /// The number of the last epoch to run (epochs continue a resumed model's count).
     pub last_epoch: usize,
+    /// How many epochs this run trains.
+    pub epochs: usize,
 }
 
 /// What the pipeline tells its caller as it goes (each has a default that ignores it).

@@ -73,6 +73,7 @@ pub fn train_model(
         val: &val_set,
         spec: &spec,
         last_epoch,
+        epochs: config.epochs,
     });
     let mut trainer = device.trainer(&spec, &init, &train_set, &val_set, &config)?;
     if let Some(adam) = &adam {

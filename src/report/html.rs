@@ -126,13 +126,14 @@ impl HtmlReport<'_> {
         for (caption, png) in &self.pictures {
             let _ = writeln!(
                 page,
-                "<figure><img src=\"{}\" alt=\"{1}\"><figcaption>{1}</figcaption></figure>",
+                "<figure><img class=\"plot\" src=\"{}\" alt=\"{1}\"><figcaption>{1}</figcaption></figure>",
                 data_uri(png),
                 escape(caption)
             );
         }
         self.render_names_form(&mut page);
         let names = suggested_names(self.data, self.clusters, self.k);
+        self.render_index(&mut page, &names);
         for (c, name) in names.iter().enumerate() {
             self.render_cluster(&mut page, c, name)?;
         }
@@ -170,6 +171,23 @@ impl HtmlReport<'_> {
              <p><button id=\"save\" type=\"button\">Save names.csv</button></p>\
              <pre id=\"names-csv\"></pre>\n",
         );
+    }
+
+    /// A table of the clusters, each linked to its section: size and suggested name.
+    fn render_index(&self, page: &mut String, names: &[String]) {
+        page.push_str("<h2>Clusters</h2><table class=\"index\"><tr><th>cluster</th><th>images</th><th>suggested name</th></tr>");
+        let mut sizes = vec![0usize; self.k];
+        for &c in self.clusters {
+            sizes[c as usize] += 1;
+        }
+        for (c, (name, size)) in names.iter().zip(&sizes).enumerate() {
+            let _ = write!(
+                page,
+                "<tr><td><a href=\"#cluster-{c}\">{c}</a></td><td>{size}</td><td>{}</td></tr>",
+                escape(name)
+            );
+        }
+        page.push_str("</table>\n");
     }
 
     fn render_cluster(&self, page: &mut String, c: usize, suggested: &str) -> Result<()> {
@@ -284,7 +302,7 @@ impl HtmlReport<'_> {
             })
             .collect();
         let small = thumbs[0].1;
-        let scale = (THUMBNAIL / small.rows.max(small.cols)).clamp(1, 4);
+        let scale = (THUMBNAIL / small.rows.max(small.cols)).clamp(1, 8);
         let cells: Vec<&[u8]> = thumbs.iter().map(|(t, _)| t.as_slice()).collect();
         let sheet = image_grid(&cells, small, PER_ROW, scale);
         let map = format!("sheet-{c}-{}", caption.split(' ').next().unwrap_or("x"));
@@ -319,7 +337,7 @@ impl HtmlReport<'_> {
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;\
 color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;\
-padding:.2em .6em;text-align:left}figure{margin:1em 0}figure img{max-width:100%}\
+padding:.2em .6em;text-align:left}figure{margin:1em 0}figure img{max-width:100%}figure img.plot{max-width:720px}\
 img.sheet{image-rendering:pixelated}section.cluster{border-top:1px solid #ccc;margin-top:2em}\
 .swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em;border-radius:50%}\
 pre{background:#f4f4f4;padding:.5em}";

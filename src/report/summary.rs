@@ -17,6 +17,15 @@ pub struct RunReport {
 impl RunReport {
     /// The same, as `out/summary.md`.
     pub fn markdown(&self) -> String {
+        format!("{}{}{}", self.header(), self.epochs(), self.clusters())
+    }
+
+    /// What a run prints at its end, after its epoch lines: the summary without the epochs.
+    pub fn brief(&self) -> String {
+        format!("{}{}", self.header(), self.clusters())
+    }
+
+    fn header(&self) -> String {
         let t = &self.train;
         let mut md = String::from("# aeclust run\n\n");
         md += &format!(
@@ -31,16 +40,26 @@ impl RunReport {
             "- model: {:?}; Adam lr {}, batch {}, {} epochs, seed {}\n\n",
             t.layers, t.config.adam.lr, t.config.batch, t.config.epochs, t.config.seed
         );
-        md +=
-            "| epoch | loss | val_loss | seconds | samples/s |\n| --- | --- | --- | --- | --- |\n";
-        for e in &t.epochs {
+        md
+    }
+
+    fn epochs(&self) -> String {
+        let mut md =
+            "| epoch | loss | val_loss | seconds | samples/s |\n| --- | --- | --- | --- | --- |\n"
+                .to_string();
+        for e in &self.train.epochs {
             md += &format!(
                 "| {} | {:.4} | {:.4} | {:.1} | {:.0} |\n",
                 e.epoch, e.loss, e.val_loss, e.seconds, e.samples_per_sec
             );
         }
-        md += &format!(
-            "\nk-means, k = {}, {} init, {} restarts:\n\n",
+        md.push('\n');
+        md
+    }
+
+    fn clusters(&self) -> String {
+        let mut md = format!(
+            "k-means, k = {}, {} init, {} restarts:\n\n",
             self.kmeans.k,
             self.kmeans.init.name(),
             self.kmeans.n_init

@@ -80,13 +80,20 @@ pub trait Trainer {
     }
 }
 
-/// Adam's state: the steps taken and the first and second moments, shaped as the parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AdamState {
-    pub step: u64,
-    pub m: Params,
-    pub v: Params,
+pub use crate::optim::AdamState;
+
+/// How much the validation loss fell in the last epoch, as a fraction of the epoch before,
+/// when that is more than `STILL_FALLING`: training stopped while it was still learning fast.
+pub fn still_falling(epochs: &[EpochStats]) -> Option<f64> {
+    let [.., before, last] = epochs else {
+        return None;
+    };
+    let drop = (before.val_loss - last.val_loss) / before.val_loss;
+    (drop > STILL_FALLING).then_some(drop)
 }
+
+/// A last epoch that cut the validation loss by more than this is "still falling".
+pub const STILL_FALLING: f64 = 0.05;
 
 /// The per-epoch sample orders: a seeded shuffle, the same for every device.
 pub struct Shuffle {

@@ -4,9 +4,9 @@
 
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
-use aeclust::device::{Device, Gpu};
+use aeclust::device::Device;
 use aeclust::gpu::kernels::Kernels;
-use aeclust::gpu::{list_adapters, GpuContext, GpuRequest};
+use aeclust::gpu::{list_adapters, Gpu, GpuContext, GpuRequest};
 
 const INSTALL_HINT: &str = "The GPU tests need a wgpu adapter. Without a GPU, install the \
     software ones: apt-get install -y mesa-vulkan-drivers libvulkan1 (Vulkan) libegl1 \
