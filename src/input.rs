@@ -16,9 +16,17 @@ pub fn check_file(path: &Path) -> Result<()> {
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let kind = meta.file_type();
-    let what = if kind.is_file() {
+    if meta.is_file() {
         return Ok(());
+    }
+    bail!("{} is {}, not a file", path.display(), kind_of(&meta))
+}
+
+/// What a file that is not a regular file is, in words: "a directory", "a FIFO", ...
+pub fn kind_of(meta: &fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        "a file"
     } else if kind.is_dir() {
         "a directory"
     } else if kind.is_fifo() {
@@ -27,8 +35,7 @@ pub fn check_file(path: &Path) -> Result<()> {
         "a device"
     } else {
         "a socket"
-    };
-    bail!("{} is {what}, not a file", path.display())
+    }
 }
 
 /// The bytes of the regular file at `path`.

@@ -347,15 +347,7 @@ impl SourceKind {
         }
         match std::fs::metadata(path) {
             Ok(meta) => {
-                use std::os::unix::fs::FileTypeExt;
-                let kind = meta.file_type();
-                let what = if kind.is_fifo() {
-                    "a FIFO"
-                } else if kind.is_char_device() || kind.is_block_device() {
-                    "a device"
-                } else {
-                    "a socket"
-                };
+                let what = crate::input::kind_of(&meta);
                 bail!("--data {} is {what}; {takes}", path.display())
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -12,6 +12,7 @@
 
 use rayon::prelude::*;
 
+use crate::reference::umap_graph::bandwidth;
 use crate::reference::umap_layout::{mix, Curve, NEGATIVE_RATE};
 
 /// A fitted embedding to place new points in.
@@ -163,31 +164,9 @@ fn sampled(epoch: u32, period: f32) -> bool {
 /// them: exp(-d / sigma) (no offset: the nearest reference point is not the point itself),
 /// sigma such that they sum to log2(k).
 fn weights(neighbours: &[(u32, f32)]) -> Vec<f32> {
-    let target = (neighbours.len() as f32).log2();
-    let weights_at = |sigma: f32| -> Vec<f32> {
-        neighbours
-            .iter()
-            .map(|&(_, d)| (-d / sigma).exp())
-            .collect()
-    };
-    let (mut lo, mut hi, mut mid) = (0.0f32, f32::INFINITY, 1.0f32);
-    for _ in 0..64 {
-        let sum: f32 = weights_at(mid).iter().sum();
-        if (sum - target).abs() < 1e-5 {
-            break;
-        }
-        if sum > target {
-            hi = mid;
-            mid = (lo + hi) / 2.0;
-        } else {
-            lo = mid;
-            mid = if hi.is_finite() {
-                (lo + hi) / 2.0
-            } else {
-                mid * 2.0
-            };
-        }
-    }
-    let mean = neighbours.iter().map(|n| n.1).sum::<f32>() / neighbours.len().max(1) as f32;
-    weights_at(mid.max(1e-3 * mean).max(f32::MIN_POSITIVE))
+    let distances: Vec<f32> = neighbours.iter().map(|&(_, d)| d).collect();
+    let sigma = bandwidth(&distances, 0.0, (distances.len() as f32).log2());
+    let mean = distances.iter().sum::<f32>() / distances.len().max(1) as f32;
+    let sigma = sigma.max(1e-3 * mean).max(f32::MIN_POSITIVE);
+    distances.iter().map(|&d| (-d / sigma).exp()).collect()
 }

@@ -31,7 +31,7 @@ pub fn memberships(squared: &[f32], k: usize) -> Vec<f32> {
 }
 
 /// The sigma at which sum_j exp(-max(0, d_j - rho) / sigma) over the row reaches `target`.
-fn bandwidth(row: &[f32], rho: f32, target: f32) -> f32 {
+pub fn bandwidth(row: &[f32], rho: f32, target: f32) -> f32 {
     let (mut lo, mut hi, mut mid) = (0.0f32, f32::INFINITY, 1.0f32);
     for _ in 0..SEARCH_STEPS {
         let sum: f32 = row.iter().map(|&d| (-(d - rho).max(0.0) / mid).exp()).sum();
