@@ -455,9 +455,16 @@ fn info_lists_the_adapters_and_the_pick() {
     for needle in ["driver:", "storage binding", "subgroups:", "matmul kernel:"] {
         assert!(stdout.contains(needle), "{needle} missing: {stdout}");
     }
-    // The CPU reference's line names the sgemm it runs.
-    let cpu = stdout.lines().last().unwrap_or_default();
+    // The CPU reference's line names the sgemm it runs; the last line is this machine's
+    // measured rates.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let cpu = lines[lines.len() - 2];
     let sgemm = aeclust::reference::sgemm_name();
+    let measured = lines[lines.len() - 1];
+    assert!(
+        measured.starts_with("measured here") && measured.contains("x the CPU"),
+        "{stdout}"
+    );
     assert!(
         cpu.starts_with("cpu: CPU reference (") && cpu.ends_with(sgemm),
         "{stdout}"

@@ -13,9 +13,7 @@ use crate::data::{Dataset, Skipped, Source, SourceKind, Split, Survey};
 use crate::device::Device;
 use crate::output::{write_atomic, write_json, OutputSet};
 use crate::recipe::RecipeSettings;
-use crate::report::{
-    csv, labelled, loss_plot, reconstruction_sheet, write_png, ImageShape, RunReport,
-};
+use crate::report::{csv, labelled, loss_plot, reconstruction_sheet, write_png, RunReport};
 use crate::{model_file, npy};
 
 /// Everything one run does: what to train on, how to train, what and how to cluster.
@@ -319,7 +317,7 @@ impl Pipeline<'_> {
             .flat_map(|&i| &codes[i * code_width..(i + 1) * code_width])
             .copied()
             .collect();
-        let shape = ImageShape::of(&shown);
+        let shape = shown.shape();
         let sheet = reconstruction_sheet(&originals, &reconstructions, &shown_codes, shape, 3);
         let rows = ["original", "reconstruction", "code"].map(String::from);
         let title = format!("{count} images, their reconstructions and their {code_width}-d codes");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::images::{image_grid, write_png, ImageShape};
+use super::images::{image_grid, write_png};
 use super::labelled::labelled;
 use crate::cluster::metrics::contingency;
 use crate::data::Dataset;
@@ -64,7 +64,7 @@ pub fn cluster_pictures(
     members: usize,
 ) -> Result<()> {
     let size = data.image_size();
-    let shape = ImageShape::of(data);
+    let shape = data.shape();
     for (c, path) in paths.iter().enumerate() {
         let images: Vec<&[u8]> = members_of(clusters, c, members)
             .into_iter()
@@ -134,7 +134,7 @@ pub fn cluster_sheet(
     members: usize,
 ) -> Result<super::Picture> {
     let size = data.image_size();
-    let shape = ImageShape::of(data);
+    let shape = data.shape();
     let blank = vec![0u8; size];
     let mut images: Vec<&[u8]> = Vec::with_capacity(k * members);
     let mut rows = Vec::with_capacity(k);

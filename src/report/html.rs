@@ -289,8 +289,8 @@ impl HtmlReport<'_> {
         if shown.is_empty() {
             return Ok(());
         }
-        let shape = ImageShape::of(self.data);
-        let size = shape.bytes();
+        let shape = self.data.shape();
+        let size = shape.size();
         let thumbs: Vec<(Vec<u8>, ImageShape)> = shown
             .iter()
             .map(|&i| {

@@ -7,32 +7,13 @@ use anyhow::Result;
 use crate::output::write_atomic;
 
 /// The shape of one image: rows x cols pixels of `channels` bytes (1 gray, 3 RGB).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ImageShape {
-    pub rows: usize,
-    pub cols: usize,
-    pub channels: usize,
-}
+pub type ImageShape = crate::data::Shape;
 
-impl ImageShape {
-    pub fn of(data: &crate::data::Dataset) -> Self {
-        ImageShape {
-            rows: data.rows,
-            cols: data.cols,
-            channels: data.channels,
-        }
-    }
-
-    pub fn bytes(self) -> usize {
-        self.rows * self.cols * self.channels
-    }
-
-    /// A one-channel image of this size in this shape's channels (gray in every channel).
-    pub fn from_gray(self, gray: &[u8]) -> Vec<u8> {
-        gray.iter()
-            .flat_map(|&v| std::iter::repeat_n(v, self.channels))
-            .collect()
-    }
+/// A one-channel image of `shape`'s size in `shape`'s channels (gray in every channel).
+fn gray_in(shape: ImageShape, gray: &[u8]) -> Vec<u8> {
+    gray.iter()
+        .flat_map(|&v| std::iter::repeat_n(v, shape.channels))
+        .collect()
 }
 
 /// A picture, `channels` bytes per pixel, row-major.
@@ -168,10 +149,10 @@ pub fn reconstruction_sheet(
     let width = codes.len() / count.max(1);
     let code_images: Vec<Vec<u8>> = code_bytes
         .chunks(width.max(1))
-        .map(|c| shape.from_gray(&code_image(c, shape.rows, shape.cols)))
+        .map(|c| gray_in(shape, &code_image(c, shape.rows, shape.cols)))
         .collect();
     let mut cells: Vec<&[u8]> = originals.to_vec();
-    cells.extend(recon.chunks(shape.bytes()));
+    cells.extend(recon.chunks(shape.size()));
     cells.extend(code_images.iter().map(Vec::as_slice));
     image_grid(&cells, shape, count, scale)
 }
