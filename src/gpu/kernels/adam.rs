@@ -11,6 +11,7 @@ const GRID_ROW: u32 = 4096;
 pub(super) fn entry_points() -> Vec<EntryPoint> {
     vec![EntryPoint {
         entry: "adam",
+        overrides: Vec::new(),
         parts: vec![
             ("adam constants", wgsl_constants(&[("ROW", GRID_ROW)])),
             wgsl_file!("step.wgsl"),

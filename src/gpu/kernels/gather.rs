@@ -8,6 +8,7 @@ use crate::gpu::GpuContext;
 pub(super) fn entry_points() -> Vec<EntryPoint> {
     vec![EntryPoint {
         entry: "gather",
+        overrides: Vec::new(),
         parts: vec![wgsl_file!("step.wgsl"), wgsl_file!("gather.wgsl")],
         slots: vec![
             Slot::StepUniform(STEP_BYTES),

@@ -29,6 +29,7 @@ pub(super) fn entry_points() -> [EntryPoint; 8] {
     ]
     .map(|(entry, slots)| EntryPoint {
         entry,
+        overrides: Vec::new(),
         parts: [
             (
                 "kmeans constants",

@@ -8,6 +8,7 @@ use crate::gpu::GpuContext;
 pub(super) fn entry_points() -> [EntryPoint; 2] {
     ["bce_sigmoid", "mse"].map(|entry| EntryPoint {
         entry,
+        overrides: Vec::new(),
         parts: vec![wgsl_file!("step.wgsl"), wgsl_file!("loss.wgsl")],
         slots: vec![
             Slot::StepUniform(STEP_BYTES),

@@ -1,6 +1,6 @@
 use anyhow::Result;
 
-use super::{Dispatch, EntryPoint};
+use super::{Dispatch, EntryPoint, Overrides};
 use crate::domain::{MATMUL_MAX_K, MATMUL_MAX_MN};
 use crate::gpu::buffers::uniform;
 use crate::gpu::shader::{bind_group, bind_group_layout, pipeline, Slot};
@@ -18,6 +18,7 @@ fn entry_point(variant: MatmulVariant) -> EntryPoint {
     };
     EntryPoint {
         entry: "matmul",
+        overrides: MatmulKind::ALL.iter().map(|k| k.overrides()).collect(),
         parts: vec![wgsl_file!("matmul_common.wgsl"), body],
         slots: vec![
             Slot::Uniform,
@@ -72,6 +73,16 @@ impl MatmulKind {
             MatmulKind::WeightGrad | MatmulKind::InputGrad { relu_mask: false } => Epilogue::None,
             MatmulKind::InputGrad { relu_mask: true } => Epilogue::ReluMask,
         }
+    }
+
+    /// The override constants of its pipeline.
+    pub fn overrides(self) -> Overrides {
+        let (trans_a, trans_b) = self.transposes();
+        vec![
+            ("TRANS_A", f64::from(u8::from(trans_a))),
+            ("TRANS_B", f64::from(u8::from(trans_b))),
+            ("EPILOGUE", self.epilogue() as u32 as f64),
+        ]
     }
 
     /// The kernel family name in timings.
@@ -199,13 +210,8 @@ impl Matmul {
         let pipelines = MatmulKind::ALL
             .iter()
             .map(|&kind| {
-                let (trans_a, trans_b) = kind.transposes();
-                let constants = [
-                    ("TRANS_A", f64::from(u8::from(trans_a))),
-                    ("TRANS_B", f64::from(u8::from(trans_b))),
-                    ("EPILOGUE", kind.epilogue() as u32 as f64),
-                ];
-                pipeline(ctx, &spec.parts, spec.entry, &layout, &constants).map(|p| (kind, p))
+                pipeline(ctx, &spec.parts, spec.entry, &layout, &kind.overrides())
+                    .map(|p| (kind, p))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Matmul {

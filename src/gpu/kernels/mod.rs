@@ -73,7 +73,13 @@ pub struct EntryPoint {
     pub entry: &'static str,
     pub parts: Vec<(&'static str, String)>,
     pub slots: Vec<Slot>,
+    /// Every set of override constants the host builds a pipeline with (none: the shader's
+    /// defaults only).
+    pub overrides: Vec<Overrides>,
 }
+
+/// Values of a shader's `override` constants, by name.
+pub type Overrides = Vec<(&'static str, f64)>;
 
 /// Every entry point the host can build, for every matmul variant.
 pub fn catalog() -> Vec<EntryPoint> {

@@ -8,6 +8,7 @@ use crate::gpu::GpuContext;
 pub(super) fn entry_points() -> Vec<EntryPoint> {
     vec![EntryPoint {
         entry: "column_sums",
+        overrides: Vec::new(),
         parts: vec![wgsl_file!("reduce.wgsl")],
         slots: vec![Slot::Uniform, Slot::Read, Slot::ReadWrite],
     }]

@@ -13,6 +13,7 @@ pub(super) fn entry_points() -> [EntryPoint; 3] {
     [
         EntryPoint {
             entry: "top_k",
+            overrides: Vec::new(),
             parts: vec![
                 (
                     "top_k constants",
@@ -24,11 +25,13 @@ pub(super) fn entry_points() -> [EntryPoint; 3] {
         },
         EntryPoint {
             entry: "memberships",
+            overrides: Vec::new(),
             parts: vec![wgsl_file!("umap_graph.wgsl")],
             slots: vec![Uniform, Read, ReadWrite],
         },
         EntryPoint {
             entry: "layout_edges",
+            overrides: Vec::new(),
             parts: vec![
                 ("layout constants", wgsl_constants(&[("ROW", GRID_ROW)])),
                 wgsl_file!("umap_layout.wgsl"),
