@@ -452,7 +452,13 @@ fn info_lists_the_adapters_and_the_pick() {
     } else {
         assert!(stdout.contains("<- what --backend auto uses"), "{stdout}");
     }
-    for needle in ["driver:", "storage binding", "subgroups:", "matmul kernel:"] {
+    for needle in [
+        "driver:",
+        "storage binding",
+        "subgroups:",
+        "matmul: ",
+        "k-means: ",
+    ] {
         assert!(stdout.contains(needle), "{needle} missing: {stdout}");
     }
     // The CPU reference's line names the sgemm it runs; the last line is this machine's

@@ -36,10 +36,20 @@ pub fn info() -> Result<()> {
             .subgroups
             .map_or("none".to_string(), |(lo, hi)| format!("{lo}-{hi} wide"));
         println!(
-            "   subgroups: {subgroups}, timestamp queries: {}, matmul kernel: {}",
+            "   subgroups: {subgroups}, timestamp queries: {}, {} adapter; kernels:",
             if adapter.timestamps { "yes" } else { "no" },
-            adapter.matmul
+            if adapter.software {
+                "software"
+            } else {
+                "hardware"
+            }
         );
+        for choice in &adapter.kernels {
+            println!(
+                "     {}: {} ({})",
+                choice.family, choice.variant, choice.why
+            );
+        }
     }
     if picked.is_none() {
         println!("--backend auto uses the CPU reference: every adapter here is a software one");

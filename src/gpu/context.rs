@@ -74,6 +74,8 @@ pub struct AdapterReport {
     pub software: bool,
     /// The matmul kernel aeclust would use on it.
     pub matmul: &'static str,
+    /// Every kernel family's variant on it, and why.
+    pub kernels: Vec<super::kernels::KernelChoice>,
 }
 
 /// Every adapter wgpu sees, best first (the first is the one `auto` picks).
@@ -91,6 +93,7 @@ pub fn list_adapters() -> Vec<AdapterReport> {
             let software = info.device_type == wgpu::DeviceType::Cpu;
             AdapterReport {
                 matmul: super::kernels::MatmulVariant::choose(subgroup8, software).name(),
+                kernels: super::kernels::choices(subgroup8, software),
                 summary: AdapterSummary::from_info(&info),
                 api: info.backend,
                 limits: a.limits(),

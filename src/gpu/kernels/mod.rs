@@ -78,6 +78,48 @@ pub struct EntryPoint {
     pub overrides: Vec<Overrides>,
 }
 
+/// Which variant of a kernel family an adapter gets, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelChoice {
+    pub family: &'static str,
+    pub variant: &'static str,
+    pub why: &'static str,
+}
+
+/// The kernel variants an adapter gets (the same rules `Kernels::new` follows): with 8-wide
+/// subgroups or not, in software or not.
+pub fn choices(subgroup8: bool, software: bool) -> Vec<KernelChoice> {
+    let matmul = MatmulVariant::choose(subgroup8, software);
+    let matmul_why = match matmul {
+        MatmulVariant::Subgroup8 => "8-wide subgroups: each lane's A shared by broadcast",
+        MatmulVariant::Blocked => {
+            "a software adapter without 8-wide subgroups: registers, no shared memory"
+        }
+        MatmulVariant::Tiled => "a hardware GPU: tiles staged through workgroup memory",
+    };
+    let kmeans = if subgroup8 {
+        KernelChoice {
+            family: "k-means",
+            variant: "assign_subgroup8, partial_sums_subgroup8 (up to 32 clusters)",
+            why: "8-wide subgroups: 16 centroids at once, a ballot walk over the clusters",
+        }
+    } else {
+        KernelChoice {
+            family: "k-means",
+            variant: "assign, partial_sums",
+            why: "no 8-wide subgroups",
+        }
+    };
+    vec![
+        KernelChoice {
+            family: "matmul",
+            variant: matmul.name(),
+            why: matmul_why,
+        },
+        kmeans,
+    ]
+}
+
 /// Values of a shader's `override` constants, by name.
 pub type Overrides = Vec<(&'static str, f64)>;
 
@@ -248,5 +290,25 @@ impl Kernels {
             kmeans: Kmeans::new(ctx)?,
             umap: UmapKernels::new(ctx)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choices;
+
+    #[test]
+    fn each_adapter_class_gets_its_variants() {
+        let variant = |subgroup8, software| {
+            let choices = choices(subgroup8, software);
+            (
+                choices[0].variant,
+                choices[1].variant.starts_with("assign_subgroup8"),
+            )
+        };
+        assert_eq!(variant(true, true), ("subgroup8", true));
+        assert_eq!(variant(true, false), ("subgroup8", true));
+        assert_eq!(variant(false, true), ("blocked", false));
+        assert_eq!(variant(false, false), ("tiled", false));
     }
 }
