@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::data::names;
+use crate::domain::KMEANS_MAX_K;
 use crate::output::{write_atomic, OutputSet};
 use crate::report::csv;
 
@@ -31,9 +32,7 @@ pub struct Assigned {
 /// The rows of an `assignments.csv` that `run`, `cluster` or `assign` wrote.
 pub fn read_assignments(path: &Path) -> Result<Vec<Assigned>> {
     let shown = path.display().to_string();
-    let text = String::from_utf8(crate::input::read(path)?)
-        .with_context(|| format!("{shown} is not UTF-8 text"))?;
-    let rows = csv::parse(&text, &shown)?;
+    let rows = read_csv(path)?;
     if rows.first().map(|r| r.join(",")) != Some("image,cluster,label,distance".into()) {
         bail!("{shown} is not an assignments.csv (its header is not image,cluster,label,distance)");
     }
@@ -44,16 +43,37 @@ pub fn read_assignments(path: &Path) -> Result<Vec<Assigned>> {
             let [image, cluster, label, _] = &row[..] else {
                 bail!("{shown}: row {} has {} fields, not 4", i + 2, row.len());
             };
-            let cluster = cluster
-                .parse()
-                .with_context(|| format!("{shown}: row {}: bad cluster {cluster:?}", i + 2))?;
+            let cluster: usize = match cluster.parse() {
+                Ok(c) if c < KMEANS_MAX_K => c,
+                _ => bail!(
+                    "{shown}: row {}: {cluster:?} is not a cluster 0 to {}",
+                    i + 2,
+                    KMEANS_MAX_K - 1
+                ),
+            };
             Ok(Assigned {
                 image: image.clone(),
                 cluster,
                 label: label.clone(),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .and_then(|rows| {
+            let mut seen = std::collections::HashSet::new();
+            match rows.iter().find(|r| !seen.insert(r.image.as_str())) {
+                Some(row) => bail!("{shown}: the image {} is in two rows", row.image),
+                None => Ok(rows),
+            }
+        })
+}
+
+/// The rows of the UTF-8 CSV file at `path` (a byte order mark, as spreadsheets save one,
+/// left out).
+fn read_csv(path: &Path) -> Result<Vec<Vec<String>>> {
+    let shown = path.display().to_string();
+    let text = String::from_utf8(crate::input::read(path)?)
+        .with_context(|| format!("{shown} is not UTF-8 text"))?;
+    csv::parse(text.trim_start_matches('\u{feff}'), &shown)
 }
 
 /// Each cluster's suggested name: its majority label when the images have labels, else
@@ -149,15 +169,18 @@ pub fn export_clusters(rows: &[Assigned], data: &Path, out: &mut OutputSet) -> R
     Ok(sizes)
 }
 
-/// Fails unless `name` can be a folder's name (and so a label): not empty, no `/` or NUL,
-/// not `.` or `..`, at most 255 bytes.
+/// Fails unless `name` can be a label and the name of its folder in an ImageFolder tree: not
+/// empty, no `/` or control character, not starting with a dot (a hidden folder, which a
+/// folder reader leaves out), not `labels.csv` (beside the tree), at most 255 bytes.
 fn check_label(name: &str) -> std::result::Result<(), &'static str> {
     if name.is_empty() {
         Err("is empty")
-    } else if name.contains(['/', '\0']) {
-        Err("holds a / or a NUL, which a folder name cannot")
-    } else if name == "." || name == ".." {
-        Err("is . or .., which a folder name cannot be")
+    } else if name.contains('/') || name.chars().any(char::is_control) {
+        Err("holds a / or a control character, which a folder name cannot")
+    } else if name.starts_with('.') {
+        Err("starts with a dot: its folder would be hidden, and left out when read as data")
+    } else if name == "labels.csv" {
+        Err("is the name of the labels file beside the folders")
     } else if name.len() > 255 {
         Err("is longer than the 255 bytes of a folder name")
     } else {
@@ -165,13 +188,18 @@ fn check_label(name: &str) -> std::result::Result<(), &'static str> {
     }
 }
 
-/// Each cluster's label from a `names.csv` (`cluster,name` rows), for `k` clusters; `None`
-/// for a cluster named `skip`. A cluster the file does not name keeps `cluster-<c>`.
-pub fn read_names(path: &Path, k: usize) -> Result<Vec<Option<String>>> {
+/// The clusters' names from a `names.csv`.
+pub struct Names {
+    /// Each cluster's label; `None` for a cluster named `skip`.
+    pub labels: Vec<Option<String>>,
+    /// The clusters the file does not name (they keep `cluster-<c>`).
+    pub unnamed: Vec<usize>,
+}
+
+/// Each cluster's label from a `names.csv` (`cluster,name` rows), for `k` clusters.
+pub fn read_names(path: &Path, k: usize) -> Result<Names> {
     let shown = path.display().to_string();
-    let text = String::from_utf8(crate::input::read(path)?)
-        .with_context(|| format!("{shown} is not UTF-8 text"))?;
-    let rows = csv::parse(&text, &shown)?;
+    let rows = read_csv(path)?;
     if rows.first().map(|r| r.join(",")) != Some("cluster,name".into()) {
         bail!("{shown}: the first row must be cluster,name");
     }
@@ -205,26 +233,37 @@ pub fn read_names(path: &Path, k: usize) -> Result<Vec<Option<String>>> {
         }
         names[c] = Some(name.to_string());
     }
-    Ok(names)
+    Ok(Names {
+        labels: names,
+        unnamed: (0..k).filter(|&c| !seen[c]).collect(),
+    })
 }
 
 /// Each image's label from an exported folder whose cluster folders the user renamed: every
 /// file below a top-level folder `X` is the image of the same path in the data, labelled X
-/// (a folder named `skip` leaves its images out).
+/// (a folder named `skip` leaves its images out). Hidden folders (aeclust's mark) are not
+/// read.
 pub fn read_renamed_folders(dir: &Path) -> Result<BTreeMap<String, Option<String>>> {
     let mut labels = BTreeMap::new();
     let listing =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in listing {
         let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+        let folder = entry.file_name();
+        if !entry.file_type().is_ok_and(|t| t.is_dir())
+            || folder.as_encoded_bytes().starts_with(b".")
+        {
             continue;
         }
-        let folder = entry.file_name();
         let label = folder
             .to_str()
             .with_context(|| format!("{}: folder names must be UTF-8", entry.path().display()))?
             .to_string();
+        if label != SKIP {
+            if let Err(why) = check_label(&label) {
+                bail!("{}: the folder name {label:?} {why}", dir.display());
+            }
+        }
         let mut pending = vec![entry.path()];
         while let Some(current) = pending.pop() {
             for inner in std::fs::read_dir(&current)

@@ -190,3 +190,54 @@ fn a_clustering_refuses_another_models_codes_and_other_files() {
     );
     assert!(!csv.exists());
 }
+
+#[test]
+fn a_clustering_from_codes_takes_codes_and_a_damaged_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_digits(dir.path(), "plain", &[]);
+    let codes = out.join("codes.npy");
+    let from_codes = dir.path().join("from-codes.safetensors");
+    let args = [
+        "cluster",
+        "--codes",
+        s(&codes),
+        "--k",
+        "5",
+        "--clustering-out",
+        s(&from_codes),
+    ];
+    let result = aeclust(&[&args[..], &["--backend", "cpu"]].concat());
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    // It cannot tell which model its codes came from, so it takes no model.
+    let csv = dir.path().join("a.csv");
+    let with_model = aeclust(&[
+        "assign",
+        "--clustering",
+        s(&from_codes),
+        "--model",
+        s(&out.join("model.safetensors")),
+        "--data",
+        "data/digits",
+        "--out",
+        s(&csv),
+        "--backend",
+        "cpu",
+    ]);
+    assert_clean_failure(&with_model, "give the codes to assign with --codes");
+    // A scale that does not fit the centroids (every distance would underflow).
+    let damaged = dir.path().join("damaged.safetensors");
+    common::cli::rewrite_model(&out.join("clustering.safetensors"), &damaged, |meta, _| {
+        meta.insert("aeclust.kmeans_scale_exponent".into(), "128".into());
+    });
+    let args = [
+        "assign",
+        "--clustering",
+        s(&damaged),
+        "--codes",
+        s(&codes),
+        "--out",
+        s(&csv),
+    ];
+    assert_clean_failure(&aeclust(&args), "the clustering is damaged");
+    assert!(!csv.exists());
+}

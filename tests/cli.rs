@@ -197,7 +197,10 @@ fn train_saves_a_model_that_encode_reads() {
         "--out",
         "/tmp/x.npy",
     ]);
-    assert_clean_failure(&out, "made for images of 4x4, but these images are 5x5");
+    assert_clean_failure(
+        &out,
+        "made for images of 4x4 gray, but these images are 5x5 gray",
+    );
     let out = aeclust(&[
         "encode",
         "--model",

@@ -385,7 +385,7 @@ fn settings_that_cannot_finish_are_refused_before_any_file_is_written() {
         ),
         (
             &["--resize", "200x200"],
-            "images of 200x200 are 40000 values each",
+            "images of 200x200 gray are 40000 values each",
         ),
         (
             &["--resize", "1024x1024", "--max-memory-mib", "16"],
@@ -556,6 +556,8 @@ fn an_output_is_never_an_input() {
     // A run whose outputs would replace its data.
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
+    // A directory aeclust wrote before, which now holds the data under an output's name.
+    std::fs::write(out.join(".aeclust-output"), "").unwrap();
     let inside = out.join("codes.npy");
     std::fs::copy(&array, &inside).unwrap();
     assert_clean_failure(&run(&inside, &out, &[]), "cannot also be an output");
@@ -584,8 +586,8 @@ fn a_model_refuses_images_of_another_shape_of_the_same_size() {
     ];
     succeeded(&aeclust(&[&train[..], &cpu].concat()));
     let (spec, _) = aeclust::model_file::load_weights(&model).unwrap();
-    assert_eq!(spec.input.unwrap().to_string(), "8x8");
-    let message = "made for images of 8x8, but these images are 16x4";
+    assert_eq!(spec.input.unwrap().to_string(), "8x8 gray");
+    let message = "made for images of 8x8 gray, but these images are 16x4 gray";
     let codes = dir.path().join("codes.npy");
     let encode = [
         "encode",
@@ -691,7 +693,10 @@ fn oversized_images_are_refused_from_their_headers_before_any_decoding() {
         &dir.path().join("out"),
         &["--resize", "4096x4096", "--max-memory-mib", "64"],
     );
-    assert_clean_failure(&result, "the 6 images of 4096x4096 need 96 MiB decoded");
+    assert_clean_failure(
+        &result,
+        "the 6 images of 4096x4096 gray need 96 MiB decoded",
+    );
 }
 
 #[test]
@@ -860,4 +865,53 @@ fn inputs_that_are_not_files_and_flags_that_do_not_parse_end_in_one_line() {
     folder(&data, 6, |i, _| format!("{i}.png"));
     std::fs::write(data.join("two\nlines.png"), b"\x89PNG\r\n\x1a\n").unwrap();
     assert_clean_failure(&run(&data, &out, &[]), "two\\nlines.png");
+}
+
+#[test]
+fn checkpoints_devices_and_foreign_files_never_cost_an_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, _) = banded(40, 4, 1, 3);
+    let array = dir.path().join("images.npy");
+    write_npy(&array, &[40, 4, 4], &images.concat());
+    let kept = std::fs::read(&array).unwrap();
+    // The checkpoint beside --out is an output too: a link from it to the data is refused.
+    let out = dir.path().join("o6");
+    std::os::unix::fs::symlink(&array, dir.path().join("o6.checkpoint.safetensors")).unwrap();
+    let result = run(&array, &out, &["--epochs", "2", "--checkpoint-every", "1"]);
+    assert_clean_failure(&result, "cannot also be an output");
+    assert_eq!(std::fs::read(&array).unwrap(), kept);
+    // A device that fails takes no other output with it.
+    let cpu = ["--backend", "cpu"];
+    succeeded(&run(&array, &out.with_file_name("o7"), &[]));
+    let model = out.with_file_name("o7").join("model.safetensors");
+    let clustering = dir.path().join("c.safetensors");
+    std::fs::write(&clustering, "mine").unwrap();
+    let args = [
+        "cluster",
+        "--model",
+        s(&model),
+        "--data",
+        s(&array),
+        "--k",
+        "3",
+    ];
+    let extra = [
+        "--clustering-out",
+        s(&clustering),
+        "--assignments",
+        "/dev/full",
+    ];
+    let result = aeclust(&[&args[..], &extra, &cpu].concat());
+    assert_clean_failure(&result, "/dev/full");
+    assert_eq!(std::fs::read(&clustering).unwrap(), b"mine");
+    // A folder aeclust did not write keeps its files of an output's name.
+    let pictures = dir.path().join("mine");
+    std::fs::create_dir(&pictures).unwrap();
+    std::fs::write(pictures.join("report.html"), "mine").unwrap();
+    let result = aeclust(&[&args[..], &["--pictures", s(&pictures)], &cpu].concat());
+    assert_clean_failure(&result, "report.html is already there");
+    assert_eq!(
+        std::fs::read(pictures.join("report.html")).unwrap(),
+        b"mine"
+    );
 }

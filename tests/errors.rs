@@ -57,7 +57,7 @@ fn model_must_fit_the_images() {
     let data = tiny_dataset(dir.path());
     // --layers must fit the images; without it, the recipe's ends follow them.
     let out = aeclust(&["train", "--data", &data, "--layers", "784,32,784"]);
-    assert_clean_failure(&out, "images of 4x4 have 16");
+    assert_clean_failure(&out, "images of 4x4 gray have 16");
     let out = aeclust(&["train", "--data", &data, "--epochs", "1"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("[16, 128, 32, 128, 16]"));

@@ -144,7 +144,19 @@ fn bad_edits_end_in_one_line_naming_the_row() {
         ),
         ("cluster,name\n0,a\n1,\n", "row 3: the name \"\" is empty"),
         ("cluster,name\n0,a/b\n", "row 2: the name \"a/b\" holds a /"),
-        ("cluster,name\n0,..\n", "row 2: the name \"..\" is . or .."),
+        (
+            "cluster,name\n0,..\n",
+            "row 2: the name \"..\" starts with a dot",
+        ),
+        (
+            "cluster,name\n0,.hidden\n",
+            "row 2: the name \".hidden\" starts with a dot",
+        ),
+        (
+            "cluster,name\n0,labels.csv\n",
+            "is the name of the labels file",
+        ),
+        ("cluster,name\n0,a\u{1}b\n", "a control character"),
         (
             "cluster,name\n0,a\n0,b\n",
             "row 3: cluster 0 is named twice",
@@ -165,4 +177,50 @@ fn bad_edits_end_in_one_line_naming_the_row() {
         &export(&assignments, Path::new("data"), &[]),
         "holds the data",
     );
+}
+
+#[test]
+fn names_beside_renamed_folders_a_bom_and_bad_assignments() {
+    let dir = tempfile::tempdir().unwrap();
+    let assignments = clustered(dir.path(), "3");
+    let folders = dir.path().join("clusters");
+    assert!(export(&assignments, &folders, &[]).status.success());
+    // names.csv edited in the export's own folder (saved with a byte order mark, as
+    // spreadsheets do), one folder renamed: the folder's name wins for its images.
+    std::fs::write(
+        folders.join("names.csv"),
+        "\u{feff}cluster,name\n0,zero\n1,one\n2,skip\n",
+    )
+    .unwrap();
+    std::fs::rename(folders.join("cluster-1"), folders.join("uno")).unwrap();
+    let labelled = dir.path().join("labelled");
+    let result = export(&assignments, &labelled, &["--names", s(&folders)]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let rows = aeclust::export::read_assignments(&assignments).unwrap();
+    let count = |c: usize| rows.iter().filter(|r| r.cluster == c).count();
+    let labels = std::fs::read_to_string(labelled.join("labels.csv")).unwrap();
+    assert_eq!(labels.matches(",zero\n").count(), count(0));
+    assert_eq!(labels.matches(",uno\n").count(), count(1));
+    assert_eq!(
+        labels.lines().count(),
+        1 + count(0) + count(1),
+        "cluster 2 skipped"
+    );
+    // assignments.csv edited by hand: a cluster beyond any k, an image in two rows.
+    let edited = dir.path().join("edited.csv");
+    let text = std::fs::read_to_string(&assignments).unwrap();
+    let first = text.lines().nth(1).unwrap().to_string();
+    let image = first.split(',').next().unwrap();
+    for (extra, message) in [
+        (
+            format!("{image},4000000000,,0\n"),
+            "is not a cluster 0 to 255",
+        ),
+        (format!("{first}\n"), "is in two rows"),
+    ] {
+        std::fs::write(&edited, format!("{text}{extra}")).unwrap();
+        let out = dir.path().join("never");
+        assert_clean_failure(&export(&edited, &out, &[]), message);
+        assert!(!out.exists());
+    }
 }

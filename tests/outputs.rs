@@ -108,6 +108,21 @@ fn one_run_at_a_time_per_output_directory() {
     };
     assert_clean_failure(&run(), "another aeclust run is writing to");
     assert!(listing(&out_dir).is_empty());
+    // Another path to the same directory meets the same lock.
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&out_dir, &link).unwrap();
+    let through = aeclust(&[
+        "run",
+        "--data",
+        &data,
+        "--out",
+        s(&link),
+        "--layers",
+        "16,4,16",
+        "--k",
+        "3",
+    ]);
+    assert_clean_failure(&through, "another aeclust run is writing to");
     drop(held);
     let out = run();
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -318,6 +318,26 @@ pub fn check_outputs<'a>(
     inputs.refuse_outputs(outputs)
 }
 
+/// Fails when one of `files` is already in the output directory `dir` (`flag`) and aeclust did
+/// not write that directory: the file is someone else's, and would be replaced.
+pub fn refuse_foreign_files(dir: &Path, flag: &str, files: &[PathBuf]) -> Result<()> {
+    if dir.join(OUTPUT_MARKER).is_file() {
+        return Ok(());
+    }
+    let theirs = files
+        .iter()
+        .find(|f| f.starts_with(dir) && std::fs::symlink_metadata(f).is_ok());
+    match theirs {
+        Some(file) => bail!(
+            "{} is already there, and {} was not written by aeclust (it holds no \
+             {OUTPUT_MARKER}); move it away or choose another {flag}",
+            file.display(),
+            dir.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Checks, before any work, a directory of outputs (`flag`: `--out`, `--pictures`) against
 /// the data: it may not be a link to nothing, hold the data folder, or be a folder of the data
 /// that aeclust did not write (its images would be left out of the data from then on).
@@ -329,6 +349,7 @@ pub fn check_output_dir(dir: &Path, flag: &str, data: &Path) -> Result<()> {
     if !dir.exists() && std::fs::symlink_metadata(dir).is_ok() {
         bail!("{flag} {shown} is a link to nothing; give a directory, or a link to one");
     }
+    let written_here = dir.join(OUTPUT_MARKER).is_file();
     if !data.is_dir() {
         return Ok(());
     }
@@ -339,7 +360,6 @@ pub fn check_output_dir(dir: &Path, flag: &str, data: &Path) -> Result<()> {
             data.display()
         );
     }
-    let written_here = dir.join(OUTPUT_MARKER).is_file();
     let holds_files = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
     if dir_path.starts_with(&data_path) && holds_files && !written_here {
         bail!(

@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::args::{
-    check_output_dir, open_device, DataArgs, DeviceArgs, EmbedArgs, KmeansArgs, SplitArg,
+    check_output_dir, open_device, refuse_foreign_files, DataArgs, DeviceArgs, EmbedArgs,
+    KmeansArgs, SplitArg,
 };
 use super::console::Console;
 use aeclust::data::SourceKind;
@@ -148,12 +149,13 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         model_digest: digest.as_deref(),
         map: map.as_deref(),
     };
-    if let Some(dir) = &args.pictures {
-        check_output_dir(dir, "--pictures", &args.data.data)?;
-    }
     let html = args.pictures.as_ref().map(|dir| dir.join("report.html"));
     let mut files = outputs.files(plan.kmeans.k);
     files.extend(html.clone());
+    if let Some(dir) = &args.pictures {
+        check_output_dir(dir, "--pictures", &args.data.data)?;
+        refuse_foreign_files(dir, "--pictures", &files)?;
+    }
     for file in &files {
         check_placeable(file)?;
     }

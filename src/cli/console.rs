@@ -65,14 +65,12 @@ impl Events for Console {
             adapter.device_type,
             device.matmul_kernel()
         );
-        let colour = if train.channels == 3 { " RGB" } else { "" };
         let activations: Vec<&str> = spec.activations.iter().map(|a| a.name()).collect();
         println!(
-            "data: {} train, {} validation images of {}x{}{colour}; model {:?} ({}; {}), {} parameters",
+            "data: {} train, {} validation images of {}; model {:?} ({}; {}), {} parameters",
             train.count,
             val.count,
-            train.cols,
-            train.rows,
+            train.shape(),
             spec.widths,
             activations.join(","),
             spec.loss.name(),

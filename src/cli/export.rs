@@ -1,6 +1,6 @@
 //! `aeclust export`: the clusters as folders, then, once named, the labels.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -35,6 +35,19 @@ pub struct ExportArgs {
 /// Each image's label (none: left out).
 type LabelOf = Box<dyn Fn(&Assigned) -> Option<String>>;
 
+/// The clusters' labels from a names.csv, with a notice for the clusters it does not name.
+fn named(path: &Path, k: usize) -> Result<Vec<Option<String>>> {
+    let names = export::read_names(path, k)?;
+    if !names.unnamed.is_empty() {
+        eprintln!(
+            "notice: {} names no cluster {:?}: they keep the label cluster-<c>",
+            path.display(),
+            names.unnamed
+        );
+    }
+    Ok(names.labels)
+}
+
 pub fn export(args: &ExportArgs) -> Result<()> {
     if SourceKind::of(&args.data)? != SourceKind::Folder {
         bail!(
@@ -57,18 +70,32 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     let label_of: Option<LabelOf> = match &args.names {
         None => None,
         Some(names) if names.is_dir() => {
-            let labels = export::read_renamed_folders(names)?;
-            if let Some(row) = rows.iter().find(|r| !labels.contains_key(&r.image)) {
+            let folders = export::read_renamed_folders(names)?;
+            if let Some(row) = rows.iter().find(|r| !folders.contains_key(&r.image)) {
                 bail!(
                     "{} is in none of the folders of {}",
                     row.image,
                     names.display()
                 );
             }
-            Some(Box::new(move |row: &Assigned| labels[&row.image].clone()))
+            // A folder still named cluster-<c> takes its name from the names.csv beside it.
+            let csv = names.join("names.csv");
+            let from_csv = match csv.is_file() {
+                true => Some(named(&csv, k)?),
+                false => None,
+            };
+            Some(Box::new(move |row: &Assigned| {
+                let folder = folders[&row.image].clone();
+                match (&from_csv, &folder) {
+                    (Some(csv), Some(name)) if *name == export::cluster_folder(row.cluster) => {
+                        csv[row.cluster].clone()
+                    }
+                    _ => folder,
+                }
+            }))
         }
         Some(names) => {
-            let names = export::read_names(names, k)?;
+            let names = named(names, k)?;
             Some(Box::new(move |row: &Assigned| names[row.cluster].clone()))
         }
     };
@@ -78,12 +105,14 @@ pub fn export(args: &ExportArgs) -> Result<()> {
             let sizes = export::export_clusters(&rows, &args.data, &mut out)?;
             out.commit()?;
             println!(
-                "{} clusters of {} images in {} (sizes {sizes:?}); name them in {}, then run \
-                 aeclust export --names",
+                "{} clusters of {} images in {} (sizes {sizes:?}, hard links to the images \
+                 where the file system allows); name them in {} or rename their folders, then \
+                 run aeclust export --names {}",
                 k,
                 rows.len(),
                 args.out.display(),
-                args.out.join("names.csv").display()
+                args.out.join("names.csv").display(),
+                args.out.display()
             );
         }
         Some(label_of) => {

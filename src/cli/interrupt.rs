@@ -21,20 +21,20 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 pub fn install() -> Result<()> {
     ctrlc::set_handler(|| {
         if !STOPPABLE.load(Ordering::SeqCst) || REQUESTED.swap(true, Ordering::SeqCst) {
-            exit_now();
+            exit_now("interrupted");
         }
         eprintln!("interrupted: stopping at the next progress report (again to quit now)");
         std::thread::spawn(|| {
             std::thread::sleep(GRACE);
-            eprintln!("interrupted: no progress report came; quitting");
-            exit_now();
+            exit_now("interrupted, and no progress report came to stop at");
         });
     })
     .map_err(|e| anyhow::anyhow!("cannot install the interrupt handler: {e}"))
 }
 
-fn exit_now() -> ! {
+fn exit_now(why: &str) -> ! {
     aeclust::output::remove_partial_files();
+    eprintln!("error: {why}");
     std::process::exit(EXIT_INTERRUPTED)
 }
 

@@ -6,7 +6,8 @@ use anyhow::Result;
 use clap::{Args, Parser};
 
 use super::args::{
-    check_output_dir, open_device, DeviceArgs, EmbedArgs, KmeansArgs, RecipeArgs, SplitArg,
+    check_output_dir, open_device, refuse_foreign_files, DeviceArgs, EmbedArgs, KmeansArgs,
+    RecipeArgs, SplitArg,
 };
 use super::console::Console;
 use aeclust::output::{check_placeable, OutputSet};
@@ -64,7 +65,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let survey = data.survey(Some(&args.out))?;
     let split = data.split(args.split, &survey);
     let plan = Pipeline::plan(&survey, &training, &clustering, split)?;
-    let files = Pipeline::output_files(&args.out, args.kmeans.k);
+    let files = Pipeline::output_files(
+        &args.out,
+        args.kmeans.k,
+        args.recipe.checkpoint_every.is_some(),
+    )?;
+    refuse_foreign_files(&args.out, "--out", &files)?;
     for file in &files {
         check_placeable(file)?;
     }

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::args::{check_outputs, open_device, DeviceArgs, RecipeArgs};
 use super::console::Console;
-use aeclust::output::write_json;
+use aeclust::output::{write_json, OutputSet};
 use aeclust::pipeline::{plan_training, train_model, ModelOutputs};
 
 #[derive(Args)]
@@ -50,20 +50,35 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     )?;
     let device = open_device(&args.device)?;
     let source = args.recipe.data.load(survey)?;
+    // The model and the report are put in place together; checkpoints go straight to the
+    // model's place, to resume from if the run stops.
+    let mut set = OutputSet::loose();
+    let model = args
+        .model_out
+        .as_deref()
+        .map(|p| set.stage(p))
+        .transpose()?;
+    let outputs = ModelOutputs {
+        model: model.as_deref(),
+        checkpoints: args.model_out.as_deref(),
+    };
     let trained = train_model(
         &device,
         &source,
         &settings,
         plan,
-        ModelOutputs::file(args.model_out.as_deref()),
+        outputs,
         &mut Console::new(args.quiet),
     )?;
+    if let Some(path) = &args.report {
+        write_json(&set.stage(path)?, &trained.report)?;
+    }
+    set.commit()?;
     match &args.model_out {
         Some(path) => println!("model: {}", path.display()),
         None => println!("model: not saved (give --model-out FILE to keep it)"),
     }
     if let Some(path) = &args.report {
-        write_json(path, &trained.report)?;
         println!("report: {}", path.display());
     }
     Ok(())

@@ -222,20 +222,49 @@ impl SavedClustering {
             }
         };
         let width = umap.as_ref().map_or(features, |u| u.config.dims);
-        Ok(SavedClustering {
+        let saved = SavedClustering {
             k,
             features,
             model_digest: meta.get(MODEL).cloned(),
             centroids: read_tensor(&tensors, "centroids", &[k, width], &shown)?,
             kmeans_scale: exponent(KMEANS_SCALE)?,
             umap,
-        })
+        };
+        if !saved.scales_fit() {
+            bail!("{shown}: the clustering is damaged: its scales do not fit its values");
+        }
+        Ok(saved)
+    }
+
+    /// Whether the scales fit the values they were taken from: the reference's and the
+    /// embedding's exactly (both are kept), the centroids' within the range k-means measured
+    /// them in (their squares neither overflow nor underflow f32).
+    fn scales_fit(&self) -> bool {
+        if let Some(umap) = &self.umap {
+            return FeatureScale::of(&umap.reference) == umap.scale
+                && FeatureScale::of(&umap.embedding) == self.kmeans_scale;
+        }
+        let largest = self
+            .kmeans_scale
+            .apply(&self.centroids)
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let top = if self.kmeans_scale.exponent() == 0 {
+            2f32.powi(20)
+        } else {
+            1.0
+        };
+        largest == 0.0 || (2f32.powi(-60)..=top).contains(&largest)
     }
 
     /// Fails unless these features (from the model of `digest`, or from a file when none) are
     /// the kind this clustering was made from.
     pub fn check_features(&self, digest: Option<&str>, width: usize) -> Result<()> {
         match (&self.model_digest, digest) {
+            (None, Some(_)) => bail!(
+                "the clustering was made from a file of codes, so it cannot tell which model \
+                 they came from; give the codes to assign with --codes"
+            ),
             (Some(made), Some(given)) if made != given => bail!(
                 "the clustering was made from the codes of another model (weights digest \
                  {}..., this model's {}...)",

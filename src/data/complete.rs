@@ -117,10 +117,11 @@ fn gif_is_whole(b: &[u8]) -> bool {
     }
 }
 
-/// A PNG ends with its IEND chunk (length 0, type, CRC).
+/// A PNG ends with its IEND chunk (length 0, type, CRC), which some writers follow with
+/// more bytes.
 fn png_is_whole(b: &[u8]) -> bool {
     const IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xae, 0x42, 0x60, 0x82];
-    b.ends_with(&IEND)
+    b.windows(IEND.len()).any(|w| w == IEND)
 }
 
 /// A RIFF file (WebP) holds at least the size its header states.
@@ -167,6 +168,20 @@ mod tests {
                     bytes.len()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_end_are_allowed() {
+        for format in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Gif,
+            ImageFormat::WebP,
+        ] {
+            let mut bytes = encoded(format);
+            bytes.extend_from_slice(b"trailing bytes of some other writer");
+            assert_eq!(missing_end(format, &bytes), None, "{format:?}");
         }
     }
 

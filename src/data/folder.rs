@@ -258,8 +258,8 @@ pub fn survey(
     let (shape, mixed) = read_headers(&files, resize, decode_limit)?;
     if let Some(i) = mixed {
         notices.push(format!(
-            "{} has colour and others are gray: every image is read as RGB (3 values per \
-             pixel)",
+            "some images have colour (the first: {}) and others are gray: every image is read \
+             as RGB (3 values per pixel)",
             files[i].name
         ));
     }

@@ -58,13 +58,10 @@ impl Shape {
 }
 
 impl fmt::Display for Shape {
-    /// Width x height, and "RGB" for colour: "28x28", "32x32 RGB".
+    /// Width x height, gray or RGB: "28x28 gray", "32x32 RGB".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}x{}", self.cols, self.rows)?;
-        if self.channels == 3 {
-            write!(f, " RGB")?;
-        }
-        Ok(())
+        let colour = if self.channels == 3 { "RGB" } else { "gray" };
+        write!(f, "{}x{} {colour}", self.cols, self.rows)
     }
 }
 

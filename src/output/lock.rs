@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::{hold_partial, release_partial};
-use crate::identity::FileId;
+use crate::identity::{absolute, FileId};
 
 /// An output directory held by one process: a second run into it is refused while the first
 /// holds it. The lock is the operating system's (a killed run leaves none held), taken on a
@@ -17,14 +17,10 @@ pub struct DirLock {
     _file: fs::File,
 }
 
-/// `dir` as a parent and a name, for directories given as `.` or `a/..` too.
+/// The directory `dir` leads to (through links, `.` and `..`) as a parent and a name, so that
+/// two paths to one directory share its lock and its staging directory.
 pub(super) fn parent_and_name(dir: &Path) -> Result<(PathBuf, String)> {
-    let named = match dir.file_name() {
-        Some(_) => dir.to_path_buf(),
-        None => dir
-            .canonicalize()
-            .with_context(|| format!("cannot use {} as an output directory", dir.display()))?,
-    };
+    let named = absolute(dir);
     match (named.parent(), named.file_name()) {
         (Some(parent), Some(name)) => {
             let parent = if parent.as_os_str().is_empty() {

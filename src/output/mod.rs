@@ -17,7 +17,7 @@ mod lock;
 mod set;
 
 pub use lock::DirLock;
-pub use set::{OutputSet, MARKER_TEXT, OUTPUT_MARKER};
+pub use set::{beside, OutputSet, MARKER_TEXT, OUTPUT_MARKER};
 
 use std::fs;
 use std::io::Write;

@@ -81,9 +81,10 @@ impl OutputSet {
 
     /// A path beside the directory of a directory set: `<name>.<suffix>` in its parent.
     pub fn beside(&self, suffix: &str) -> Result<PathBuf> {
-        let dir = self.target_dir().context("not a directory of outputs")?;
-        let (parent, name) = parent_and_name(dir)?;
-        Ok(parent.join(format!("{name}.{suffix}")))
+        beside(
+            self.target_dir().context("not a directory of outputs")?,
+            suffix,
+        )
     }
 
     /// The final places of the files staged so far.
@@ -152,7 +153,13 @@ impl OutputSet {
                 .with_context(|| format!("cannot create {}", dir.target.display()))?;
             write_atomic(&dir.target.join(OUTPUT_MARKER), MARKER_TEXT)?;
         }
-        for (place, staged) in &self.files {
+        // Devices first: writing through one can fail (/dev/full), and then no file has been
+        // replaced yet. Renames do not fail but for reasons checked before the work.
+        let (devices, files): (Vec<_>, Vec<_>) = self
+            .files
+            .iter()
+            .partition(|(place, _)| matches!(target(place), Ok(Target::Device(_))));
+        for (place, staged) in devices.into_iter().chain(files) {
             if let Some(parent) = place.parent().filter(|p| !p.as_os_str().is_empty()) {
                 fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -165,6 +172,12 @@ impl OutputSet {
         self.committed = true;
         Ok(self.files.iter().map(|(place, _)| place.clone()).collect())
     }
+}
+
+/// A path beside the directory `dir`: `<name>.<suffix>` in its parent.
+pub fn beside(dir: &Path, suffix: &str) -> Result<PathBuf> {
+    let (parent, name) = parent_and_name(dir)?;
+    Ok(parent.join(format!("{name}.{suffix}")))
 }
 
 /// Moves `staged` to `place` as `write_atomic` would write it there.

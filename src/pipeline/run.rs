@@ -11,7 +11,7 @@ use super::Events;
 use crate::cluster::Features;
 use crate::data::{Dataset, Skipped, Source, SourceKind, Split, Survey};
 use crate::device::Device;
-use crate::output::{write_atomic, write_json, OutputSet};
+use crate::output::{beside, write_atomic, write_json, OutputSet};
 use crate::recipe::RecipeSettings;
 use crate::report::{csv, labelled, loss_plot, reconstruction_sheet, write_png, RunReport};
 use crate::{model_file, npy};
@@ -51,6 +51,8 @@ pub struct PipelineResult {
 const MODEL: &str = "model.safetensors";
 const SKIPPED: &str = "skipped.csv";
 const CLUSTERING: &str = "clustering.safetensors";
+/// Beside the output directory: `<out>.checkpoint.safetensors`.
+const CHECKPOINTS: &str = "checkpoint.safetensors";
 const EMBEDDING: &str = "embedding.npy";
 const NAMES: [&str; 11] = [
     "train.json",
@@ -84,17 +86,21 @@ impl Pipeline<'_> {
     }
 
     /// Every file a run into `out` writes or removes for `k` clusters (the list of skipped
-    /// files, written or an earlier run's removed, among them).
-    pub fn output_files(out: &Path, k: usize) -> Vec<PathBuf> {
+    /// files, written or an earlier run's removed, among them), and its checkpoints beside
+    /// `out` with `checkpoints`.
+    pub fn output_files(out: &Path, k: usize, checkpoints: bool) -> Result<Vec<PathBuf>> {
         let mut files: Vec<PathBuf> = [MODEL, SKIPPED]
             .iter()
             .chain(&NAMES)
             .map(|n| out.join(n))
             .collect();
         files.extend(with_cluster_outputs(out, None, |outputs| outputs.files(k)));
+        if checkpoints {
+            files.push(beside(out, CHECKPOINTS)?);
+        }
         files.sort();
         files.dedup();
-        files
+        Ok(files)
     }
 
     /// Trains (model.safetensors, train.json), encodes the split's images (codes.npy),
@@ -112,7 +118,7 @@ impl Pipeline<'_> {
             .target_dir()
             .expect("a directory of outputs")
             .to_path_buf();
-        let checkpoints = out.beside("checkpoint.safetensors")?;
+        let checkpoints = out.beside(CHECKPOINTS)?;
         let model = out.stage(&dir.join(MODEL))?;
         let outputs = ModelOutputs {
             model: Some(&model),

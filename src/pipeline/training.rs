@@ -25,16 +25,6 @@ pub struct ModelOutputs<'a> {
     pub checkpoints: Option<&'a Path>,
 }
 
-impl<'a> ModelOutputs<'a> {
-    /// The model and its checkpoints in one file, as `train --model-out` writes them.
-    pub fn file(path: Option<&'a Path>) -> Self {
-        ModelOutputs {
-            model: path,
-            checkpoints: path,
-        }
-    }
-}
-
 /// A trained model and the report of its training.
 pub struct Trained {
     pub spec: ModelSpec,
@@ -99,7 +89,8 @@ pub fn train_model(
         }
         match (output.checkpoints, saved.get()) {
             (Some(path), Some(epochs)) => bail!(
-                "interrupted; {0} holds the model after epoch {epochs} (continue with --model {0})",
+                "interrupted; {0} holds the model after epoch {epochs} (continue it with \
+                 aeclust train --model {0})",
                 path.display()
             ),
             _ => bail!("interrupted before a checkpoint was saved"),

@@ -29,7 +29,7 @@ impl RunReport {
         let t = &self.train;
         let mut md = String::from("# aeclust run\n\n");
         md += &format!(
-            "- data: {} ({} training, {} test images)\n",
+            "- data: {} ({} training, {} validation images)\n",
             self.data, t.train_samples, t.val_samples
         );
         md += &format!(
