@@ -2,35 +2,23 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 
 use super::args::{
-    check_output_dir, open_device, refuse_foreign_files, DataArgs, DeviceArgs, EmbedArgs,
-    KmeansArgs, SplitArg,
+    check_output_dir, open_device, refuse_foreign_files, DeviceArgs, EmbedArgs, KmeansArgs,
 };
 use super::console::Console;
+use super::features::FeatureArgs;
 use aeclust::data::SourceKind;
-use aeclust::identity::{refuse_duplicates, Inputs};
+use aeclust::identity::refuse_duplicates;
 use aeclust::output::{check_placeable, OutputSet};
 use aeclust::pipeline::{cluster_and_write, write_html, ClusterOutputs, ClusterPlan, Features};
-use aeclust::{model_file, npy};
 
 #[derive(Args)]
 pub struct ClusterArgs {
-    /// Features to cluster: a float32 .npy (samples x features), such as `encode` writes.
-    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
-    pub codes: Option<PathBuf>,
-    /// Or a model: encode the images of --data/--split with it, then cluster the codes.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// The images of the codes (see `train --help` for what --data takes): labels for the
-    /// scores, images for --pixels and --pictures, and the images to encode with --model.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// Which images the codes belong to.
-    #[arg(long, value_enum)]
-    pub split: Option<SplitArg>,
+    pub features: FeatureArgs,
     #[command(flatten)]
     pub kmeans: KmeansArgs,
     #[command(flatten)]
@@ -61,12 +49,6 @@ pub struct ClusterArgs {
     pub device: DeviceArgs,
 }
 
-/// Where the features come from.
-enum FeatureSource {
-    Codes(PathBuf),
-    Model(aeclust::model::ModelSpec, aeclust::model::Params),
-}
-
 pub fn cluster(args: &ClusterArgs) -> Result<()> {
     let plan = ClusterPlan {
         kmeans: args.kmeans.config(args.seed)?,
@@ -76,68 +58,12 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     if args.embedding_out.is_some() && plan.embed.is_none() {
         bail!("--embedding-out needs --embed umap");
     }
-    args.data.check()?;
     let needs_images = args.pixels || args.pictures.is_some();
-    let mut digest = None;
-    let mut inputs = Inputs::default();
-    let (features, points, width, survey, unscored) = match (&args.codes, &args.model) {
-        (Some(path), _) => {
-            let (n, d) = npy::read_matrix_shape(path)?;
-            inputs.add(path);
-            // Labels and images only belong to these codes when the counts agree.
-            let (survey, unscored) = match args.data.survey(None) {
-                Ok(survey) => {
-                    let split = args.data.split(args.split, &survey);
-                    match survey.count(split) {
-                        Ok(count) if count == n => (Some(survey), None),
-                        Ok(count) => (
-                            None,
-                            Some(format!(
-                                "the {} split of {} holds {count} images, the codes {n} \
-                                 rows (--split and --data say which images the codes are)",
-                                split.name(),
-                                args.data.data.display()
-                            )),
-                        ),
-                        Err(error) => (None, Some(format!("{error:#}"))),
-                    }
-                }
-                Err(error) => (None, Some(format!("{error:#}"))),
-            };
-            if let (true, Some(why)) = (needs_images, &unscored) {
-                bail!("--pixels and --pictures need the images of the codes: {why}");
-            }
-            (FeatureSource::Codes(path.clone()), n, d, survey, unscored)
-        }
-        (None, Some(model)) => {
-            let (spec, params) = model_file::load_weights(model)?;
-            digest = Some(model_file::digest(&spec, &params));
-            inputs.add(model);
-            let survey = args.data.survey(None)?;
-            spec.check_data(survey.shape).with_context(|| {
-                format!(
-                    "{} does not fit {}",
-                    model.display(),
-                    args.data.data.display()
-                )
-            })?;
-            let n = survey.count(args.data.split(args.split, &survey))?;
-            let width = spec.code_width();
-            (
-                FeatureSource::Model(spec, params),
-                n,
-                width,
-                Some(survey),
-                None,
-            )
-        }
-        (None, None) => bail!("give --codes or --model"),
-    };
-    let pixel_width = survey.as_ref().map_or(0, |s| s.shape.size());
+    let features = args.features.plan(needs_images)?;
+    let (points, width) = (features.points, features.width);
+    let digest = features.digest.clone();
+    let pixel_width = features.survey.as_ref().map_or(0, |s| s.shape.size());
     plan.check_points(points, width, pixel_width)?;
-    if let Some(survey) = &survey {
-        inputs.extend(&survey.inputs);
-    }
     let map = args.pictures.as_ref().map(|dir| dir.join("map.png"));
     let outputs = ClusterOutputs {
         report: args.report.as_deref(),
@@ -153,7 +79,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     let mut files = outputs.files(plan.kmeans.k);
     files.extend(html.clone());
     if let Some(dir) = &args.pictures {
-        check_output_dir(dir, "--pictures", &args.data.data)?;
+        check_output_dir(dir, "--pictures", &args.features.data.data)?;
         refuse_foreign_files(dir, "--pictures", &files)?;
     }
     for file in &files {
@@ -172,23 +98,13 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     .map(PathBuf::as_path)
     .collect();
     refuse_duplicates(&named)?;
-    inputs.refuse_outputs(files.iter().map(|p| p.as_path()))?;
+    features
+        .inputs
+        .refuse_outputs(files.iter().map(|p| p.as_path()))?;
 
     let device = open_device(&args.device)?;
-    let data = match survey {
-        Some(survey) => {
-            let split = args.data.split(args.split, &survey);
-            Some(args.data.load(survey)?.split(split)?)
-        }
-        None => None,
-    };
-    let codes = match &features {
-        FeatureSource::Codes(path) => npy::read_matrix(path)?.0,
-        FeatureSource::Model(spec, params) => {
-            let data = data.as_ref().expect("images to encode");
-            device.encoder().encode(spec, params, data)?
-        }
-    };
+    let no_images = features.no_images.clone();
+    let (codes, data) = args.features.load(features, &device)?;
     let features = Features {
         values: &codes,
         n: points,
@@ -209,7 +125,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         let settings = vec![
             (
                 "data".to_string(),
-                aeclust::data::names::escape(args.data.data.as_os_str()),
+                aeclust::data::names::escape(args.features.data.data.as_os_str()),
             ),
             ("features".into(), format!("{points} x {width}")),
             (
@@ -224,8 +140,8 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
                 "the squared distance to the cluster's centre".into(),
             ),
         ];
-        let folder =
-            args.data.data.is_dir() && SourceKind::of(&args.data.data)? == SourceKind::Folder;
+        let data_path = &args.features.data.data;
+        let folder = data_path.is_dir() && SourceKind::of(data_path)? == SourceKind::Folder;
         write_html(
             path,
             &mut set,
@@ -233,13 +149,13 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
             settings,
             Vec::new(),
             data,
-            folder.then_some(args.data.data.as_path()),
+            folder.then_some(data_path.as_path()),
             &clustering,
         )?;
         println!("report: {}", path.display());
     }
     set.commit()?;
-    if let Some(why) = unscored {
+    if let Some(why) = no_images {
         eprintln!("notice: not scored: {why}");
     }
     Ok(())

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod console;
 pub mod encode;
 pub mod export;
+pub mod features;
 pub mod info;
 pub mod interrupt;
 pub mod run;
