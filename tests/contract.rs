@@ -16,12 +16,7 @@ enum Declared {
 
 fn module_of(spec: &EntryPoint) -> (naga::Module, naga::valid::ModuleInfo) {
     let names: Vec<&str> = spec.parts.iter().map(|(name, _)| *name).collect();
-    let source: String = spec
-        .parts
-        .iter()
-        .map(|(_, text)| text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let source = aeclust::gpu::wgsl_source(&spec.parts);
     let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
         panic!(
             "{} ({}): {}",

@@ -17,12 +17,7 @@ use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
 
 fn parse(spec: &EntryPoint) -> Module {
-    let source: String = spec
-        .parts
-        .iter()
-        .map(|(_, text)| text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let source = aeclust::gpu::wgsl_source(&spec.parts);
     naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|e| panic!("{}: {}", spec.entry, e.emit_to_string(&source)))
 }

@@ -6,6 +6,7 @@ pub mod kernels;
 mod shader;
 
 pub use context::{list_adapters, AdapterReport, AdapterSummary, GpuContext, GpuRequest};
+pub use shader::wgsl_source;
 
 /// A GPU context and its compiled kernels: what every GPU stage runs on.
 pub struct Gpu {

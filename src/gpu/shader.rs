@@ -89,6 +89,15 @@ pub fn wgsl_constants(values: &[(&str, u32)]) -> String {
 }
 
 /// Compiles WGSL assembled from `parts` (file name, text) into a pipeline for `entry`.
+/// The WGSL of an entry point's source parts, in order.
+pub fn wgsl_source(parts: &[(&'static str, String)]) -> String {
+    parts
+        .iter()
+        .map(|(_, text)| text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn pipeline(
     ctx: &GpuContext,
     parts: &[(&'static str, String)],
@@ -97,11 +106,7 @@ pub fn pipeline(
     constants: &[(&str, f64)],
 ) -> Result<wgpu::ComputePipeline> {
     let names: Vec<&str> = parts.iter().map(|(name, _)| *name).collect();
-    let source: String = parts
-        .iter()
-        .map(|(_, text)| text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let source = wgsl_source(parts);
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = ctx
         .device
