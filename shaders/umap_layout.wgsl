@@ -37,15 +37,7 @@ const CLIP: f32 = 4.0;
 @group(0) @binding(4) var<storage, read> previous: array<f32>;
 @group(0) @binding(5) var<storage, read_write> positions: array<f32>;
 
-// lowbias32: the host's `embed::mix`, bit for bit.
-fn mix(x0: u32) -> u32 {
-    var x = x0;
-    x ^= x >> 16u;
-    x *= 0x7feb352du;
-    x ^= x >> 15u;
-    x *= 0x846ca68bu;
-    return x ^ (x >> 16u);
-}
+// mix (shaders/hash.wgsl) is compiled before this file.
 
 fn sample_edge(head: u32, tail: u32, edge: u32) {
     let dims = shape.dims;

@@ -88,7 +88,6 @@ pub fn wgsl_constants(values: &[(&str, u32)]) -> String {
         .collect()
 }
 
-/// Compiles WGSL assembled from `parts` (file name, text) into a pipeline for `entry`.
 /// The WGSL of an entry point's source parts, in order.
 pub fn wgsl_source(parts: &[(&'static str, String)]) -> String {
     parts
@@ -98,6 +97,7 @@ pub fn wgsl_source(parts: &[(&'static str, String)]) -> String {
         .join("\n")
 }
 
+/// Compiles WGSL assembled from `parts` (file name, text) into a pipeline for `entry`.
 pub fn pipeline(
     ctx: &GpuContext,
     parts: &[(&'static str, String)],

@@ -34,6 +34,7 @@ pub(super) fn entry_points() -> [EntryPoint; 3] {
             overrides: Vec::new(),
             parts: vec![
                 ("layout constants", wgsl_constants(&[("ROW", GRID_ROW)])),
+                wgsl_file!("hash.wgsl"),
                 wgsl_file!("umap_layout.wgsl"),
             ],
             slots: vec![colour, Uniform, Read, Read, Read, ReadWrite],
