@@ -44,6 +44,60 @@ pub const UMAP_MAX_NEIGHBORS: usize = 64;
 /// budget and the host's spectral layout quick.
 pub const UMAP_MAX_DIMS: usize = 1_024;
 
+/// Exclusive scans: the values per block (scan.wgsl's BLOCK). `scan_totals` loops once per
+/// block, the others once per value of a block.
+pub const SCAN_BLOCK: usize = 256;
+
+/// NN-descent: the most points. One invocation per point in a 1-D grid of 64-wide workgroups;
+/// an entry's index shares its u32 with two flags (30 bits, far more).
+pub const NN_DESCENT_MAX_N: usize = GRID_ROW as usize * 64;
+
+/// NN-descent: the loop iterations of one offer of a point to a list of k: the distance over
+/// `quads` vec4s, the check that the point is not in the list, the insertion.
+fn offer_cost(quads: usize, k: usize) -> usize {
+    quads + 2 * k + 2
+}
+
+/// NN-descent's `join_samples`: the sample slots one dispatch takes (a new slot offers 2m + 1
+/// points, an old one m), after loading the list, storing it and settling its flags (k x m);
+/// 0 when one slot alone loops past the budget.
+pub fn join_slots_per_dispatch(quads: usize, k: usize, m: usize) -> usize {
+    let fixed = 2 * k + k * m + 2 * m;
+    LOOP_BUDGET.saturating_sub(fixed) / ((2 * m + 1) * offer_cost(quads, k))
+}
+
+/// NN-descent's `draw_samples`: the reverse entries one dispatch takes after a point's own k
+/// (each costs up to 2m + 2 iterations, in each of the sample's two parts).
+pub fn sample_entries_per_dispatch(k: usize, m: usize) -> usize {
+    let per_entry = 2 * (2 * m + 2);
+    (LOOP_BUDGET.saturating_sub(k * per_entry + 4 * m) / per_entry).max(1)
+}
+
+/// Fails unless NN-descent of n points of d features with k neighbours (k sampled) and leaves
+/// of `leaf` fits the kernels (see `nn_descent_max_features`).
+pub fn check_nn_descent(n: usize, d: usize, k: usize, leaf: usize) -> Result<()> {
+    if n > NN_DESCENT_MAX_N {
+        bail!("the approximate neighbour search takes at most {NN_DESCENT_MAX_N} points, got {n}");
+    }
+    let most = nn_descent_max_features(k, leaf);
+    if d > most {
+        bail!(
+            "the approximate neighbour search takes at most {most} features with {k} \
+             neighbours, got {d} (give --neighbour-search exact)"
+        );
+    }
+    Ok(())
+}
+
+/// The most features NN-descent takes with k neighbours (k sampled) and leaves of `leaf`:
+/// one slot of `join_samples` (2k + 1 offers) and the `leaf` offers of `offer_leaves` must
+/// each fit the loop budget.
+pub fn nn_descent_max_features(k: usize, leaf: usize) -> usize {
+    let join = LOOP_BUDGET.saturating_sub(2 * k + k * k + 2 * k) / (2 * k + 1);
+    let leaves = LOOP_BUDGET.saturating_sub(2 * k) / leaf.max(k);
+    4 * join.min(leaves).saturating_sub(2 * k + 2)
+}
+
 /// Rows of a 2-D dispatch grid (WebGPU's per-axis limit), shared by every kernel that indexes
 /// with `gid.y * ROW + gid.x`.
 pub const GRID_ROW: u32 = 65_535;

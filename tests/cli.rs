@@ -580,6 +580,8 @@ fn deep_recipe_and_umap_run_side_by_side() {
             "2",
             "--embed-epochs",
             "30",
+            "--neighbour-search",
+            "nn-descent",
             "--backend",
             backend,
             "--report",
@@ -601,6 +603,8 @@ fn deep_recipe_and_umap_run_side_by_side() {
         let embedding = &runs[1]["embedding"];
         assert_eq!(embedding["method"], "umap");
         assert_eq!(embedding["neighbors"], 8);
+        assert_eq!(embedding["search"], "nn-descent");
+        assert_eq!(embedding["neighbour_search_used"], "nn-descent");
         assert_eq!(runs[1]["dims"], 2);
         assert!(embedding["seconds"].is_number() && runs[1]["acc"].is_number());
         assert!(runs[0]["embedding"].is_null());

@@ -10,7 +10,9 @@ use aeclust::domain::{
     kmeans_centroids_per_dispatch, knn_columns_per_dispatch, GRID_ROW, KMEANS_MAX_D, KMEANS_MAX_K,
     LOOP_BUDGET, MATMUL_MAX_K, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS,
 };
-use aeclust::embed::{layout_problem, symmetrize, umap, GpuUmapSteps, UmapConfig, UmapSteps};
+use aeclust::embed::{
+    layout_problem, symmetrize, umap, GpuUmapSteps, NeighbourSearch, UmapConfig, UmapSteps,
+};
 use aeclust::gpu::kernels::{padded_dims, Kmeans, BALLOT_MAX_K};
 use aeclust::reference::umap_graph::memberships;
 use aeclust::reference::umap_knn::knn;
@@ -254,15 +256,19 @@ fn kmeans_and_umap_work_at_any_float_scale() {
         n_init: 2,
         ..KmeansConfig::default()
     };
-    let umap_config = UmapConfig {
-        neighbors: 8,
-        dims: 2,
-        epochs: Some(20),
-        ..UmapConfig::default()
-    };
+    let umap_configs =
+        [NeighbourSearch::Exact, NeighbourSearch::NnDescent].map(|search| UmapConfig {
+            neighbors: 8,
+            dims: 2,
+            epochs: Some(20),
+            search,
+            ..UmapConfig::default()
+        });
     for_each_device(|device| {
         let want = kmeans(device, &plain, n, d, &config).unwrap();
-        let want_embedding = umap(device, &plain, (n, d), &umap_config).unwrap();
+        let want_embeddings = umap_configs
+            .clone()
+            .map(|umap_config| umap(device, &plain, (n, d), &umap_config).unwrap());
         // Powers of two far outside f32's comfortable range: squared distances would
         // overflow (2^70) or underflow (2^-90) without rescaling. Scaling is exact, so
         // everything must match bit for bit.
@@ -278,8 +284,14 @@ fn kmeans_and_umap_work_at_any_float_scale() {
                 (got.inertia - inertia).abs() <= 1e-9 * inertia,
                 "2^{exponent}"
             );
-            let embedding = umap(device, &points, (n, d), &umap_config).unwrap();
-            assert_eq!(embedding, want_embedding, "2^{exponent}: embedding");
+            for (umap_config, want_embedding) in umap_configs.iter().zip(&want_embeddings) {
+                let embedding = umap(device, &points, (n, d), umap_config).unwrap();
+                let search = umap_config.search.name();
+                assert_eq!(
+                    embedding, *want_embedding,
+                    "2^{exponent}: {search} embedding"
+                );
+            }
         }
         // Not a power of two: the blobs are still found.
         let (points, _, _) = scaled_blobs(1e20);

@@ -8,7 +8,7 @@ use clap::Args;
 use aeclust::cluster::{Init, KmeansConfig};
 use aeclust::data::{parse_size, DataOptions, Source, SourceKind, Split, Survey};
 use aeclust::device::{BackendChoice, Device};
-use aeclust::embed::UmapConfig;
+use aeclust::embed::{NeighbourSearch, UmapConfig};
 use aeclust::gpu::GpuRequest;
 use aeclust::identity::{absolute, refuse_duplicates, Inputs};
 use aeclust::model::{parse_activations, parse_widths, Loss};
@@ -274,6 +274,9 @@ pub struct EmbedArgs {
     /// UMAP: layout epochs [500 up to 10 000 points, else 200].
     #[arg(long)]
     pub embed_epochs: Option<usize>,
+    /// UMAP: how the neighbours are found [auto: exact below 40 000 points, else NN-descent].
+    #[arg(long, value_enum, default_value_t = NeighbourSearch::Auto)]
+    pub neighbour_search: NeighbourSearch,
 }
 
 impl EmbedArgs {
@@ -287,6 +290,7 @@ impl EmbedArgs {
             dims: self.embed_dims,
             min_dist: self.min_dist,
             epochs: self.embed_epochs,
+            search: self.neighbour_search,
             seed,
         };
         config.check()?;

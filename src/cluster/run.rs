@@ -13,6 +13,8 @@ pub struct EmbeddingRun {
     pub method: &'static str,
     #[serde(flatten)]
     pub config: UmapConfig,
+    /// The neighbour search that ran ("exact" or "nn-descent").
+    pub neighbour_search_used: &'static str,
     pub layout_epochs: usize,
     pub seconds: f64,
 }
@@ -99,6 +101,7 @@ pub fn embed_and_cluster(
     run.embedding = Some(EmbeddingRun {
         method: "umap",
         config: umap.clone(),
+        neighbour_search_used: umap.search.resolve(n).name(),
         layout_epochs: umap.epochs_for(n),
         seconds,
     });

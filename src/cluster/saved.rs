@@ -14,7 +14,7 @@ use safetensors::SafeTensors;
 
 use super::{Features, KmeansResult};
 use crate::device::Device;
-use crate::embed::{transform_epochs, Reference, UmapConfig};
+use crate::embed::{transform_epochs, NeighbourSearch, Reference, UmapConfig};
 use crate::model_file::{read_tensor, write_tensors};
 use crate::reference::umap_layout::Curve;
 use crate::scale::FeatureScale;
@@ -207,6 +207,7 @@ impl SavedClustering {
                     dims,
                     min_dist,
                     epochs: None,
+                    search: NeighbourSearch::Auto,
                     seed: number(UMAP_SEED)? as u64,
                 };
                 config

@@ -13,6 +13,7 @@ use crate::gpu::kernels::{
 use crate::gpu::Gpu;
 use crate::reference::umap_knn::Neighbours;
 use crate::reference::umap_layout::LayoutProblem;
+use crate::reference::umap_nndescent::Descent;
 
 /// Bytes of one block of distances (rows x every point).
 const BLOCK_BYTES: usize = 64 << 20;
@@ -76,6 +77,16 @@ impl UmapSteps for GpuUmapSteps<'_> {
             indices: bytemuck::pod_collect_to_vec(&read_bytes(ctx, &indices, 0, n * k * 4)?),
             squared: read_f32(ctx, &distances, 0, n * k)?,
         })
+    }
+
+    /// The lists of `reference::umap_nndescent`, bit for bit.
+    fn nn_descent(
+        &self,
+        points: &[f32],
+        shape: (usize, usize),
+        descent: &Descent,
+    ) -> Result<(Neighbours, Vec<u64>)> {
+        super::gpu_nndescent::nn_descent(self.0, points, shape, descent)
     }
 
     /// The weights as `reference::umap_graph` computes them.

@@ -1,11 +1,13 @@
-//! UMAP: a low-dimensional embedding in which k-means finds the digits. The steps: exact
-//! k nearest neighbours, fuzzy membership weights, their symmetric union, a spectral initial
+//! UMAP: a low-dimensional embedding in which k-means finds the digits. The steps: the k
+//! nearest neighbours (exact, or by NN-descent for many points), fuzzy membership weights, their symmetric union, a spectral initial
 //! layout, then the stochastic layout optimisation with negative sampling.
 
+mod gpu_nndescent;
 mod gpu_steps;
 mod graph;
 mod init;
 mod layout;
+mod search;
 mod steps;
 mod transform;
 
@@ -13,6 +15,7 @@ pub use gpu_steps::GpuUmapSteps;
 pub use graph::{symmetrize, Graph};
 pub use init::spectral_layout;
 pub use layout::{colour_edges, layout_problem};
+pub use search::{NeighbourSearch, NN_DESCENT_FROM};
 pub use steps::{CpuUmapSteps, UmapSteps};
 pub use transform::{transform_epochs, Reference};
 
@@ -22,7 +25,7 @@ pub type Embedded = (Vec<f32>, Graph);
 use anyhow::{bail, Result};
 
 use crate::device::Device;
-use crate::domain::{check_knn, UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
+use crate::domain::{UMAP_MAX_DIMS, UMAP_MAX_NEIGHBORS};
 use crate::reference::umap_layout::Curve;
 use crate::scale::FeatureScale;
 
@@ -38,6 +41,8 @@ pub struct UmapConfig {
     pub min_dist: f32,
     /// Layout epochs; umap-learn's rule when not given (500 up to 10 000 points, else 200).
     pub epochs: Option<usize>,
+    /// How the neighbours are found.
+    pub search: NeighbourSearch,
     pub seed: u64,
 }
 
@@ -48,6 +53,7 @@ impl Default for UmapConfig {
             dims: 10,
             min_dist: 0.0,
             epochs: None,
+            search: NeighbourSearch::Auto,
             seed: 0,
         }
     }
@@ -94,7 +100,7 @@ impl UmapConfig {
                 self.neighbors
             );
         }
-        check_knn(n, d)
+        self.search.check(n, d, self.neighbors - 1)
     }
 
     pub fn epochs_for(&self, n: usize) -> usize {
@@ -129,7 +135,9 @@ pub fn umap_with_graph(
     // UMAP depends only on how distances compare: a power of two keeps them inside f32.
     let points = FeatureScale::of(points).apply(points);
     let steps = device.umap_steps();
-    let neighbours = steps.knn(&points, n, d, k)?;
+    let neighbours = config
+        .search
+        .run(steps.as_ref(), &points, (n, d), k, config.seed)?;
     let weights = steps.memberships(&neighbours.squared, k)?;
     let graph = symmetrize(&neighbours.indices, &weights, n, k);
     let embedding = lay_out(device, &graph, n, config)?;

@@ -10,11 +10,14 @@ pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub mod row_groups;
+pub mod scan;
 #[cfg(target_arch = "x86_64")]
 mod tiled_sgemm;
+pub mod umap_forest;
 pub mod umap_graph;
 pub mod umap_knn;
 pub mod umap_layout;
+pub mod umap_nndescent;
 
 pub use adam::adam;
 pub use gather::gather;

@@ -85,6 +85,16 @@ impl RunReport {
                     .map_or("-".into(), |e| format!("{:.2}", e.seconds))
             );
         }
+        if let Some(e) = self.clustering.iter().find_map(|r| r.embedding.as_ref()) {
+            md += &format!(
+                "\nUMAP: {} neighbours ({} search), {} dimensions, min_dist {}, {} epochs.\n",
+                e.config.neighbors,
+                e.neighbour_search_used,
+                e.config.dims,
+                e.config.min_dist,
+                e.layout_epochs
+            );
+        }
         md += "\nFiles: ";
         md += &self.files.join(", ");
         md += "\n";

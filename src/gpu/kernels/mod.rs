@@ -16,7 +16,9 @@ mod gather;
 mod kmeans;
 mod loss;
 mod matmul;
+mod nndescent;
 mod reduce;
+mod scan;
 mod step;
 mod umap;
 
@@ -25,7 +27,12 @@ pub use gather::{upload_images, Gather, GatherSource, ImageChunk};
 pub use kmeans::{padded_dims, Kmeans, KmeansBuffers, KmeansShape, BALLOT_MAX_K, MAX_RUNNING};
 pub use loss::{LossBuffers, LossFunction, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
+pub use nndescent::{
+    DescentBuffers, DescentShape, DescentStep, ForestBuffers, ForestStep, NnDescentKernels,
+    TreeShape,
+};
 pub use reduce::ColumnSums;
+pub use scan::Scan;
 pub use step::{StepParams, StepTable};
 pub use umap::{
     KnnBlock, KnnBuffers, LayoutBuffers, LayoutColour, LayoutShape, MembershipBuffers, UmapKernels,
@@ -133,6 +140,8 @@ pub fn catalog() -> Vec<EntryPoint> {
         adam::entry_points(),
         kmeans::entry_points().into(),
         umap::entry_points().into(),
+        scan::entry_points().into(),
+        nndescent::entry_points(),
     ]
     .concat()
 }
@@ -277,6 +286,8 @@ pub struct Kernels {
     pub adam: Adam,
     pub kmeans: Kmeans,
     pub umap: UmapKernels,
+    pub scan: Scan,
+    pub nndescent: NnDescentKernels,
 }
 
 impl Kernels {
@@ -289,6 +300,8 @@ impl Kernels {
             adam: Adam::new(ctx)?,
             kmeans: Kmeans::new(ctx)?,
             umap: UmapKernels::new(ctx)?,
+            scan: Scan::new(ctx)?,
+            nndescent: NnDescentKernels::new(ctx)?,
         })
     }
 }
