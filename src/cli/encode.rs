@@ -43,7 +43,7 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     inputs.extend_path(Some(&args.model));
     check_outputs([args.out.as_path()], &inputs)?;
     let device = open_device(&args.device)?;
-    let data = args.data.load(survey)?.split(split)?;
+    let data = args.data.load(survey)?.into_split(split)?;
     let start = std::time::Instant::now();
     let codes = device.encoder().encode(&spec, &params, &data)?;
     let width = codes.len() / data.count;

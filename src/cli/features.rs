@@ -124,7 +124,7 @@ impl FeatureArgs {
         let data = match plan.survey {
             Some(survey) => {
                 let split = self.data.split(self.split, &survey);
-                Some(self.data.load(survey)?.split(split)?)
+                Some(self.data.load(survey)?.into_split(split)?)
             }
             None => None,
         };

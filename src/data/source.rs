@@ -58,6 +58,19 @@ impl Source {
         Ok(all.select(if split == Split::Train { &train } else { &held }))
     }
 
+    /// `split`, the source given up for it: all of a decoded source is handed over, not
+    /// copied, so that its pixels are held once.
+    pub fn into_split(self, split: Split) -> Result<Dataset> {
+        match (self.parts, split) {
+            (Parts::Loaded { all, .. }, Split::All) => Ok(all),
+            (parts, _) => Source {
+                survey: self.survey,
+                parts,
+            }
+            .split(split),
+        }
+    }
+
     /// The training part (at most `limit` images of it: MNIST's first ones, as Keras users
     /// slice them, or a sample across the whole part from any other source) and the held-out
     /// part.
@@ -75,7 +88,7 @@ impl Source {
 
 /// Reads one split of the data at `path` (the whole source is read).
 pub fn load(path: &Path, split: Split, options: &DataOptions) -> Result<Dataset> {
-    Source::open(path, options, &|_, _| {})?.split(split)
+    Source::open(path, options, &|_, _| {})?.into_split(split)
 }
 
 /// MNIST's IDX directory, one split: what the tests and the benchmark read.
