@@ -89,6 +89,8 @@ fn nn_descent_at_the_edges_of_its_domain() {
         point.iter_mut().zip(&v).for_each(|(p, x)| *p = x / norm);
     }
     check_twins(&points, n, d, &Descent::for_points(n, k, 4));
+    // The fewest points: two, each the other's neighbour.
+    check_twins(&[0.0, 1.0, 1.0, 0.0], 2, 2, &Descent::for_points(2, 1, 6));
     // Every point the same: every distance ties.
     let n = 300;
     check_twins(&vec![0.25f32; n * 3], n, 3, &Descent::for_points(n, 9, 5));
@@ -119,8 +121,15 @@ fn recall_on_clustered_points_is_at_least_0_99() {
 #[test]
 fn auto_takes_nn_descent_from_its_threshold_and_every_device_builds_the_same_graph() {
     let search = NeighbourSearch::Auto;
-    assert_eq!(search.resolve(NN_DESCENT_FROM - 1), NeighbourSearch::Exact);
-    assert_eq!(search.resolve(NN_DESCENT_FROM), NeighbourSearch::NnDescent);
+    let (n, k) = (NN_DESCENT_FROM, 19);
+    let widest = nn_descent_max_features(k, Descent::for_points(n, k, 0).leaf);
+    assert_eq!(search.resolve(n - 1, 10, k), NeighbourSearch::Exact);
+    assert_eq!(search.resolve(n, 10, k), NeighbourSearch::NnDescent);
+    assert_eq!(search.resolve(n, widest, k), NeighbourSearch::NnDescent);
+    // Wider features than NN-descent takes: auto keeps the exact search, and says so.
+    assert_eq!(search.resolve(n, widest + 1, k), NeighbourSearch::Exact);
+    assert!(search.check(n, widest + 1, k).is_ok());
+    assert!(NeighbourSearch::NnDescent.check(n, widest + 1, k).is_err());
     let (n, d) = (600, 6);
     let points = blobs(n, d, 4, 9);
     let config = UmapConfig {

@@ -274,7 +274,8 @@ pub struct EmbedArgs {
     /// UMAP: layout epochs [500 up to 10 000 points, else 200].
     #[arg(long)]
     pub embed_epochs: Option<usize>,
-    /// UMAP: how the neighbours are found [auto: exact below 40 000 points, else NN-descent].
+    /// UMAP: how the neighbours are found [auto: NN-descent from 40 000 points, unless the
+    /// features are wider than it takes; exact otherwise].
     #[arg(long, value_enum, default_value_t = NeighbourSearch::Auto)]
     pub neighbour_search: NeighbourSearch,
 }

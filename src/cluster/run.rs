@@ -87,9 +87,8 @@ pub fn embed_and_cluster(
     umap: &UmapConfig,
 ) -> Result<(ClusterRun, KmeansResult, Vec<f32>, Graph)> {
     let n = features.n;
-    let start = Instant::now();
-    let (embedded, graph) =
-        crate::embed::umap_with_graph(device, features.values, (n, features.d), umap)?;
+    let (start, d) = (Instant::now(), features.d);
+    let (embedded, graph) = crate::embed::umap_with_graph(device, features.values, (n, d), umap)?;
     let seconds = start.elapsed().as_secs_f64();
     let features = Features {
         values: &embedded,
@@ -101,7 +100,7 @@ pub fn embed_and_cluster(
     run.embedding = Some(EmbeddingRun {
         method: "umap",
         config: umap.clone(),
-        neighbour_search_used: umap.search.resolve(n).name(),
+        neighbour_search_used: umap.search.resolve(n, d, umap.neighbors - 1).name(),
         layout_epochs: umap.epochs_for(n),
         seconds,
     });

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::steps::UmapSteps;
-use crate::domain::{check_knn, check_nn_descent};
+use crate::domain::{check_knn, check_nn_descent, nn_descent_max_features};
 use crate::reference::umap_knn::Neighbours;
 use crate::reference::umap_nndescent::Descent;
 
@@ -12,7 +12,8 @@ use crate::reference::umap_nndescent::Descent;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NeighbourSearch {
-    /// Exact below `NN_DESCENT_FROM` points, NN-descent from there.
+    /// Exact below `NN_DESCENT_FROM` points, NN-descent from there (unless the features are
+    /// wider than it takes).
     #[default]
     Auto,
     /// Every pair's distance.
@@ -26,10 +27,15 @@ pub enum NeighbourSearch {
 pub const NN_DESCENT_FROM: usize = 40_000;
 
 impl NeighbourSearch {
-    /// The search that runs for n points: `Exact` or `NnDescent`.
-    pub fn resolve(self, n: usize) -> NeighbourSearch {
+    /// The search that runs for n points of d features, k neighbours each: `Exact` or
+    /// `NnDescent`. `Auto` keeps the exact search for features wider than NN-descent takes.
+    pub fn resolve(self, n: usize, d: usize, k: usize) -> NeighbourSearch {
         match self {
-            NeighbourSearch::Auto if n >= NN_DESCENT_FROM => NeighbourSearch::NnDescent,
+            NeighbourSearch::Auto
+                if n >= NN_DESCENT_FROM && d <= nn_descent_max_features(k, leaf(n, k)) =>
+            {
+                NeighbourSearch::NnDescent
+            }
             NeighbourSearch::Auto => NeighbourSearch::Exact,
             chosen => chosen,
         }
@@ -47,8 +53,8 @@ impl NeighbourSearch {
     /// Fails unless the search that runs for n points of d features, k neighbours each, fits
     /// the kernels.
     pub fn check(self, n: usize, d: usize, k: usize) -> Result<()> {
-        match self.resolve(n) {
-            NeighbourSearch::NnDescent => check_nn_descent(n, d, k, descent(n, k, 0).leaf),
+        match self.resolve(n, d, k) {
+            NeighbourSearch::NnDescent => check_nn_descent(n, d, k, leaf(n, k)),
             _ => check_knn(n, d),
         }
     }
@@ -62,7 +68,7 @@ impl NeighbourSearch {
         k: usize,
         seed: u64,
     ) -> Result<Neighbours> {
-        match self.resolve(n) {
+        match self.resolve(n, d, k) {
             NeighbourSearch::NnDescent => {
                 Ok(steps.nn_descent(points, (n, d), &descent(n, k, seed))?.0)
             }
@@ -74,4 +80,9 @@ impl NeighbourSearch {
 /// NN-descent's settings for UMAP: the defaults, seeded by the run's seed.
 fn descent(n: usize, k: usize, seed: u64) -> Descent {
     Descent::for_points(n, k, seed as u32)
+}
+
+/// The most points of NN-descent's leaves for n points and k neighbours.
+fn leaf(n: usize, k: usize) -> usize {
+    descent(n, k, 0).leaf
 }
