@@ -49,7 +49,7 @@ if [ "$QUICK" = 1 ]; then
     bench=(--samples 1024 --batch 32,256)
     deep=(--epochs 1 --limit 1000 --embed-epochs 20 --n-init 2)
 else
-    tests=(kernels domain parity cluster embed training pipeline)
+    tests=(kernels domain parity cluster embed nndescent training pipeline)
     bench=(--batch 32,256,1024)
     deep=()
 fi
