@@ -309,7 +309,7 @@ pub fn settle_flags(entries: &mut [u32], sampled_new: &[u32]) -> u64 {
     inserted
 }
 
-/// The lists of the renumbered points (point p is the original point order[p]) in the
+/// The lists of the renumbered points (point p is the original point `order[p]`) in the
 /// original numbering, each nearest first with ties to the lower original index.
 pub fn original_numbering(lists: &Lists, order: &[u32]) -> Neighbours {
     let (n, k) = (order.len(), lists.entries.len() / order.len());
