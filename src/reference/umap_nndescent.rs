@@ -93,6 +93,33 @@ pub struct Lists {
     pub squared: Vec<f32>,
 }
 
+impl Lists {
+    /// `update(i, list)` on every point's list of k in parallel (starting empty when `fresh`,
+    /// else as stored), each stored back after; the sum of what `update` returned.
+    fn update_each(
+        &mut self,
+        k: usize,
+        fresh: bool,
+        update: impl Fn(usize, &mut List) -> u64 + Sync,
+    ) -> u64 {
+        self.entries
+            .par_chunks_mut(k)
+            .zip(self.squared.par_chunks_mut(k))
+            .enumerate()
+            .map(|(i, (entries, squared))| {
+                let mut list = if fresh {
+                    List::empty(k)
+                } else {
+                    List::load(entries, squared)
+                };
+                let result = update(i, &mut list);
+                list.store(entries, squared);
+                result
+            })
+            .sum()
+    }
+}
+
 /// The k approximate nearest neighbours of every point of the n x d `points` (n > k), nearest
 /// first, ties to the lower index; and how many entries came in at each iteration.
 pub fn nn_descent(points: &[f32], n: usize, d: usize, descent: &Descent) -> (Neighbours, Vec<u64>) {
@@ -139,21 +166,15 @@ pub fn initial_lists(points: &[f32], d: usize, descent: &Descent) -> Lists {
         entries: vec![0; n * k],
         squared: vec![0.0; n * k],
     };
-    lists
-        .entries
-        .par_chunks_mut(k)
-        .zip(lists.squared.par_chunks_mut(k))
-        .enumerate()
-        .for_each(|(i, (entries, squared))| {
-            let offset = initial_offset(descent.seed, i as u32, n as u32) as usize;
-            let mut list = List::empty(k);
-            for s in 0..k {
-                let j = (i + 1 + (offset + s) % (n - 1)) % n;
-                let row = |p: usize| &points[p * d..(p + 1) * d];
-                list.offer(j as u32, squared_distance(row(i), row(j)), NEW);
-            }
-            list.store(entries, squared);
-        });
+    lists.update_each(k, true, |i, list| {
+        let offset = initial_offset(descent.seed, i as u32, n as u32) as usize;
+        for s in 0..k {
+            let j = (i + 1 + (offset + s) % (n - 1)) % n;
+            let row = |p: usize| &points[p * d..(p + 1) * d];
+            list.offer(j as u32, squared_distance(row(i), row(j)), NEW);
+        }
+        0
+    });
     lists
 }
 
@@ -170,24 +191,18 @@ pub fn offer_leaves(points: &[f32], d: usize, lists: &mut Lists, tree: &Tree, le
     for (p, &i) in tree.order.iter().enumerate() {
         position[i as usize] = p as u32;
     }
-    lists
-        .entries
-        .par_chunks_mut(k)
-        .zip(lists.squared.par_chunks_mut(k))
-        .enumerate()
-        .for_each(|(i, (entries, squared))| {
-            let p = position[i] as usize;
-            let (from, to) = leaf_window(p as u32, tree.starts[p], tree.ends[p], leaf as u32);
-            let mut list = List::load(entries, squared);
-            let row = |q: usize| &points[q * d..(q + 1) * d];
-            for q in from..to {
-                let j = tree.order[q as usize] as usize;
-                if j != i {
-                    list.offer(j as u32, squared_distance(row(i), row(j)), NEW);
-                }
+    lists.update_each(k, false, |i, list| {
+        let p = position[i] as usize;
+        let (from, to) = leaf_window(p as u32, tree.starts[p], tree.ends[p], leaf as u32);
+        let row = |q: usize| &points[q * d..(q + 1) * d];
+        for q in from..to {
+            let j = tree.order[q as usize] as usize;
+            if j != i {
+                list.offer(j as u32, squared_distance(row(i), row(j)), NEW);
             }
-            list.store(entries, squared);
-        });
+        }
+        0
+    });
 }
 
 /// The reverse entries in compressed rows: those of point j are
@@ -266,32 +281,24 @@ fn insert_sampled(slots: &mut [u32], keys: &mut [u32], j: u32, key: u32) {
 /// returns how many entries came in.
 pub fn join(points: &[f32], d: usize, lists: &mut Lists, samples: &[u32], m: usize) -> u64 {
     let k = lists.entries.len() / (samples.len() / (2 * m));
-    lists
-        .entries
-        .par_chunks_mut(k)
-        .zip(lists.squared.par_chunks_mut(k))
-        .enumerate()
-        .map(|(i, (entries, squared))| {
-            let mut list = List::load(entries, squared);
-            let row = |p: u32| &points[p as usize * d..(p as usize + 1) * d];
-            let sampled = |p: u32| &samples[p as usize * 2 * m..(p as usize + 1) * 2 * m];
-            let mut offer = |c: u32| {
-                if c != i as u32 && c != EMPTY {
-                    list.offer(c, squared_distance(row(i as u32), row(c)), INSERTED);
-                }
-            };
-            let (new, old) = sampled(i as u32).split_at(m);
-            for &a in new.iter().filter(|&&a| a != EMPTY) {
-                offer(a);
-                sampled(a).iter().for_each(|&c| offer(c));
+    lists.update_each(k, false, |i, list| {
+        let row = |p: u32| &points[p as usize * d..(p as usize + 1) * d];
+        let sampled = |p: u32| &samples[p as usize * 2 * m..(p as usize + 1) * 2 * m];
+        let mut offer = |c: u32| {
+            if c != i as u32 && c != EMPTY {
+                list.offer(c, squared_distance(row(i as u32), row(c)), INSERTED);
             }
-            for &a in old.iter().filter(|&&a| a != EMPTY) {
-                sampled(a)[..m].iter().for_each(|&c| offer(c));
-            }
-            list.store(entries, squared);
-            settle_flags(entries, new)
-        })
-        .sum()
+        };
+        let (new, old) = sampled(i as u32).split_at(m);
+        for &a in new.iter().filter(|&&a| a != EMPTY) {
+            offer(a);
+            sampled(a).iter().for_each(|&c| offer(c));
+        }
+        for &a in old.iter().filter(|&&a| a != EMPTY) {
+            sampled(a)[..m].iter().for_each(|&c| offer(c));
+        }
+        settle_flags(&mut list.entries, new)
+    })
 }
 
 /// After a join: entries that came in become new, sampled new entries become old; returns
