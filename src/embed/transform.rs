@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use crate::reference::umap_graph::bandwidth;
 use crate::reference::umap_layout::{mix, Curve, NEGATIVE_RATE};
+use crate::reference::umap_nndescent::squared_distance;
 
 /// A fitted embedding to place new points in.
 pub struct Reference<'a> {
@@ -61,7 +62,7 @@ impl Reference<'_> {
         let k = self.neighbors.min(self.n());
         let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
         for (i, row) in self.points.chunks(self.d).enumerate() {
-            let d2: f32 = row.iter().zip(point).map(|(a, b)| (a - b) * (a - b)).sum();
+            let d2 = squared_distance(row, point);
             if best.len() == k && d2 >= best[k - 1].0 {
                 continue;
             }
