@@ -104,11 +104,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = file
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = parent_dir(&file).join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    remove_stale_temps(&file);
+    let tmp = parent_dir(&file).join(format!("{}{}", temp_prefix(name), std::process::id()));
     hold_partial(&tmp);
     let result = (|| -> std::io::Result<()> {
         let mut out = fs::File::create(&tmp)?;
@@ -121,6 +118,42 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     release_partial(&tmp);
     result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// How the temporary files of [`write_atomic`] for a file called `name` begin (the writer's
+/// process id follows).
+fn temp_prefix(name: &std::ffi::OsStr) -> String {
+    format!(".{}.tmp-", name.to_string_lossy())
+}
+
+/// Removes the temporary files that writers of `path` killed mid-write (SIGKILL cannot be
+/// caught) left beside it: those whose process no longer runs.
+pub fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let prefix = temp_prefix(name);
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let pid = entry_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|pid| pid.parse::<libc::pid_t>().ok());
+        if pid.is_some_and(|pid| !process_runs(pid)) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` exists (ours included).
+fn process_runs(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 /// Removes the temporary files and staging directories of writes still in progress (for a
@@ -194,4 +227,29 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_removes_only_the_temporary_files_of_its_own_killed_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let dead = child.id();
+        let stale = dir.path().join(format!(".out.bin.tmp-{dead}"));
+        // Process 1 always runs.
+        let running = dir.path().join(".out.bin.tmp-1");
+        let other_file = dir.path().join(format!(".other.bin.tmp-{dead}"));
+        for file in [&stale, &running, &other_file] {
+            fs::write(file, b"partial").unwrap();
+        }
+        let path = dir.path().join("out.bin");
+        write_atomic(&path, b"whole").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"whole");
+        assert!(!stale.exists());
+        assert!(running.exists() && other_file.exists());
+    }
 }

@@ -11,7 +11,7 @@ use super::Events;
 use crate::cluster::Features;
 use crate::data::{Dataset, Skipped, Source, SourceKind, Split, Survey};
 use crate::device::Device;
-use crate::output::{beside, write_atomic, write_json, OutputSet};
+use crate::output::{beside, remove_stale_temps, write_atomic, write_json, OutputSet};
 use crate::recipe::RecipeSettings;
 use crate::report::{csv, labelled, loss_plot, reconstruction_sheet, write_png, RunReport};
 use crate::{model_file, npy};
@@ -222,6 +222,7 @@ impl Pipeline<'_> {
         // The run is whole: its checkpoints are no longer needed.
         if self.training.checkpoint_every.is_some() {
             let _ = std::fs::remove_file(&checkpoints);
+            remove_stale_temps(&checkpoints);
         }
         Ok(PipelineResult {
             trained,
