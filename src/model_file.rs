@@ -10,7 +10,7 @@ use safetensors::{Dtype, SafeTensors};
 use crate::data::Shape;
 use crate::model::{parse_activations, Loss, ModelSpec, Params};
 use crate::optim::AdamState;
-use crate::output::write_atomic;
+use crate::output::{remove_stale_temps, write_atomic};
 
 const LAYERS_KEY: &str = "aeclust.layers";
 const ACTIVATIONS_KEY: &str = "aeclust.activations";
@@ -123,6 +123,9 @@ pub fn write_tensors(
         })
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
     let bytes = safetensors::serialize(views, Some(metadata))?;
+    // A model file is rewritten every checkpoint, so a kill is most likely to catch it
+    // half-written; its next write tidies up (once per file, not on every small output).
+    remove_stale_temps(path);
     write_atomic(path, &with_sorted_header(bytes)?)
 }
 
@@ -384,4 +387,30 @@ pub fn read_tensor(
         bail!("{shown}: tensor {name} holds NaN or infinite values");
     }
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_removes_only_the_temporary_files_of_its_own_killed_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let dead = child.id();
+        let stale = dir.path().join(format!(".out.bin.tmp-{dead}"));
+        // Process 1 always runs.
+        let running = dir.path().join(".out.bin.tmp-1");
+        let other_file = dir.path().join(format!(".other.bin.tmp-{dead}"));
+        for file in [&stale, &running, &other_file] {
+            std::fs::write(file, b"partial").unwrap();
+        }
+        let path = dir.path().join("out.bin");
+        let tensors = [("w".to_string(), vec![1], 1.5f32.to_le_bytes().to_vec())];
+        write_tensors(&path, &tensors, HashMap::new()).unwrap();
+        assert!(SafeTensors::deserialize(&std::fs::read(&path).unwrap()).is_ok());
+        assert!(!stale.exists());
+        assert!(running.exists() && other_file.exists());
+    }
 }

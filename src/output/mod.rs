@@ -104,7 +104,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = file
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    remove_stale_temps(&file);
     let tmp = parent_dir(&file).join(format!("{}{}", temp_prefix(name), std::process::id()));
     hold_partial(&tmp);
     let result = (|| -> std::io::Result<()> {
@@ -227,29 +226,4 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_write_removes_only_the_temporary_files_of_its_own_killed_writers() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        child.wait().unwrap();
-        let dead = child.id();
-        let stale = dir.path().join(format!(".out.bin.tmp-{dead}"));
-        // Process 1 always runs.
-        let running = dir.path().join(".out.bin.tmp-1");
-        let other_file = dir.path().join(format!(".other.bin.tmp-{dead}"));
-        for file in [&stale, &running, &other_file] {
-            fs::write(file, b"partial").unwrap();
-        }
-        let path = dir.path().join("out.bin");
-        write_atomic(&path, b"whole").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"whole");
-        assert!(!stale.exists());
-        assert!(running.exists() && other_file.exists());
-    }
 }
