@@ -74,6 +74,23 @@ def shifted(padded, index, shift, rng, size):
     return np.stack(batch).reshape(len(index), -1).astype(np.float32) / 255
 
 
+def rotated(images, index, shift, degrees, rng):
+    """Each image turned by a uniform angle in [-degrees, degrees] about its centre and moved
+    by whole pixels in [-shift, shift], nearest source pixel, zeros outside."""
+    n, (rows, cols) = len(index), images.shape[1:3]
+    angle = np.deg2rad(rng.uniform(-degrees, degrees, n))[:, None, None]
+    dy = rng.integers(-shift, shift + 1, n)[:, None, None]
+    dx = rng.integers(-shift, shift + 1, n)[:, None, None]
+    y, x = np.mgrid[0:rows, 0:cols]
+    cy, cx = (rows - 1) / 2, (cols - 1) / 2
+    ty, tx = y[None] - dy - cy, x[None] - dx - cx
+    sy = np.rint(np.cos(angle) * ty - np.sin(angle) * tx + cy).astype(np.int64)
+    sx = np.rint(np.sin(angle) * ty + np.cos(angle) * tx + cx).astype(np.int64)
+    inside = (sy >= 0) & (sy < rows) & (sx >= 0) & (sx < cols)
+    values = images[index[:, None, None], np.clip(sy, 0, rows - 1), np.clip(sx, 0, cols - 1)] * inside
+    return values.reshape(n, -1).astype(np.float32) / 255
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True)
@@ -85,6 +102,9 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rotate", type=float, default=0, help="largest rotation, degrees")
+    parser.add_argument("--update-interval", type=int, default=0, help="steps between targets [an epoch]")
+    parser.add_argument("--freeze-centres", action="store_true")
     parser.add_argument("--codes-out", default="dec-codes.npy")
     args = parser.parse_args()
 
@@ -103,11 +123,18 @@ def main():
     padded = np.pad(images, ((0, 0), (s, s), (s, s)))
     step = 0
     for epoch in range(args.epochs):
-        p_all = target(soft_assignments(codes, centres)[0])
+        if not args.update_interval:
+            p_all = target(soft_assignments(codes, centres)[0])
         order = rng.permutation(len(images))
         for first in range(0, len(images), args.batch):
+            if args.update_interval and step % args.update_interval == 0:
+                p_all = target(soft_assignments(encode(params, images), centres)[0])
             index = order[first:first + args.batch]
-            acts = forward(params, shifted(padded, index, s, rng, images.shape[1:3]))
+            if args.rotate:
+                batch = rotated(images, index, s, args.rotate, rng)
+            else:
+                batch = shifted(padded, index, s, rng, images.shape[1:3])
+            acts = forward(params, batch)
             z = acts[-1]
             q, kernel = soft_assignments(z, centres)
             coef = 2 * kernel * (p_all[index] - q) / len(index)
@@ -121,6 +148,8 @@ def main():
             grads.append(-(coef[:, :, None] * diff).sum(0))
             step += 1
             for i, (t, g) in enumerate(zip(tensors, grads)):
+                if args.freeze_centres and i == len(params):
+                    continue
                 m[i] = 0.9 * m[i] + 0.1 * g
                 v[i] = 0.999 * v[i] + 0.001 * g * g
                 t -= args.lr * (m[i] / (1 - 0.9**step)) / (np.sqrt(v[i] / (1 - 0.999**step)) + 1e-7)

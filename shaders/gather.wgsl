@@ -2,7 +2,9 @@
 // the valid rows and the image width. Images are stored as packed u8 (4 pixels per u32) in
 // one or more chunks of whole images (a dataset may be larger than one binding); this
 // dispatch writes the rows whose image is in its chunk, and the first chunk's dispatch also
-// zeroes the padding rows.
+// zeroes the padding rows. When `moved` is set, row r's image is moved by whole pixels,
+// moves[step.first + r] (rows down in the low byte, columns right in the next, each a signed
+// byte), on its grid of `cols` pixels of `channels` values each; zeros come in at the edges.
 
 struct GatherShape {
     width: u32,
@@ -10,6 +12,9 @@ struct GatherShape {
     // The chunk holds images first_image .. first_image + images of the split.
     first_image: u32,
     images: u32,
+    cols: u32,
+    channels: u32,
+    moved: u32,
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -17,6 +22,21 @@ struct GatherShape {
 @group(0) @binding(2) var<storage, read> pixels: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
 @group(0) @binding(4) var<storage, read_write> batch: array<f32>;
+@group(0) @binding(5) var<storage, read> moves: array<u32>;
+
+// Where the pixel at `col` of a moved image comes from, or `width` when from outside it.
+fn moved_from(col: u32, packed: u32) -> u32 {
+    let down = (i32(packed << 24u) >> 24u);
+    let right = (i32(packed << 16u) >> 24u);
+    let c = col % shape.channels;
+    let x = i32(col / shape.channels % shape.cols) - right;
+    let y = i32(col / (shape.channels * shape.cols)) - down;
+    let image_rows = i32(shape.width / (shape.channels * shape.cols));
+    if x < 0 || x >= i32(shape.cols) || y < 0 || y >= image_rows {
+        return shape.width;
+    }
+    return (u32(y) * shape.cols + u32(x)) * shape.channels + c;
+}
 
 @compute @workgroup_size(64)
 fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -32,8 +52,12 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
         if image >= shape.images {
             return;
         }
-        if col < shape.width {
-            let byte = image * shape.width + col;
+        var source = col;
+        if shape.moved != 0u && col < shape.width {
+            source = moved_from(col, moves[step.first + row]);
+        }
+        if source < shape.width {
+            let byte = image * shape.width + source;
             let word = pixels[byte / 4u];
             value = f32((word >> ((byte % 4u) * 8u)) & 0xffu) / 255.0;
         }

@@ -36,6 +36,22 @@ pub const KMEANS_MAX_D: usize = LOOP_BUDGET - 1;
 /// f32 up to 2^24.
 pub const KMEANS_MAX_N: usize = (LOOP_BUDGET - 1) * KMEANS_CHUNK;
 
+/// DEC fine-tuning: the most clusters (as k-means').
+pub const DEC_MAX_K: usize = KMEANS_MAX_K;
+/// DEC fine-tuning: the most samples. `cluster_mass` sums every 64th row per lane.
+pub const DEC_MAX_N: usize = 64 * (LOOP_BUDGET - 8);
+/// The largest whole-pixel move of an image each way (the gather packs a move as two signed
+/// bytes).
+pub const MAX_IMAGE_MOVE: usize = 127;
+
+/// DEC fine-tuning: the loop iterations of one `dec_loss` invocation for k centres of d values
+/// (the gradient row zeroed, the target's norm, the kernels' sum, then per centre its kernel
+/// and its share of the gradient, and the finiteness check); `soft_assign` runs fewer.
+pub fn dec_loop_cost(k: usize, d: usize) -> usize {
+    // A padded row is a multiple of 32 floats (gpu::buffers::PAD).
+    d.next_multiple_of(32) + k + k * d + 2 * k * d + d
+}
+
 /// UMAP: the most neighbours per point, not counting the point itself (umap_knn.wgsl's MAX_K,
 /// the registers of its insertion list).
 pub const UMAP_MAX_NEIGHBORS: usize = 64;
@@ -128,6 +144,27 @@ pub fn check_knn(n: usize, d: usize) -> Result<()> {
     check_matmul_k("UMAP's number of features", d)?;
     if n > MATMUL_MAX_MN {
         bail!("UMAP on the GPU takes at most {MATMUL_MAX_MN} points, got {n}");
+    }
+    Ok(())
+}
+
+/// Fails unless DEC fine-tuning of n samples with codes of d values against k centres, the
+/// images moved by up to `max_move` pixels, fits the kernels.
+pub fn check_dec(n: usize, d: usize, k: usize, max_move: usize) -> Result<()> {
+    if k == 0 || k > DEC_MAX_K {
+        bail!("fine-tuning takes 1 to {DEC_MAX_K} clusters, got {k}");
+    }
+    if d == 0 || dec_loop_cost(k, d) > LOOP_BUDGET {
+        bail!(
+            "fine-tuning takes codes of at most {} values with {k} clusters (a limit of the kernels), got {d}",
+            (1..=LOOP_BUDGET).take_while(|&d| dec_loop_cost(k, d) <= LOOP_BUDGET).last().unwrap_or(0)
+        );
+    }
+    if n > DEC_MAX_N {
+        bail!("fine-tuning takes at most {DEC_MAX_N} images, got {n}");
+    }
+    if max_move > MAX_IMAGE_MOVE {
+        bail!("images move by at most {MAX_IMAGE_MOVE} pixels, got {max_move}");
     }
     Ok(())
 }

@@ -73,7 +73,7 @@ impl Encoder for GpuEncoder<'_> {
             params: &param_buffer,
             steps: &table,
         };
-        let forward = net.forward(&work, &split, layers, false);
+        let forward = net.forward(&work, split.source(), layers, false);
 
         let (width, out_pad) = (spec.widths[layers], padded(spec.widths[layers]));
         let batch_bytes = (work.rows_pad * out_pad * 4) as u64;

@@ -8,7 +8,7 @@ use crate::domain::{check_matmul_k, MATMUL_MAX_K};
 use crate::model::{parse_widths, Activation, Loss, ModelSpec};
 use crate::model_file::{TrainingState, MAX_EPOCHS};
 use crate::optim::AdamConfig;
-use crate::train::TrainConfig;
+use crate::train::{Objective, TrainConfig};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,6 +135,7 @@ impl RecipeSettings {
             },
             seed: self.seed(),
             first_epoch: 0,
+            objective: Objective::Reconstruction,
         })
     }
 

@@ -428,3 +428,73 @@ fn resume_checks_the_file_and_the_flags() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_clean_failure(&resume(&weights, &[]), "has no optimizer state");
 }
+
+#[test]
+fn fine_tuning_flags_that_fit_no_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = tiny_model(dir.path());
+    let codes = dir.path().join("codes.npy");
+    common::corpus::write_npy(&codes, &[32, 3], &[0.5f32; 96]);
+    let cluster = |extra: &[&str]| {
+        let mut args = vec!["cluster", "--data", s(&data), "--k", "3"];
+        args.extend_from_slice(extra);
+        aeclust(&args)
+    };
+    let with_model = ["--model", s(&model)];
+    let cases: [(Vec<&str>, &str); 6] = [
+        (
+            vec!["--codes", s(&codes), "--fine-tune", "2"],
+            "--fine-tune needs --model",
+        ),
+        (
+            [&with_model[..], &["--fine-tuned-out", "f.safetensors"]].concat(),
+            "needs --fine-tune",
+        ),
+        (
+            [
+                &with_model[..],
+                &["--fine-tune", "2", "--clustering-out", "c.safetensors"],
+            ]
+            .concat(),
+            "needs --fine-tuned-out",
+        ),
+        (
+            [
+                &with_model[..],
+                &["--fine-tune", "2", "--fine-tune-move", "4"],
+            ]
+            .concat(),
+            "smaller than the images",
+        ),
+        (
+            [
+                &with_model[..],
+                &["--fine-tune", "2", "--fine-tune-lr", "0"],
+            ]
+            .concat(),
+            "--fine-tune-lr must be a positive",
+        ),
+        (
+            [
+                &with_model[..],
+                &["--fine-tune", "2", "--fine-tune-lr", "NaN"],
+            ]
+            .concat(),
+            "--fine-tune-lr must be a positive",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = cluster(&args);
+        assert_clean_failure(&out, needle);
+    }
+    // An output that is the model itself is refused like any other.
+    let out = cluster(
+        &[
+            &with_model[..],
+            &["--fine-tune", "2", "--fine-tuned-out", s(&model)],
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success());
+    assert!(std::fs::metadata(&model).unwrap().len() > 0);
+}

@@ -7,13 +7,14 @@ use aeclust::gpu::buffers::{
     pad_matrix, padded, read_f32, storage, storage_bytes, storage_init, unpad_matrix,
 };
 use aeclust::gpu::kernels::{
-    run, AdamBuffers, AdamCoefficients, Epilogue, GatherSource, ImageChunk, Kernels, LossBuffers,
-    LossFunction, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant, StepParams,
-    StepTable,
+    run, AdamBuffers, AdamCoefficients, Epilogue, GatherSource, ImageChunk, ImageMoves, Kernels,
+    LossBuffers, LossFunction, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant,
+    StepParams, StepTable,
 };
 use aeclust::gpu::GpuContext;
 use aeclust::optim::AdamConfig;
 use aeclust::reference;
+use aeclust::reference::gather::{gather_moved, pack_move};
 use common::{assert_close, for_each_gpu, rng, uniform};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
@@ -167,11 +168,13 @@ fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
 }
 
 /// Gathers `rows` images from position `first` of a shuffled order over `count` images of
-/// `width` bytes, stored `per_chunk` images to a buffer, and compares with the CPU.
+/// `width` bytes, stored `per_chunk` images to a buffer, and compares with the CPU; with a
+/// grid `(cols, channels)`, each image moved by up to 4 pixels each way (past small images).
 fn check_gather(
     ctx: &GpuContext,
     kernels: &Kernels,
     (count, width, first, rows, rows_pad, per_chunk): (usize, usize, usize, usize, usize, usize),
+    grid: Option<(usize, usize)>,
     rng: &mut ChaCha8Rng,
 ) {
     let pixels: Vec<u8> = (0..count * width).map(|_| rng.random()).collect();
@@ -198,9 +201,18 @@ fn check_gather(
     let order_buf = storage_init(ctx, "order", &order).unwrap();
     let stride = padded(width);
     let out = storage_init(ctx, "batch", &vec![f32::NAN; rows_pad * stride]).unwrap();
+    let moves: Vec<u32> = (0..count)
+        .map(|_| pack_move(rng.random_range(-4..=4), rng.random_range(-4..=4)))
+        .collect();
+    let moves_buf = storage_init(ctx, "moves", &moves).unwrap();
     let source = GatherSource {
         images: &chunks,
         order: &order_buf,
+        moves: grid.map(|(cols, channels)| ImageMoves {
+            moves: &moves_buf,
+            cols,
+            channels,
+        }),
     };
     let dispatches = kernels
         .gather
@@ -208,16 +220,36 @@ fn check_gather(
     assert_eq!(dispatches.len(), count.div_ceil(per_chunk));
     run(ctx, &dispatches.iter().collect::<Vec<_>>(), steps.offset(0)).unwrap();
     let got = read_f32(ctx, &out, 0, rows_pad * stride).unwrap();
-    let mut want = pad_matrix(
-        &reference::gather(&pixels, width, &order, first, rows),
-        rows,
-        width,
-    );
+    let batch = match grid {
+        Some((cols, channels)) => {
+            let shape = (width, cols, channels);
+            gather_moved(&pixels, shape, &order, &moves, first, rows)
+        }
+        None => reference::gather(&pixels, width, &order, first, rows),
+    };
+    let mut want = pad_matrix(&batch, rows, width);
     want.resize(rows_pad * stride, 0.0);
     assert_eq!(
         got, want,
-        "gather count {count} width {width} chunk {per_chunk}"
+        "gather count {count} width {width} chunk {per_chunk} grid {grid:?}"
     );
+}
+
+#[test]
+fn a_moved_image_is_its_pixels_shifted_with_zeros_coming_in() {
+    // A 3 x 2 image of 2 channels: values 1..=12, row by row.
+    let image: Vec<u8> = (1..=12).collect();
+    let moved = |down, right| {
+        let got = gather_moved(&image, (12, 2, 2), &[0], &[pack_move(down, right)], 0, 1);
+        got.iter()
+            .map(|v| (v * 255.0).round() as u8)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(moved(0, 0), image);
+    assert_eq!(moved(1, 0), [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(moved(0, -1), [3, 4, 0, 0, 7, 8, 0, 0, 11, 12, 0, 0]);
+    assert_eq!(moved(-2, 1), [0, 0, 9, 10, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(moved(3, 0), [0; 12]);
 }
 
 #[test]
@@ -233,7 +265,16 @@ fn gather_scales_and_zero_pads_across_image_chunks() {
             (40, 13, 2, 30, 32, 7),
             (64, 3, 0, 64, 64, 1),
         ] {
-            check_gather(ctx, kernels, case, &mut rng);
+            check_gather(ctx, kernels, case, None, &mut rng);
+        }
+        // (images, width, first, rows, padded rows, images per chunk), (columns, channels)
+        for (case, grid) in [
+            ((40, 784, 3, 33, 64, 40), (28, 1)),
+            ((9, 12, 0, 9, 32, 4), (2, 2)),
+            ((12, 48, 1, 11, 32, 12), (4, 3)),
+            ((6, 1, 0, 6, 32, 6), (1, 1)),
+        ] {
+            check_gather(ctx, kernels, case, Some(grid), &mut rng);
         }
     });
 }
@@ -266,7 +307,10 @@ proptest! {
         let first = ((count as f64 * start) as usize).min(count - 1);
         let rows = (count - first).min(64);
         let case = (count, width, first, rows, padded(rows), per_chunk.min(count));
-        for_each_gpu(|gpu| check_gather(&gpu.ctx, &gpu.kernels, case, &mut rng(seed)));
+        // A grid of cols x rows pixels whenever the width splits into at least two rows.
+        let cols = (2..width).find(|c| width % c == 0 && width / c > 1);
+        let grid = cols.filter(|_| seed % 2 == 0).map(|c| (c, 1));
+        for_each_gpu(|gpu| check_gather(&gpu.ctx, &gpu.kernels, case, grid, &mut rng(seed)));
     }
 }
 

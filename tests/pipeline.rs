@@ -33,6 +33,7 @@ fn the_library_runs_the_whole_pipeline_on_every_device() {
             },
             embed: None,
             pixels: true,
+            fine_tune: None,
         };
         let plan = Pipeline::plan(&source.survey, &training, &clustering, Split::Test).unwrap();
         let pipeline = Pipeline {

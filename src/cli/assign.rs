@@ -36,7 +36,7 @@ pub fn assign(args: &AssignArgs) -> Result<()> {
     check_outputs([args.out.as_path()], &features.inputs)?;
     let device = open_device(&args.device)?;
     let width = features.width;
-    let (codes, data) = args.features.load(features, &device)?;
+    let (codes, data, _) = args.features.load(features, &device)?;
     let start = std::time::Instant::now();
     let placed = saved.assign(&device, &codes)?;
     write_atomic(

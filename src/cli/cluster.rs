@@ -6,7 +6,8 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use super::args::{
-    check_output_dir, open_device, refuse_foreign_files, DeviceArgs, EmbedArgs, KmeansArgs,
+    check_output_dir, open_device, refuse_foreign_files, DeviceArgs, EmbedArgs, FineTuneArgs,
+    KmeansArgs,
 };
 use super::console::Console;
 use super::features::FeatureArgs;
@@ -23,6 +24,12 @@ pub struct ClusterArgs {
     pub kmeans: KmeansArgs,
     #[command(flatten)]
     pub embed: EmbedArgs,
+    #[command(flatten)]
+    pub fine_tune: FineTuneArgs,
+    /// With --fine-tune, write the fine-tuned model here (the encoder fine-tuned, the decoder
+    /// as it was): the model whose codes a saved clustering (--clustering-out) places.
+    #[arg(long, value_name = "FILE")]
+    pub fine_tuned_out: Option<PathBuf>,
     /// Seed of the initial centroids and of the embedding.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -54,16 +61,29 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         kmeans: args.kmeans.config(args.seed)?,
         embed: args.embed.config(args.seed)?,
         pixels: args.pixels,
+        fine_tune: args.fine_tune.config(args.seed),
     };
     if args.embedding_out.is_some() && plan.embed.is_none() {
         bail!("--embedding-out needs --embed umap");
     }
-    let needs_images = args.pixels || args.pictures.is_some();
+    match (&plan.fine_tune, &args.fine_tuned_out, &args.clustering_out) {
+        (None, Some(_), _) => bail!("--fine-tuned-out needs --fine-tune"),
+        (Some(_), None, Some(_)) => bail!(
+            "--clustering-out with --fine-tune needs --fine-tuned-out: the clustering places \
+             the codes of the fine-tuned model"
+        ),
+        _ => {}
+    }
+    if plan.fine_tune.is_some() && args.features.model.is_none() {
+        bail!("--fine-tune needs --model (it trains the model's encoder)");
+    }
+    let needs_images = args.pixels || args.pictures.is_some() || plan.fine_tune.is_some();
     let features = args.features.plan(needs_images)?;
     let (points, width) = (features.points, features.width);
     let digest = features.digest.clone();
-    let pixel_width = features.survey.as_ref().map_or(0, |s| s.shape.size());
-    plan.check_points(points, width, pixel_width)?;
+    let shape = features.survey.as_ref().map(|s| s.shape);
+    plan.check_points(points, width, shape.map_or(0, |s| s.size()))?;
+    plan.check_fine_tune(points, width, shape)?;
     let map = args.pictures.as_ref().map(|dir| dir.join("map.png"));
     let outputs = ClusterOutputs {
         report: args.report.as_deref(),
@@ -74,6 +94,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         embedding: args.embedding_out.as_deref(),
         model_digest: digest.as_deref(),
         map: map.as_deref(),
+        fine_tuned_model: args.fine_tuned_out.as_deref(),
     };
     let html = args.pictures.as_ref().map(|dir| dir.join("report.html"));
     let mut files = outputs.files(plan.kmeans.k);
@@ -92,6 +113,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         &sheet,
         &args.clustering_out,
         &args.embedding_out,
+        &args.fine_tuned_out,
     ]
     .into_iter()
     .flatten()
@@ -104,7 +126,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
 
     let device = open_device(&args.device)?;
     let no_images = features.no_images.clone();
-    let (codes, data) = args.features.load(features, &device)?;
+    let (codes, data, model) = args.features.load(features, &device)?;
     let features = Features {
         values: &codes,
         n: points,
@@ -115,6 +137,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     let clustering = cluster_and_write(
         &device,
         features,
+        model.as_ref().map(|(spec, params)| (spec, params)),
         data.as_ref(),
         &plan,
         &outputs,

@@ -31,6 +31,9 @@ pub struct FeatureArgs {
     pub split: Option<SplitArg>,
 }
 
+/// The features, their images when known, and the model whose codes they are.
+pub type Loaded = (Vec<f32>, Option<Dataset>, Option<(ModelSpec, Params)>);
+
 /// Features checked before any work.
 pub struct FeaturePlan {
     model: Option<(ModelSpec, Params)>,
@@ -119,8 +122,8 @@ impl FeatureArgs {
     }
 
     /// Reads the images (when known) and the features: the codes, or the model's codes of
-    /// the images on `device`.
-    pub fn load(&self, plan: FeaturePlan, device: &Device) -> Result<(Vec<f32>, Option<Dataset>)> {
+    /// the images on `device`; and the model, when the features are its codes.
+    pub fn load(&self, plan: FeaturePlan, device: &Device) -> Result<Loaded> {
         let data = match plan.survey {
             Some(survey) => {
                 let split = self.data.split(self.split, &survey);
@@ -136,6 +139,6 @@ impl FeatureArgs {
             (None, Some(path)) => npy::read_matrix(path)?.0,
             (None, None) => unreachable!("planned"),
         };
-        Ok((codes, data))
+        Ok((codes, data, plan.model))
     }
 }

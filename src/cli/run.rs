@@ -6,8 +6,8 @@ use anyhow::Result;
 use clap::{Args, Parser};
 
 use super::args::{
-    check_output_dir, open_device, refuse_foreign_files, DeviceArgs, EmbedArgs, KmeansArgs,
-    RecipeArgs, SplitArg,
+    check_output_dir, open_device, refuse_foreign_files, DeviceArgs, EmbedArgs, FineTuneArgs,
+    KmeansArgs, RecipeArgs, SplitArg,
 };
 use super::console::Console;
 use aeclust::output::{check_placeable, OutputSet};
@@ -28,6 +28,8 @@ pub struct RunArgs {
     pub kmeans: KmeansArgs,
     #[command(flatten)]
     pub embed: EmbedArgs,
+    #[command(flatten)]
+    pub fine_tune: FineTuneArgs,
     /// Also cluster the raw pixels, side by side with the codes.
     #[arg(long)]
     pub pixels: bool,
@@ -59,6 +61,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         kmeans: args.kmeans.config(seed)?,
         embed: args.embed.config(seed)?,
         pixels: args.pixels,
+        fine_tune: args.fine_tune.config(seed),
     };
     let data = &args.recipe.data;
     check_output_dir(&args.out, "--out", &data.data)?;

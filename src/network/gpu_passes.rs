@@ -61,6 +61,15 @@ pub struct DeviceSplit {
 }
 
 impl DeviceSplit {
+    /// The images in the split's order, unmoved.
+    pub fn source(&self) -> GatherSource<'_> {
+        GatherSource {
+            images: &self.images,
+            order: &self.order,
+            moves: None,
+        }
+    }
+
     pub fn new(ctx: &GpuContext, data: &Dataset, what: &str) -> Result<Self> {
         let identity: Vec<u32> = (0..data.count as u32).collect();
         Ok(DeviceSplit {
@@ -100,7 +109,7 @@ impl GpuPasses<'_> {
     /// applies the final sigmoid itself, so for it the last layer stops at its logits).
     pub fn forward_loss(&self, work: &Workspace, split: &DeviceSplit) -> Vec<Dispatch> {
         let layers = self.offsets.layers.len();
-        let mut list = self.forward(work, split, layers, true);
+        let mut list = self.forward(work, split.source(), layers, true);
         let last = layers - 1;
         let out = self.spec.widths[layers];
         list.push(self.kernels.loss.dispatch(
@@ -127,23 +136,15 @@ impl GpuPasses<'_> {
     pub fn forward(
         &self,
         work: &Workspace,
-        split: &DeviceSplit,
+        source: GatherSource<'_>,
         layers: usize,
         logits_last: bool,
     ) -> Vec<Dispatch> {
         let (ctx, k) = (self.ctx, self.kernels);
         let width = self.spec.widths[0];
-        let mut list = k.gather.dispatch(
-            ctx,
-            self.steps,
-            GatherSource {
-                images: &split.images,
-                order: &split.order,
-            },
-            &work.acts[0],
-            width,
-            work.rows_pad,
-        );
+        let mut list =
+            k.gather
+                .dispatch(ctx, self.steps, source, &work.acts[0], width, work.rows_pad);
         for (l, slots) in self.offsets.layers[..layers].iter().enumerate() {
             let epilogue = match self.spec.activation(l) {
                 _ if logits_last && l + 1 == layers => Epilogue::Bias,
@@ -166,11 +167,12 @@ impl GpuPasses<'_> {
         list
     }
 
-    /// Gradients of every weight and bias into `grads`, from the output layer down.
-    pub fn backward(&self, work: &Workspace, grads: &wgpu::Buffer) -> Vec<Dispatch> {
+    /// Gradients of the weights and biases of the first `layers` layers into `grads`, from
+    /// the gradient at the output of the last of them down.
+    pub fn backward(&self, work: &Workspace, grads: &wgpu::Buffer, layers: usize) -> Vec<Dispatch> {
         let (ctx, k) = (self.ctx, self.kernels);
         let mut list = Vec::new();
-        for (l, slots) in self.offsets.layers.iter().enumerate().rev() {
+        for (l, slots) in self.offsets.layers[..layers].iter().enumerate().rev() {
             list.push(k.matmul.dispatch(
                 ctx,
                 MatmulKind::WeightGrad,

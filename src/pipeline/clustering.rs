@@ -5,20 +5,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::fine_tune::{fine_tune, FineTunePlan, FineTuned};
 use super::Events;
 use crate::cluster::{
     cluster_features, embed_and_cluster, metrics, ClusterRun, Features, KmeansConfig, KmeansResult,
     SavedClustering,
 };
-use crate::data::Dataset;
+use crate::data::{Dataset, Shape};
 use crate::device::Device;
 use crate::embed::{display_layout, Embedded, UmapConfig};
-use crate::npy;
+use crate::model::{ModelSpec, Params};
 use crate::output::{write_atomic, write_json, OutputSet, MARKER_TEXT, OUTPUT_MARKER};
 use crate::pca;
 use crate::report::{self, csv, ClusterReport, HtmlReport};
+use crate::{model_file, npy};
 
-/// How to cluster: k-means, optionally on a UMAP embedding too, optionally the pixels too.
+/// How to cluster: k-means, optionally on a UMAP embedding too, optionally the pixels too,
+/// optionally with the encoder fine-tuned towards the clusters after.
 #[derive(Clone, Debug)]
 pub struct ClusterPlan {
     pub kmeans: KmeansConfig,
@@ -26,6 +29,9 @@ pub struct ClusterPlan {
     pub embed: Option<UmapConfig>,
     /// Also cluster the images' pixels the same way.
     pub pixels: bool,
+    /// Fine-tune the encoder towards the codes' clusters (`--fine-tune`); the outputs then
+    /// follow the fine-tuned codes' clusters.
+    pub fine_tune: Option<FineTunePlan>,
 }
 
 impl ClusterPlan {
@@ -45,6 +51,18 @@ impl ClusterPlan {
         }
         Ok(())
     }
+
+    /// Fails unless fine-tuning, when asked for, can run on `n` images of `shape` (none when
+    /// the codes have no images) with codes of `code_width` values.
+    pub fn check_fine_tune(&self, n: usize, code_width: usize, shape: Option<Shape>) -> Result<()> {
+        match (&self.fine_tune, shape) {
+            (None, _) => Ok(()),
+            (Some(tune), Some(shape)) => tune.check(n, code_width, self.kmeans.k, shape),
+            (Some(_), None) => {
+                bail!("--fine-tune needs the images of the codes: give --model and --data")
+            }
+        }
+    }
 }
 
 /// Where the results of a clustering go (each optional): their final places.
@@ -61,6 +79,8 @@ pub struct ClusterOutputs<'a> {
     pub embedding: Option<&'a Path>,
     /// The digest of the model whose codes are clustered, which the clustering file names.
     pub model_digest: Option<&'a str>,
+    /// With fine-tuning, the fine-tuned model (which the clustering file then names).
+    pub fine_tuned_model: Option<&'a Path>,
     /// The points in 2-D (UMAP's layout for display, or the PCA), by cluster and by class.
     pub map: Option<&'a Path>,
 }
@@ -90,6 +110,7 @@ impl ClusterOutputs<'_> {
             self.clustering,
             self.embedding,
             self.map,
+            self.fine_tuned_model,
         ]
         .into_iter()
         .flatten()
@@ -118,15 +139,20 @@ pub struct Clustering {
     pub saved: SavedClustering,
     /// The map's picture (PNG), when one was drawn.
     pub map_png: Option<Vec<u8>>,
+    /// The fine-tuned model and codes, with `--fine-tune`.
+    pub fine_tuned: Option<FineTuned>,
     /// The files written.
     pub files: Vec<PathBuf>,
 }
 
-/// Clusters `codes`, as `plan` says, scored against the labels of `data` when there is data;
-/// reports each run to `events` and stages `outputs` in `set`.
+/// Clusters `codes` (of `model`, which fine-tuning needs), as `plan` says, scored against the
+/// labels of `data` when there is data; reports each run to `events` and stages `outputs` in
+/// `set`.
+#[allow(clippy::too_many_arguments)]
 pub fn cluster_and_write(
     device: &Device,
     codes: Features,
+    model: Option<(&ModelSpec, &Params)>,
     data: Option<&Dataset>,
     plan: &ClusterPlan,
     outputs: &ClusterOutputs,
@@ -156,12 +182,6 @@ pub fn cluster_and_write(
         };
     let (result, embedded) = cluster("codes", codes)?;
     let (embedding, graph) = embedded.unzip();
-    let saved = SavedClustering::of(
-        codes,
-        &result,
-        plan.embed.as_ref().zip(embedding.as_deref()),
-        outputs.model_digest.map(str::to_string),
-    );
     if let (true, Some(data)) = (plan.pixels, data) {
         let values: Vec<f32> = data.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
         let pixels = Features {
@@ -171,12 +191,46 @@ pub fn cluster_and_write(
         };
         cluster("pixels", pixels)?;
     }
+    let fine_tuned = match (&plan.fine_tune, model, data) {
+        (None, ..) => None,
+        (Some(tune), Some(model), Some(data)) => {
+            let clusters = (&result.labels[..], config.k);
+            let tuned = fine_tune(device, model, data, codes, clusters, tune, labels, events)?;
+            events.clustered(&tuned.run);
+            runs.push(tuned.run.clone());
+            Some(tuned)
+        }
+        (Some(_), ..) => bail!("--fine-tune needs the model and the images of the codes"),
+    };
+    let (result, saved) = match (&fine_tuned, model) {
+        (Some(tuned), Some((spec, _))) => {
+            let features = Features {
+                values: &tuned.codes,
+                ..codes
+            };
+            let digest = model_file::digest(spec, &tuned.params);
+            let saved = SavedClustering::of(features, &tuned.result, None, Some(digest));
+            (&tuned.result, saved)
+        }
+        _ => {
+            let umap = plan.embed.as_ref().zip(embedding.as_deref());
+            let digest = outputs.model_digest.map(str::to_string);
+            (&result, SavedClustering::of(codes, &result, umap, digest))
+        }
+    };
+    let mut files = Vec::new();
+    if let (Some(path), Some(tuned), Some((spec, _))) =
+        (outputs.fine_tuned_model, &fine_tuned, model)
+    {
+        model_file::save(&set.stage(path)?, spec, &tuned.params, None)?;
+        events.info(&format!("fine-tuned model: {}", path.display()));
+        files.push(path.to_path_buf());
+    }
     if let Some(labels) = labels {
         let counts = metrics::contingency(&result.labels, labels);
         let classes = data.map_or(&[][..], |d| d.classes.as_slice());
         events.info(report::contingency_table(&counts, classes).trim_end());
     }
-    let mut files = Vec::new();
     let mut map_png = None;
     if let Some(path) = outputs.clustering {
         saved.save(&set.stage(path)?)?;
@@ -246,12 +300,13 @@ pub fn cluster_and_write(
     }
     Ok(Clustering {
         runs,
-        labels: result.labels,
-        distances: result.distances,
+        labels: result.labels.clone(),
+        distances: result.distances.clone(),
         embedding,
         saved,
         map_png,
         files,
+        fine_tuned,
     })
 }
 

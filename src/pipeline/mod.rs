@@ -3,6 +3,7 @@
 //! functions: they turn flags into settings, print the `Events`, and handle signals.
 
 mod clustering;
+mod fine_tune;
 mod plan;
 mod run;
 mod training;
@@ -11,6 +12,7 @@ pub use crate::cluster::Features;
 pub use clustering::{
     assignments_csv, cluster_and_write, write_html, ClusterOutputs, ClusterPlan, Clustering,
 };
+pub use fine_tune::{fine_tune, FineTunePlan, FineTuned};
 pub use plan::{check_clustering, plan_training, TrainPlan};
 pub use run::{Pipeline, PipelineResult, RunPlan};
 pub use training::{train_model, ModelOutputs, Trained};

@@ -66,5 +66,6 @@ pub fn check_clustering(
 ) -> Result<usize> {
     let points = survey.count(split)?;
     plan.check_points(points, spec.code_width(), survey.shape.size())?;
+    plan.check_fine_tune(points, spec.code_width(), Some(survey.shape))?;
     Ok(points)
 }

@@ -54,6 +54,7 @@ const CLUSTERING: &str = "clustering.safetensors";
 /// Beside the output directory: `<out>.checkpoint.safetensors`.
 const CHECKPOINTS: &str = "checkpoint.safetensors";
 const EMBEDDING: &str = "embedding.npy";
+const FINE_TUNED: &str = "fine-tuned.safetensors";
 const NAMES: [&str; 11] = [
     "train.json",
     "codes.npy",
@@ -162,6 +163,7 @@ impl Pipeline<'_> {
             cluster_and_write(
                 self.device,
                 features,
+                Some((&trained.spec, &trained.params)),
                 Some(&data),
                 &self.clustering,
                 outputs,
@@ -192,9 +194,12 @@ impl Pipeline<'_> {
             files_root,
             &clustering,
         )?;
+        // An earlier run's embedding or fine-tuned model, of other codes.
         if clustering.embedding.is_none() && dir.join(EMBEDDING).is_file() {
-            // An earlier run's embedding, of other codes.
             out.remove_when_placed(dir.join(EMBEDDING));
+        }
+        if clustering.fine_tuned.is_none() && dir.join(FINE_TUNED).is_file() {
+            out.remove_when_placed(dir.join(FINE_TUNED));
         }
         let skipped = &self.source.survey.skipped;
         if !skipped.is_empty() {
@@ -339,6 +344,7 @@ fn with_cluster_outputs<R>(
     digest: Option<&str>,
     f: impl FnOnce(&ClusterOutputs) -> R,
 ) -> R {
+    let fine_tuned = out.join(FINE_TUNED);
     let (report, assignments) = (out.join("clusters.json"), out.join("assignments.csv"));
     let (pictures, sheet) = (out.join("clusters"), out.join("clusters.png"));
     let (clustering, embedding) = (out.join(CLUSTERING), out.join(EMBEDDING));
@@ -352,6 +358,7 @@ fn with_cluster_outputs<R>(
         embedding: Some(&embedding),
         model_digest: digest,
         map: Some(&map),
+        fine_tuned_model: Some(&fine_tuned),
     })
 }
 

@@ -4,6 +4,7 @@
 //! tests and the math of the CPU backend. Nothing here knows of the GPU.
 
 pub mod adam;
+pub mod dec;
 pub mod gather;
 pub mod kmeans;
 pub mod loss;

@@ -1,11 +1,13 @@
 use anyhow::{ensure, Result};
 use rayon::prelude::*;
 
-use super::{AdamState, Progress, TrainConfig, Trainer};
+use super::{AdamState, ClusterObjective, Objective, Progress, TrainConfig, Trainer};
 use crate::data::Dataset;
+use crate::domain::check_dec;
 use crate::model::{Activation, Loss, ModelSpec, Params};
 use crate::network::{forward_into, pack_forward, EVAL_ROWS};
 use crate::optim::AdamConfig;
+use crate::reference::dec::DecTargets;
 use crate::reference::{self, gemm_packed_skipping_zeros_into, gemm_skipping_zeros_into, PackedB};
 /// A batch is split over the cores only in parts of at least this many rows.
 const MIN_PART_ROWS: usize = 8;
@@ -54,6 +56,10 @@ struct Worker {
     row_order: Vec<u32>,
     deltas: Vec<Vec<f32>>,
     grads: Params,
+    /// With the clusters objective: its rows' coefficients and its share of the centres'
+    /// gradient.
+    coefficients: Vec<f32>,
+    centre_grads: Vec<f32>,
 }
 
 fn zeros_like(p: &Params) -> Params {
@@ -71,14 +77,36 @@ impl Worker {
             row_order: Vec::new(),
             deltas: sized(),
             grads: zeros_like(params),
+            coefficients: Vec::new(),
+            centre_grads: Vec::new(),
         }
     }
 
-    /// Loads images `order[range]` of `data` as the input rows.
-    fn gather(&mut self, data: &Dataset, order: &[u32], range: std::ops::Range<usize>) {
+    /// Loads images `order[range]` of `data` as the input rows, each moved by its entry of
+    /// `moves` (on the objective's grid) when there are moves.
+    fn gather(
+        &mut self,
+        data: &Dataset,
+        order: &[u32],
+        range: std::ops::Range<usize>,
+        moves: Option<(&[u32], &ClusterObjective)>,
+    ) {
         let width = data.image_size();
         let rows = range.len();
-        let batch = reference::gather(&data.pixels, width, order, range.start, rows);
+        let batch = match moves {
+            Some((moves, grid)) => {
+                let shape = (width, grid.cols, grid.channels);
+                reference::gather::gather_moved(
+                    &data.pixels,
+                    shape,
+                    order,
+                    moves,
+                    range.start,
+                    rows,
+                )
+            }
+            None => reference::gather(&data.pixels, width, order, range.start, rows),
+        };
         self.acts[0][..rows * width].copy_from_slice(&batch);
         self.row_order = reference::rows_grouped_by_zeros(&batch, width);
     }
@@ -100,9 +128,39 @@ impl Worker {
         )
     }
 
-    /// This worker's share of every weight and bias gradient, from the output layer down.
-    fn backward(&mut self, spec: &ModelSpec, params: &Params, packed: &PackedWeights, rows: usize) {
-        for l in (0..spec.layer_count()).rev() {
+    /// DEC's per-sample losses of the samples `samples`, dL/dcodes of the mean over
+    /// `batch_rows` into the code layer's delta, and this part's share of the centres'
+    /// gradient.
+    fn cluster_loss(
+        &mut self,
+        spec: &ModelSpec,
+        samples: &[u32],
+        targets: DecTargets<'_>,
+        batch_rows: usize,
+    ) -> Vec<f32> {
+        let layers = ClusterObjective::layers(spec);
+        let n = samples.len() * spec.code_width();
+        let codes = &self.acts[layers][..n];
+        let grad = &mut self.deltas[layers][..n];
+        let k = targets.mass.len();
+        self.coefficients.resize(samples.len() * k, 0.0);
+        let outputs = (grad, &mut self.coefficients[..]);
+        let losses = reference::dec::dec_loss(codes, samples, targets, batch_rows, outputs);
+        self.centre_grads =
+            reference::dec::centre_grad(codes, &self.coefficients, targets.centres, k);
+        losses
+    }
+
+    /// This worker's share of the weight and bias gradients of the first `layers` layers,
+    /// from the gradient at the output of the last of them down.
+    fn backward(
+        &mut self,
+        spec: &ModelSpec,
+        (params, packed): (&Params, &PackedWeights),
+        rows: usize,
+        layers: usize,
+    ) {
+        for l in (0..layers).rev() {
             let (fan_in, fan_out) = spec.layer_shape(l);
             let delta = &self.deltas[l + 1][..rows * fan_out];
             let input = &self.acts[l][..rows * fan_in];
@@ -135,6 +193,8 @@ impl Worker {
 /// parity test's tolerance).
 pub struct CpuTrainer<'a> {
     spec: ModelSpec,
+    seed: u64,
+    clusters: Option<CpuClusters>,
     batch: usize,
     adam: AdamConfig,
     t: u64,
@@ -146,6 +206,30 @@ pub struct CpuTrainer<'a> {
     train: &'a Dataset,
     val: &'a Dataset,
     workers: Vec<Worker>,
+}
+
+/// What the clusters objective adds: the centres and their Adam moments, every training
+/// image's soft assignments at the epoch's start, the centres' masses, and the epoch's moves.
+struct CpuClusters {
+    objective: ClusterObjective,
+    centres: Vec<f32>,
+    m: Vec<f32>,
+    v: Vec<f32>,
+    soft: Vec<f32>,
+    mass: Vec<f32>,
+    moves: Vec<u32>,
+}
+
+/// What one batch runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Forward, loss and backward on moved images (with the clusters objective).
+    Train,
+    /// Forward and loss.
+    Evaluate,
+    /// Forward of the encoder and the codes' soft assignments (the clusters objective's
+    /// refresh).
+    SoftAssign,
 }
 
 /// Splits `rows` into at most `parts` contiguous ranges of at least `MIN_PART_ROWS` rows.
@@ -173,8 +257,30 @@ impl<'a> CpuTrainer<'a> {
         let batch = config.batch.min(train.count.max(1));
         let cores = rayon::current_num_threads();
         let part_rows = batch.max(EVAL_ROWS).div_ceil(cores);
-        Ok(CpuTrainer {
+        let clusters = match &config.objective {
+            Objective::Reconstruction => None,
+            Objective::Clusters(objective) => {
+                check_dec(
+                    train.count,
+                    spec.code_width(),
+                    objective.k,
+                    objective.max_move,
+                )?;
+                Some(CpuClusters {
+                    objective: objective.clone(),
+                    centres: objective.centres.clone(),
+                    m: vec![0.0; objective.centres.len()],
+                    v: vec![0.0; objective.centres.len()],
+                    soft: vec![0.0; train.count * objective.k],
+                    mass: vec![0.0; objective.k],
+                    moves: Vec::new(),
+                })
+            }
+        };
+        let mut trainer = CpuTrainer {
             spec: spec.clone(),
+            seed: config.seed,
+            clusters,
             batch,
             adam: config.adam,
             t: 0,
@@ -187,40 +293,88 @@ impl<'a> CpuTrainer<'a> {
             workers: (0..cores)
                 .map(|_| Worker::new(spec, init, part_rows))
                 .collect(),
-        })
+        };
+        trainer.refresh_targets();
+        Ok(trainer)
     }
 
-    /// Forward (and with `learn`, backward) of samples `order[first..first + rows]`, the parts
-    /// in parallel; returns the per-sample losses and how many workers took a part (whose
-    /// gradient shares the batch's gradients are).
+    /// Runs `pass` over samples `order[first..first + rows]`, the parts in parallel; returns
+    /// the per-sample losses (the soft assignments for `Pass::SoftAssign`) and how many
+    /// workers took a part (whose gradient shares the batch's gradients are).
     fn run_batch(
         &mut self,
         data: &Dataset,
         order: &[u32],
-        first: usize,
-        rows: usize,
-        learn: bool,
+        (first, rows): (usize, usize),
+        pass: Pass,
     ) -> (Vec<f32>, usize) {
         let ranges = split_rows(first, rows, self.workers.len());
         let used = ranges.len();
         let (spec, params, packed) = (&self.spec, &self.params, &self.packed);
+        let clusters = self.clusters.as_ref();
+        let layers = match clusters {
+            Some(_) => ClusterObjective::layers(spec),
+            None => spec.layer_count(),
+        };
+        let moves = clusters
+            .filter(|_| pass == Pass::Train)
+            .map(|c| (&c.moves[..], &c.objective));
         let losses: Vec<Vec<f32>> = self.workers[..used]
             .par_iter_mut()
             .zip(ranges)
             .map(|(w, range)| {
                 let part = range.len();
-                w.gather(data, order, range);
+                let samples = &order[range.clone()];
+                w.gather(data, order, range, moves);
                 let weights = (params, &packed.forward[..]);
                 let acts = (&mut w.acts[..], &w.row_order[..]);
-                forward_into(spec, weights, acts, part, spec.layer_count(), true);
-                let losses = w.loss(spec, part, rows);
-                if learn {
-                    w.backward(spec, params, packed, part);
+                forward_into(spec, weights, acts, part, layers, clusters.is_none());
+                let losses = match clusters {
+                    Some(c) if pass == Pass::SoftAssign => {
+                        let d = spec.code_width();
+                        let codes = &w.acts[layers][..part * d];
+                        reference::dec::soft_assign(codes, &c.centres, c.objective.k, d)
+                    }
+                    Some(c) => {
+                        let targets = DecTargets {
+                            soft: &c.soft,
+                            mass: &c.mass,
+                            centres: &c.centres,
+                        };
+                        w.cluster_loss(spec, samples, targets, rows)
+                    }
+                    None => w.loss(spec, part, rows),
+                };
+                if pass == Pass::Train {
+                    w.backward(spec, (params, packed), part, layers);
                 }
                 losses
             })
             .collect();
         (losses.concat(), used)
+    }
+
+    /// The clusters objective's refresh: every training image's soft assignments to the
+    /// centres with the current encoder, and the centres' masses.
+    fn refresh_targets(&mut self) {
+        let Some(clusters) = &self.clusters else {
+            return;
+        };
+        let k = clusters.objective.k;
+        let order: Vec<u32> = (0..self.train.count as u32).collect();
+        let mut soft = Vec::with_capacity(order.len() * k);
+        for first in (0..order.len()).step_by(EVAL_ROWS) {
+            let rows = EVAL_ROWS.min(order.len() - first);
+            soft.extend(
+                self.run_batch(self.train, &order, (first, rows), Pass::SoftAssign)
+                    .0,
+            );
+        }
+        let mass = reference::dec::cluster_mass(&soft, k);
+        if let Some(clusters) = &mut self.clusters {
+            clusters.soft = soft;
+            clusters.mass = mass;
+        }
     }
 
     /// One Adam step over every tensor, in parallel chunks, with the gradients of the first
@@ -264,6 +418,16 @@ impl<'a> CpuTrainer<'a> {
                 })
                 .reduce(|| true, |a, b| a && b);
         }
+        if let Some(clusters) = &mut self.clusters {
+            let mut grad = self.workers[0].centre_grads.clone();
+            for share in &self.workers[1..parts] {
+                grad.iter_mut()
+                    .zip(&share.centre_grads)
+                    .for_each(|(g, s)| *g += s);
+            }
+            let (m, v) = (&mut clusters.m, &mut clusters.v);
+            finite &= reference::adam(&mut clusters.centres, &grad, m, v, &adam, lr_t);
+        }
         self.packed.repack(&self.params);
         finite
     }
@@ -275,10 +439,15 @@ impl Trainer for CpuTrainer<'_> {
     }
 
     fn train_epoch(&mut self, order: &[u32], progress: &mut Progress) -> Result<Vec<f32>> {
+        if let Some(clusters) = &mut self.clusters {
+            clusters.moves = clusters.objective.moves(self.seed, self.t, order.len());
+        }
+        self.refresh_targets();
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(self.batch) {
             let rows = self.batch.min(order.len() - first);
-            let (mut batch_losses, parts) = self.run_batch(self.train, order, first, rows, true);
+            let (mut batch_losses, parts) =
+                self.run_batch(self.train, order, (first, rows), Pass::Train);
             if !self.update(parts) {
                 batch_losses[0] = f32::NAN;
             }
@@ -289,17 +458,32 @@ impl Trainer for CpuTrainer<'_> {
     }
 
     fn validate(&mut self) -> Result<Vec<f32>> {
-        let order: Vec<u32> = (0..self.val.count as u32).collect();
+        // With the clusters objective, the unmoved training images against their targets.
+        let data = match self.clusters {
+            Some(_) => self.train,
+            None => self.val,
+        };
+        let order: Vec<u32> = (0..data.count as u32).collect();
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(EVAL_ROWS) {
             let rows = EVAL_ROWS.min(order.len() - first);
-            losses.extend(self.run_batch(self.val, &order, first, rows, false).0);
+            losses.extend(
+                self.run_batch(data, &order, (first, rows), Pass::Evaluate)
+                    .0,
+            );
         }
         Ok(losses)
     }
 
     fn params(&self) -> Result<Params> {
         Ok(self.params.clone())
+    }
+
+    fn centres(&self) -> Result<Vec<f32>> {
+        Ok(self
+            .clusters
+            .as_ref()
+            .map_or(Vec::new(), |c| c.centres.clone()))
     }
 
     fn adam_state(&self) -> Result<AdamState> {

@@ -1,15 +1,29 @@
 use anyhow::{ensure, Result};
 
-use super::{AdamState, Progress, TrainConfig, Trainer};
+use super::{AdamState, ClusterObjective, Objective, Progress, TrainConfig, Trainer};
 use crate::data::Dataset;
+use crate::domain::check_dec;
 use crate::gpu::buffers::{map_read, read_f32, staging_buffer, storage, storage_init};
 use crate::gpu::kernels::{
-    record_steps, time_dispatches, AdamBuffers, AdamCoefficients, Dispatch, Kernels, StepTable,
+    record_steps, time_dispatches, AdamBuffers, AdamCoefficients, DecDims, DecLossBuffers,
+    Dispatch, GatherSource, ImageMoves, Kernels, StepTable,
 };
 use crate::gpu::GpuContext;
 use crate::model::{ModelSpec, Params};
 use crate::network::{batch_steps, eval_rows, DeviceSplit, GpuPasses, ParamOffsets, Workspace};
 use crate::optim::AdamConfig;
+
+fn coefficients_of(adam: &AdamConfig) -> AdamCoefficients {
+    AdamCoefficients {
+        beta1: adam.beta1,
+        beta2: adam.beta2,
+        epsilon: adam.epsilon,
+    }
+}
+
+fn identity(count: usize) -> Vec<u32> {
+    (0..count as u32).collect()
+}
 
 /// Steps recorded into one command buffer: large enough that submits are rare, small enough
 /// that a command buffer stays a few MB.
@@ -30,11 +44,28 @@ pub struct GpuTrainer<'a> {
     v: wgpu::Buffer,
     steps: StepTable,
     train: DeviceSplit,
-    val: DeviceSplit,
+    /// The validation split's losses: the validation images', or with the clusters objective
+    /// the training images'.
+    val_losses: wgpu::Buffer,
+    val_count: usize,
+    clusters: Option<GpuClusters>,
+    seed: u64,
     train_step: Vec<Dispatch>,
     val_step: Vec<Dispatch>,
     /// Two buffers the per-sample losses of one submit are copied to for reading.
     loss_staging: [wgpu::Buffer; 2],
+}
+
+/// What the clusters objective adds: the moves of an epoch, and the refresh of every image's
+/// soft assignments (one pass over the training images in the validation slots) and of the
+/// centres' masses.
+struct GpuClusters {
+    objective: ClusterObjective,
+    /// The centres as they learn (k x d, padded to whole vec4s for Adam).
+    centres: wgpu::Buffer,
+    moves: wgpu::Buffer,
+    refresh_step: Vec<Dispatch>,
+    mass_step: Dispatch,
 }
 
 impl<'a> GpuTrainer<'a> {
@@ -60,15 +91,24 @@ impl<'a> GpuTrainer<'a> {
         let v = storage(ctx, "adam v", offsets.total)?;
 
         let train_split = DeviceSplit::new(ctx, train, "the training images")?;
-        let val_split = DeviceSplit::new(ctx, val, "the validation images")?;
+        let clusters = match &config.objective {
+            Objective::Reconstruction => None,
+            Objective::Clusters(objective) => Some(objective),
+        };
+        // With the clusters objective the validation passes run over the training images.
+        let val_split = match clusters {
+            None => Some(DeviceSplit::new(ctx, val, "the validation images")?),
+            Some(_) => None,
+        };
+        let val_count = val_split.as_ref().map_or(train.count, |v| v.count);
         let train_steps = train.count.div_ceil(batch);
-        let eval_rows = eval_rows(ctx, spec, val.count);
-        let val_steps = val.count.div_ceil(eval_rows);
+        let eval_rows = eval_rows(ctx, spec, val_count);
+        let val_steps = val_count.div_ceil(eval_rows);
         let steps = StepTable::new(ctx, train_steps + val_steps);
         steps.write(
             ctx,
             train_steps,
-            &batch_steps(val.count, eval_rows, |_| 0.0),
+            &batch_steps(val_count, eval_rows, |_| 0.0),
         );
 
         let work = Workspace::new(ctx, spec, batch)?;
@@ -81,28 +121,139 @@ impl<'a> GpuTrainer<'a> {
             params: &params,
             steps: &steps,
         };
-        let mut train_step = net.forward_loss(&work, &train_split);
-        train_step.extend(net.backward(&work, &grads));
-        train_step.push(kernels.adam.dispatch(
-            ctx,
-            &steps,
-            AdamCoefficients {
-                beta1: config.adam.beta1,
-                beta2: config.adam.beta2,
-                epsilon: config.adam.epsilon,
-            },
-            AdamBuffers {
-                params: &params,
-                grads: &grads,
-                m: &m,
-                v: &v,
-                losses: &train_split.losses,
-            },
-            offsets.total,
-        ));
-        let val_step = net.forward_loss(&eval, &val_split);
-        ctx.check()?;
-        Ok(GpuTrainer {
+        let adam_step = |losses: &wgpu::Buffer| {
+            kernels.adam.dispatch(
+                ctx,
+                &steps,
+                coefficients_of(&config.adam),
+                AdamBuffers {
+                    params: &params,
+                    grads: &grads,
+                    m: &m,
+                    v: &v,
+                    losses,
+                },
+                offsets.total,
+            )
+        };
+        let (train_step, val_step, val_losses, clusters) = match (clusters, val_split) {
+            (None, Some(val_split)) => {
+                let mut train_step = net.forward_loss(&work, &train_split);
+                train_step.extend(net.backward(&work, &grads, offsets.layers.len()));
+                train_step.push(adam_step(&train_split.losses));
+                let val_step = net.forward_loss(&eval, &val_split);
+                (train_step, val_step, val_split.losses, None)
+            }
+            (Some(objective), _) => {
+                let (d, layers) = (spec.code_width(), ClusterObjective::layers(spec));
+                check_dec(train.count, d, objective.k, objective.max_move)?;
+                let mut padded_centres = objective.centres.clone();
+                padded_centres.resize(objective.centres.len().next_multiple_of(4), 0.0);
+                let centres = storage_init(ctx, "the cluster centres", &padded_centres)?;
+                let centre_count = padded_centres.len();
+                let centre_grads = storage(ctx, "the centres' gradient", centre_count)?;
+                let centre_m = storage(ctx, "adam m of the centres", centre_count)?;
+                let centre_v = storage(ctx, "adam v of the centres", centre_count)?;
+                let widest = work.rows_pad.max(eval.rows_pad);
+                let coefficients = storage(ctx, "the rows' coefficients", widest * objective.k)?;
+                let soft = storage(ctx, "the soft assignments", train.count * objective.k)?;
+                let mass = storage(ctx, "the cluster masses", objective.k)?;
+                let moves = storage(ctx, "the image moves", train.count)?;
+                let all = storage_init(ctx, "the images in order", &identity(train.count))?;
+                let val_losses = storage(ctx, "the unmoved images' losses", train.count)?;
+                let moved = GatherSource {
+                    moves: Some(ImageMoves {
+                        moves: &moves,
+                        cols: objective.cols,
+                        channels: objective.channels,
+                    }),
+                    ..train_split.source()
+                };
+                let in_order = GatherSource {
+                    order: &all,
+                    ..train_split.source()
+                };
+                let dec_loss = |work: &Workspace, order, losses| {
+                    kernels.dec.loss(
+                        ctx,
+                        &steps,
+                        DecDims {
+                            k: objective.k,
+                            d,
+                            rows_pad: work.rows_pad,
+                        },
+                        DecLossBuffers {
+                            codes: &work.acts[layers],
+                            centres: &centres,
+                            soft: &soft,
+                            mass: &mass,
+                            order,
+                            grad: &work.deltas[layers],
+                            losses,
+                            coefficients: &coefficients,
+                        },
+                    )
+                };
+                let dims = |work: &Workspace| DecDims {
+                    k: objective.k,
+                    d,
+                    rows_pad: work.rows_pad,
+                };
+                let mut train_step = net.forward(&work, moved, layers, false);
+                train_step.push(dec_loss(&work, &train_split.order, &train_split.losses));
+                train_step.push(kernels.dec.centre_grad(
+                    ctx,
+                    &steps,
+                    dims(&work),
+                    (&work.acts[layers], &centres),
+                    (&coefficients, &centre_grads),
+                ));
+                train_step.extend(net.backward(&work, &grads, layers));
+                train_step.push(adam_step(&train_split.losses));
+                train_step.push(kernels.adam.dispatch(
+                    ctx,
+                    &steps,
+                    coefficients_of(&config.adam),
+                    AdamBuffers {
+                        params: &centres,
+                        grads: &centre_grads,
+                        m: &centre_m,
+                        v: &centre_v,
+                        losses: &train_split.losses,
+                    },
+                    centre_count,
+                ));
+                let mut val_step = net.forward(&eval, in_order, layers, false);
+                val_step.push(dec_loss(&eval, &all, &val_losses));
+                let mut refresh_step = net.forward(&eval, in_order, layers, false);
+                let dims = DecDims {
+                    k: objective.k,
+                    d,
+                    rows_pad: eval.rows_pad,
+                };
+                let codes = &eval.acts[layers];
+                refresh_step.push(kernels.dec.soft_assign(
+                    ctx,
+                    &steps,
+                    dims,
+                    (codes, &centres, &soft),
+                ));
+                let mass_step =
+                    kernels
+                        .dec
+                        .cluster_mass(ctx, (&soft, &mass), train.count, objective.k);
+                let clusters = GpuClusters {
+                    objective: objective.clone(),
+                    centres,
+                    moves,
+                    refresh_step,
+                    mass_step,
+                };
+                (train_step, val_step, val_losses, Some(clusters))
+            }
+            (None, None) => unreachable!("a validation split without the clusters objective"),
+        };
+        let trainer = GpuTrainer {
             ctx,
             offsets,
             batch,
@@ -113,11 +264,17 @@ impl<'a> GpuTrainer<'a> {
             v,
             steps,
             train: train_split,
-            val: val_split,
+            val_losses,
+            val_count,
+            clusters,
+            seed: config.seed,
             train_step,
             val_step,
             loss_staging: [0, 1].map(|_| staging_buffer(ctx, STEPS_PER_SUBMIT * batch * 4)),
-        })
+        };
+        trainer.refresh_targets();
+        ctx.check()?;
+        Ok(trainer)
     }
 
     /// The `len` losses that submit `i` copied to its staging buffer, once it is `done`.
@@ -127,6 +284,22 @@ impl<'a> GpuTrainer<'a> {
     ) -> Result<Vec<f32>> {
         let bytes = map_read(self.ctx, &self.loss_staging[i % 2], len * 4, done)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// With the clusters objective, every training image's soft assignments with the current
+    /// encoder, then the centres' masses: the targets until the next refresh.
+    fn refresh_targets(&self) {
+        if let Some(clusters) = &self.clusters {
+            self.run_steps(&clusters.refresh_step, self.val_slots());
+            self.submit_steps(&[], 0..0, |encoder| {
+                record_steps(encoder, std::slice::from_ref(&clusters.mass_step), [0]);
+            });
+        }
+    }
+
+    /// The step slots of the validation passes (after the training steps).
+    fn val_slots(&self) -> std::ops::Range<usize> {
+        self.train.count.div_ceil(self.batch)..self.steps.capacity()
     }
 
     /// Records `dispatches` for each step slot in `slots`, a few hundred steps per submit.
@@ -170,6 +343,12 @@ impl Trainer for GpuTrainer<'_> {
             .queue
             .write_buffer(&self.train.order, 0, bytemuck::cast_slice(order));
         let (adam, t0) = (self.adam, self.t);
+        if let Some(clusters) = &self.clusters {
+            let moves = clusters.objective.moves(self.seed, t0, order.len());
+            let bytes = bytemuck::cast_slice(&moves);
+            self.ctx.queue.write_buffer(&clusters.moves, 0, bytes);
+            self.refresh_targets();
+        }
         let steps = batch_steps(order.len(), self.batch, |s| adam.lr_t(t0 + s as u64 + 1));
         self.steps.write(self.ctx, 0, &steps);
         self.t += steps.len() as u64;
@@ -201,9 +380,8 @@ impl Trainer for GpuTrainer<'_> {
     }
 
     fn validate(&mut self) -> Result<Vec<f32>> {
-        let first = self.train.count.div_ceil(self.batch);
-        self.run_steps(&self.val_step, first..self.steps.capacity());
-        read_f32(self.ctx, &self.val.losses, 0, self.val.count)
+        self.run_steps(&self.val_step, self.val_slots());
+        read_f32(self.ctx, &self.val_losses, 0, self.val_count)
     }
 
     fn kernel_times(&mut self) -> Result<Vec<(&'static str, f64)>> {
@@ -245,5 +423,12 @@ impl Trainer for GpuTrainer<'_> {
     fn params(&self) -> Result<Params> {
         let flat = read_f32(self.ctx, &self.params, 0, self.offsets.total)?;
         Ok(self.offsets.unpack(&flat))
+    }
+
+    fn centres(&self) -> Result<Vec<f32>> {
+        match &self.clusters {
+            Some(c) => read_f32(self.ctx, &c.centres, 0, c.objective.centres.len()),
+            None => Ok(Vec::new()),
+        }
     }
 }

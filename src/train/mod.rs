@@ -10,11 +10,62 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::model::Params;
 use crate::optim::AdamConfig;
+
+/// What training minimises.
+#[derive(Clone, Debug, Default)]
+pub enum Objective {
+    /// The model's reconstruction loss.
+    #[default]
+    Reconstruction,
+    /// DEC's clustering loss on the codes (shaders/dec.wgsl): only the encoder learns.
+    Clusters(ClusterObjective),
+}
+
+/// Fine-tuning an encoder towards its clusters (DEC, Xie et al. 2016, with DEC-DA's moved
+/// inputs, Guo et al. 2018): every epoch starts from the soft assignments of every image to
+/// the centres, which give each image its target; each step trains the encoder and the
+/// centres on images moved by a few whole pixels. Validation is the loss of the unmoved
+/// images against the same targets.
+#[derive(Clone, Debug)]
+pub struct ClusterObjective {
+    /// k x d, row-major: the codes' cluster centres to start from (they learn too).
+    pub centres: Vec<f32>,
+    pub k: usize,
+    /// Each image moves by up to this many pixels down and right (each drawn in
+    /// [-max_move, max_move] per image and epoch); 0 leaves them in place.
+    pub max_move: usize,
+    /// The images' grid: pixels per row, values per pixel.
+    pub cols: usize,
+    pub channels: usize,
+}
+
+impl ClusterObjective {
+    /// The packed moves (`reference::gather::pack_move`) of an epoch's `count` positions in
+    /// the sample order, from the seed and the Adam steps taken before the epoch: the same on
+    /// every device.
+    pub fn moves(&self, seed: u64, steps_before: u64, count: usize) -> Vec<u32> {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(seed ^ 0x4d4f_5645_5321 ^ steps_before.rotate_left(32));
+        let span = self.max_move as i32;
+        (0..count)
+            .map(|_| {
+                let down = rng.random_range(-span..=span) as i8;
+                let right = rng.random_range(-span..=span) as i8;
+                crate::reference::gather::pack_move(down, right)
+            })
+            .collect()
+    }
+
+    /// The layers that learn: the encoder's, up to the code.
+    pub fn layers(spec: &crate::model::ModelSpec) -> usize {
+        spec.code_layer() + 1
+    }
+}
 
 /// The recipe: Keras defaults unless changed.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -27,6 +78,8 @@ pub struct TrainConfig {
     /// Epochs already done (when resuming): the shuffle continues where they left it and
     /// the epochs are numbered after them.
     pub first_epoch: usize,
+    #[serde(skip)]
+    pub objective: Objective,
 }
 
 impl Default for TrainConfig {
@@ -37,6 +90,7 @@ impl Default for TrainConfig {
             adam: AdamConfig::default(),
             seed: 0,
             first_epoch: 0,
+            objective: Objective::Reconstruction,
         }
     }
 }
@@ -69,6 +123,8 @@ pub trait Trainer {
     fn validate(&mut self) -> Result<Vec<f32>>;
     /// The current parameters.
     fn params(&self) -> Result<Params>;
+    /// With the clusters objective, the centres as they have learnt (k x d); empty otherwise.
+    fn centres(&self) -> Result<Vec<f32>>;
     /// Adam's step count and moments.
     fn adam_state(&self) -> Result<AdamState>;
     /// Continues from a saved Adam state (shapes as the parameters').

@@ -16,6 +16,7 @@ pub(super) fn entry_points() -> Vec<EntryPoint> {
             Slot::Read,
             Slot::Read,
             Slot::ReadWrite,
+            Slot::Read,
         ],
     }]
 }
@@ -59,13 +60,27 @@ struct GatherShape {
     stride: u32,
     first_image: u32,
     images: u32,
+    cols: u32,
+    channels: u32,
+    moved: u32,
 }
 
-/// What the gather reads: a split's images in chunks, and the sample order that picks them.
+/// What the gather reads: a split's images in chunks, the sample order that picks them, and
+/// optionally a whole-pixel move per position in the order.
 #[derive(Clone, Copy)]
 pub struct GatherSource<'a> {
     pub images: &'a [ImageChunk],
     pub order: &'a wgpu::Buffer,
+    pub moves: Option<ImageMoves<'a>>,
+}
+
+/// One packed move per position in the sample order (`reference::gather::pack_move`), for
+/// images of rows of `cols` pixels of `channels` values.
+#[derive(Clone, Copy)]
+pub struct ImageMoves<'a> {
+    pub moves: &'a wgpu::Buffer,
+    pub cols: usize,
+    pub channels: usize,
 }
 
 /// Builds a padded f32 batch from u8 images picked through a sample-order buffer.
@@ -97,7 +112,12 @@ impl Gather {
                     stride: stride as u32,
                     first_image: chunk.first as u32,
                     images: chunk.count as u32,
+                    cols: source.moves.map_or(1, |m| m.cols as u32),
+                    channels: source.moves.map_or(1, |m| m.channels as u32),
+                    moved: u32::from(source.moves.is_some()),
                 };
+                // Without moves the shader reads none: any buffer fills the slot.
+                let moves = source.moves.map_or(source.order, |m| m.moves);
                 self.0.dispatch(
                     ctx,
                     vec![
@@ -106,6 +126,7 @@ impl Gather {
                         chunk.pixels.as_entire_binding(),
                         source.order.as_entire_binding(),
                         batch.as_entire_binding(),
+                        moves.as_entire_binding(),
                     ],
                     ((stride as u32).div_ceil(64), rows_pad as u32),
                 )

@@ -12,6 +12,7 @@ macro_rules! wgsl_file {
 }
 
 mod adam;
+mod dec;
 mod gather;
 mod kmeans;
 mod loss;
@@ -23,7 +24,8 @@ mod step;
 mod umap;
 
 pub use adam::{Adam, AdamBuffers, AdamCoefficients};
-pub use gather::{upload_images, Gather, GatherSource, ImageChunk};
+pub use dec::{DecDims, DecKernels, DecLossBuffers};
+pub use gather::{upload_images, Gather, GatherSource, ImageChunk, ImageMoves};
 pub use kmeans::{padded_dims, Kmeans, KmeansBuffers, KmeansShape, BALLOT_MAX_K, MAX_RUNNING};
 pub use loss::{LossBuffers, LossFunction, LossKernels};
 pub use matmul::{Epilogue, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant};
@@ -137,6 +139,7 @@ pub fn catalog() -> Vec<EntryPoint> {
         gather::entry_points(),
         loss::entry_points().into(),
         reduce::entry_points(),
+        dec::entry_points().into(),
         adam::entry_points(),
         kmeans::entry_points().into(),
         umap::entry_points().into(),
@@ -283,6 +286,7 @@ pub struct Kernels {
     pub gather: Gather,
     pub loss: LossKernels,
     pub column_sums: ColumnSums,
+    pub dec: DecKernels,
     pub adam: Adam,
     pub kmeans: Kmeans,
     pub umap: UmapKernels,
@@ -297,6 +301,7 @@ impl Kernels {
             gather: Gather::new(ctx)?,
             loss: LossKernels::new(ctx)?,
             column_sums: ColumnSums::new(ctx)?,
+            dec: DecKernels::new(ctx)?,
             adam: Adam::new(ctx)?,
             kmeans: Kmeans::new(ctx)?,
             umap: UmapKernels::new(ctx)?,
