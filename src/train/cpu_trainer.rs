@@ -218,6 +218,8 @@ struct CpuClusters {
     soft: Vec<f32>,
     mass: Vec<f32>,
     moves: Vec<u32>,
+    /// Whether `soft` and `mass` are of the current encoder and centres.
+    fresh: bool,
 }
 
 /// What one batch runs.
@@ -225,7 +227,7 @@ struct CpuClusters {
 enum Pass {
     /// Forward, loss and backward on moved images (with the clusters objective).
     Train,
-    /// Forward and loss.
+    /// Forward and loss (with the clusters objective, and the codes' soft assignments).
     Evaluate,
     /// Forward of the encoder and the codes' soft assignments (the clusters objective's
     /// refresh).
@@ -274,6 +276,7 @@ impl<'a> CpuTrainer<'a> {
                     soft: vec![0.0; train.count * objective.k],
                     mass: vec![0.0; objective.k],
                     moves: Vec::new(),
+                    fresh: false,
                 })
             }
         };
@@ -294,20 +297,21 @@ impl<'a> CpuTrainer<'a> {
                 .map(|_| Worker::new(spec, init, part_rows))
                 .collect(),
         };
-        trainer.refresh_targets();
+        trainer.refresh_targets(Pass::SoftAssign);
         Ok(trainer)
     }
 
     /// Runs `pass` over samples `order[first..first + rows]`, the parts in parallel; returns
-    /// the per-sample losses (the soft assignments for `Pass::SoftAssign`) and how many
-    /// workers took a part (whose gradient shares the batch's gradients are).
+    /// the per-sample losses (none for `Pass::SoftAssign`), with the clusters objective the
+    /// codes' soft assignments (none for `Pass::Train`), and how many workers took a part
+    /// (whose gradient shares the batch's gradients are).
     fn run_batch(
         &mut self,
         data: &Dataset,
         order: &[u32],
         (first, rows): (usize, usize),
         pass: Pass,
-    ) -> (Vec<f32>, usize) {
+    ) -> (Vec<f32>, Vec<f32>, usize) {
         let ranges = split_rows(first, rows, self.workers.len());
         let used = ranges.len();
         let (spec, params, packed) = (&self.spec, &self.params, &self.packed);
@@ -319,7 +323,7 @@ impl<'a> CpuTrainer<'a> {
         let moves = clusters
             .filter(|_| pass == Pass::Train)
             .map(|c| (&c.moves[..], &c.objective));
-        let losses: Vec<Vec<f32>> = self.workers[..used]
+        let parts: Vec<(Vec<f32>, Vec<f32>)> = self.workers[..used]
             .par_iter_mut()
             .zip(ranges)
             .map(|(w, range)| {
@@ -330,11 +334,7 @@ impl<'a> CpuTrainer<'a> {
                 let acts = (&mut w.acts[..], &w.row_order[..]);
                 forward_into(spec, weights, acts, part, layers, clusters.is_none());
                 let losses = match clusters {
-                    Some(c) if pass == Pass::SoftAssign => {
-                        let d = spec.code_width();
-                        let codes = &w.acts[layers][..part * d];
-                        reference::dec::soft_assign(codes, &c.centres, c.objective.k, d)
-                    }
+                    _ if pass == Pass::SoftAssign => Vec::new(),
                     Some(c) => {
                         let targets = DecTargets {
                             soft: &c.soft,
@@ -345,36 +345,50 @@ impl<'a> CpuTrainer<'a> {
                     }
                     None => w.loss(spec, part, rows),
                 };
+                let soft = match clusters {
+                    Some(c) if pass != Pass::Train => {
+                        let d = spec.code_width();
+                        let codes = &w.acts[layers][..part * d];
+                        reference::dec::soft_assign(codes, &c.centres, c.objective.k, d)
+                    }
+                    _ => Vec::new(),
+                };
                 if pass == Pass::Train {
                     w.backward(spec, (params, packed), part, layers);
                 }
-                losses
+                (losses, soft)
             })
             .collect();
-        (losses.concat(), used)
+        let (losses, soft): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+        (losses.concat(), soft.concat(), used)
     }
 
-    /// The clusters objective's refresh: every training image's soft assignments to the
-    /// centres with the current encoder, and the centres' masses.
-    fn refresh_targets(&mut self) {
+    /// With the clusters objective, the soft assignments of every training image with the
+    /// current encoder, and the centres' masses: the targets until the next refresh. With
+    /// `Pass::Evaluate`, also every image's loss against the targets before (the validation
+    /// losses), in the same pass.
+    fn refresh_targets(&mut self, pass: Pass) -> Vec<f32> {
         let Some(clusters) = &self.clusters else {
-            return;
+            return Vec::new();
         };
         let k = clusters.objective.k;
         let order: Vec<u32> = (0..self.train.count as u32).collect();
         let mut soft = Vec::with_capacity(order.len() * k);
+        let mut losses = Vec::new();
         for first in (0..order.len()).step_by(EVAL_ROWS) {
             let rows = EVAL_ROWS.min(order.len() - first);
-            soft.extend(
-                self.run_batch(self.train, &order, (first, rows), Pass::SoftAssign)
-                    .0,
-            );
+            let (batch_losses, batch_soft, _) =
+                self.run_batch(self.train, &order, (first, rows), pass);
+            losses.extend(batch_losses);
+            soft.extend(batch_soft);
         }
         let mass = reference::dec::cluster_mass(&soft, k);
         if let Some(clusters) = &mut self.clusters {
             clusters.soft = soft;
             clusters.mass = mass;
+            clusters.fresh = true;
         }
+        losses
     }
 
     /// One Adam step over every tensor, in parallel chunks, with the gradients of the first
@@ -441,12 +455,17 @@ impl Trainer for CpuTrainer<'_> {
     fn train_epoch(&mut self, order: &[u32], progress: &mut Progress) -> Result<Vec<f32>> {
         if let Some(clusters) = &mut self.clusters {
             clusters.moves = clusters.objective.moves(self.seed, self.t, order.len());
+            if !clusters.fresh {
+                self.refresh_targets(Pass::SoftAssign);
+            }
         }
-        self.refresh_targets();
+        if let Some(clusters) = &mut self.clusters {
+            clusters.fresh = false;
+        }
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(self.batch) {
             let rows = self.batch.min(order.len() - first);
-            let (mut batch_losses, parts) =
+            let (mut batch_losses, _, parts) =
                 self.run_batch(self.train, order, (first, rows), Pass::Train);
             if !self.update(parts) {
                 batch_losses[0] = f32::NAN;
@@ -458,17 +477,17 @@ impl Trainer for CpuTrainer<'_> {
     }
 
     fn validate(&mut self) -> Result<Vec<f32>> {
-        // With the clusters objective, the unmoved training images against their targets.
-        let data = match self.clusters {
-            Some(_) => self.train,
-            None => self.val,
-        };
-        let order: Vec<u32> = (0..data.count as u32).collect();
+        // With the clusters objective, the unmoved training images against their targets,
+        // which the same pass refreshes.
+        if self.clusters.is_some() {
+            return Ok(self.refresh_targets(Pass::Evaluate));
+        }
+        let order: Vec<u32> = (0..self.val.count as u32).collect();
         let mut losses = Vec::with_capacity(order.len());
         for first in (0..order.len()).step_by(EVAL_ROWS) {
             let rows = EVAL_ROWS.min(order.len() - first);
             losses.extend(
-                self.run_batch(data, &order, (first, rows), Pass::Evaluate)
+                self.run_batch(self.val, &order, (first, rows), Pass::Evaluate)
                     .0,
             );
         }

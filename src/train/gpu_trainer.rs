@@ -57,8 +57,8 @@ pub struct GpuTrainer<'a> {
 }
 
 /// What the clusters objective adds: the moves of an epoch, and the refresh of every image's
-/// soft assignments (one pass over the training images in the validation slots) and of the
-/// centres' masses.
+/// soft assignments (one pass over the training images in the validation slots, which the
+/// validation pass also does after each image's loss) and of the centres' masses.
 struct GpuClusters {
     objective: ClusterObjective,
     /// The centres as they learn (k x d, padded to whole vec4s for Adam).
@@ -66,6 +66,8 @@ struct GpuClusters {
     moves: wgpu::Buffer,
     refresh_step: Vec<Dispatch>,
     mass_step: Dispatch,
+    /// Whether the soft assignments and masses are of the current encoder and centres.
+    fresh: bool,
 }
 
 impl<'a> GpuTrainer<'a> {
@@ -223,21 +225,19 @@ impl<'a> GpuTrainer<'a> {
                     },
                     centre_count,
                 ));
+                // A batch's soft assignments overwrite only its own images' rows, after their
+                // losses read them.
+                let codes = &eval.acts[layers];
+                let assign = || {
+                    kernels
+                        .dec
+                        .soft_assign(ctx, &steps, dims(&eval), (codes, &centres, &soft))
+                };
                 let mut val_step = net.forward(&eval, in_order, layers, false);
                 val_step.push(dec_loss(&eval, &all, &val_losses));
+                val_step.push(assign());
                 let mut refresh_step = net.forward(&eval, in_order, layers, false);
-                let dims = DecDims {
-                    k: objective.k,
-                    d,
-                    rows_pad: eval.rows_pad,
-                };
-                let codes = &eval.acts[layers];
-                refresh_step.push(kernels.dec.soft_assign(
-                    ctx,
-                    &steps,
-                    dims,
-                    (codes, &centres, &soft),
-                ));
+                refresh_step.push(assign());
                 let mass_step =
                     kernels
                         .dec
@@ -248,12 +248,13 @@ impl<'a> GpuTrainer<'a> {
                     moves,
                     refresh_step,
                     mass_step,
+                    fresh: false,
                 };
                 (train_step, val_step, val_losses, Some(clusters))
             }
             (None, None) => unreachable!("a validation split without the clusters objective"),
         };
-        let trainer = GpuTrainer {
+        let mut trainer = GpuTrainer {
             ctx,
             offsets,
             batch,
@@ -288,12 +289,22 @@ impl<'a> GpuTrainer<'a> {
 
     /// With the clusters objective, every training image's soft assignments with the current
     /// encoder, then the centres' masses: the targets until the next refresh.
-    fn refresh_targets(&self) {
+    fn refresh_targets(&mut self) {
         if let Some(clusters) = &self.clusters {
             self.run_steps(&clusters.refresh_step, self.val_slots());
+            self.update_masses();
+        }
+    }
+
+    /// The centres' masses from the soft assignments, which are then fresh.
+    fn update_masses(&mut self) {
+        if let Some(clusters) = &self.clusters {
             self.submit_steps(&[], 0..0, |encoder| {
                 record_steps(encoder, std::slice::from_ref(&clusters.mass_step), [0]);
             });
+        }
+        if let Some(clusters) = &mut self.clusters {
+            clusters.fresh = true;
         }
     }
 
@@ -347,7 +358,12 @@ impl Trainer for GpuTrainer<'_> {
             let moves = clusters.objective.moves(self.seed, t0, order.len());
             let bytes = bytemuck::cast_slice(&moves);
             self.ctx.queue.write_buffer(&clusters.moves, 0, bytes);
-            self.refresh_targets();
+            if !clusters.fresh {
+                self.refresh_targets();
+            }
+        }
+        if let Some(clusters) = &mut self.clusters {
+            clusters.fresh = false;
         }
         let steps = batch_steps(order.len(), self.batch, |s| adam.lr_t(t0 + s as u64 + 1));
         self.steps.write(self.ctx, 0, &steps);
@@ -381,6 +397,7 @@ impl Trainer for GpuTrainer<'_> {
 
     fn validate(&mut self) -> Result<Vec<f32>> {
         self.run_steps(&self.val_step, self.val_slots());
+        self.update_masses();
         read_f32(self.ctx, &self.val_losses, 0, self.val_count)
     }
 
