@@ -2,9 +2,11 @@
 // the valid rows and the image width. Images are stored as packed u8 (4 pixels per u32) in
 // one or more chunks of whole images (a dataset may be larger than one binding); this
 // dispatch writes the rows whose image is in its chunk, and the first chunk's dispatch also
-// zeroes the padding rows. When `moved` is set, row r's image is moved by whole pixels,
-// moves[step.first + r] (rows down in the low byte, columns right in the next, each a signed
-// byte), on its grid of `cols` pixels of `channels` values each; zeros come in at the edges.
+// zeroes the padding rows. When `moved` is set, row r's image is turned about its centre and
+// moved by whole pixels as moves[step.first + r] says (`reference::gather::ImageMove`: the
+// rows down and columns right as signed bytes, then the turn's cosine and sine as i16 in
+// units of 1/16384), on its grid of `cols` pixels of `channels` values each: each pixel takes
+// the nearest source pixel, found in integer arithmetic, zero from outside the image.
 
 struct GatherShape {
     width: u32,
@@ -22,17 +24,23 @@ struct GatherShape {
 @group(0) @binding(2) var<storage, read> pixels: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
 @group(0) @binding(4) var<storage, read_write> batch: array<f32>;
-@group(0) @binding(5) var<storage, read> moves: array<u32>;
+@group(0) @binding(5) var<storage, read> moves: array<vec2<u32>>;
 
 // Where the pixel at `col` of a moved image comes from, or `width` when from outside it.
-fn moved_from(col: u32, packed: u32) -> u32 {
-    let down = (i32(packed << 24u) >> 24u);
-    let right = (i32(packed << 16u) >> 24u);
+fn moved_from(col: u32, movement: vec2<u32>) -> u32 {
+    let down = i32(movement.x << 24u) >> 24u;
+    let right = i32(movement.x << 16u) >> 24u;
+    let cos = i32(movement.y << 16u) >> 16u;
+    let sin = i32(movement.y) >> 16u;
+    let rows = i32(shape.width / (shape.channels * shape.cols));
+    let cols = i32(shape.cols);
     let c = col % shape.channels;
-    let x = i32(col / shape.channels % shape.cols) - right;
-    let y = i32(col / (shape.channels * shape.cols)) - down;
-    let image_rows = i32(shape.width / (shape.channels * shape.cols));
-    if x < 0 || x >= i32(shape.cols) || y < 0 || y >= image_rows {
+    let ty = 2 * i32(col / (shape.channels * shape.cols)) - (rows - 1) - 2 * down;
+    let tx = 2 * i32(col / shape.channels % shape.cols) - (cols - 1) - 2 * right;
+    let one = i32(TURN_ONE);
+    let y = (cos * ty - sin * tx + (rows - 1) * one + one) >> 15u;
+    let x = (sin * ty + cos * tx + (cols - 1) * one + one) >> 15u;
+    if x < 0 || x >= cols || y < 0 || y >= rows {
         return shape.width;
     }
     return (u32(y) * shape.cols + u32(x)) * shape.channels + c;

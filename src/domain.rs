@@ -44,6 +44,21 @@ pub const DEC_MAX_N: usize = 64 * (LOOP_BUDGET - 8);
 /// bytes).
 pub const MAX_IMAGE_MOVE: usize = 127;
 
+/// The longest side of an image the gather moves and turns: its fixed-point source
+/// coordinates stay within i32.
+pub const MAX_MOVED_SIDE: usize = 16_384;
+
+/// Fails unless images of `rows` x `cols` pixels can be moved and turned by the gather.
+pub fn check_moved_image(rows: usize, cols: usize) -> Result<()> {
+    if rows.max(cols) > MAX_MOVED_SIDE {
+        bail!(
+            "images moved for fine-tuning are at most {MAX_MOVED_SIDE} pixels a side, got \
+             {rows} x {cols}"
+        );
+    }
+    Ok(())
+}
+
 /// DEC fine-tuning: the loop iterations of one `dec_loss` invocation for k centres of d values
 /// (the gradient row zeroed, the target's norm, the kernels' sum, then per centre its kernel
 /// and its share of the gradient, and the finiteness check); `soft_assign` runs fewer.

@@ -441,7 +441,7 @@ fn fine_tuning_flags_that_fit_no_run() {
         aeclust(&args)
     };
     let with_model = ["--model", s(&model)];
-    let cases: [(Vec<&str>, &str); 6] = [
+    let cases: [(Vec<&str>, &str); 7] = [
         (
             vec!["--codes", s(&codes), "--fine-tune", "2"],
             "--fine-tune needs --model",
@@ -481,6 +481,14 @@ fn fine_tuning_flags_that_fit_no_run() {
             ]
             .concat(),
             "--fine-tune-lr must be a positive",
+        ),
+        (
+            [
+                &with_model[..],
+                &["--fine-tune", "2", "--fine-tune-turn", "181"],
+            ]
+            .concat(),
+            "--fine-tune-turn must be between 0 and 180",
         ),
     ];
     for (args, needle) in cases {

@@ -246,7 +246,7 @@ fn the_loss_of_a_code_on_a_centre_pulls_it_towards_that_centre() {
     // whose share the target cut, away from it (up too, from 3).
     let centre_grads = centre_grad(&[0.0], &coefficients, &centres, 2);
     let want = [
-        2.0 * 0.5 * (p[0] - q[0]) * -1.0,
+        -(2.0 * 0.5 * (p[0] - q[0])),
         2.0 * 0.1 * (p[1] - q[1]) * 3.0,
     ];
     assert_close("centre gradient", &centre_grads, &want, 1e-6, 1e-5);
@@ -318,6 +318,7 @@ fn cluster_setup(max_move: usize) -> (ModelSpec, Params, TrainConfig, aeclust::d
         centres: uniform(&mut rng, 5 * 8, -0.5, 0.5),
         k: 5,
         max_move,
+        max_turn: if max_move > 0 { 10.0 } else { 0.0 },
         cols: 28,
         channels: 1,
     };

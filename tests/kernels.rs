@@ -14,7 +14,7 @@ use aeclust::gpu::kernels::{
 use aeclust::gpu::GpuContext;
 use aeclust::optim::AdamConfig;
 use aeclust::reference;
-use aeclust::reference::gather::{gather_moved, pack_move};
+use aeclust::reference::gather::{gather_moved, ImageMove};
 use common::{assert_close, for_each_gpu, rng, uniform};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
@@ -169,7 +169,8 @@ fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
 
 /// Gathers `rows` images from position `first` of a shuffled order over `count` images of
 /// `width` bytes, stored `per_chunk` images to a buffer, and compares with the CPU; with a
-/// grid `(cols, channels)`, each image moved by up to 4 pixels each way (past small images).
+/// grid `(cols, channels)`, each image turned by any angle and moved by up to 4 pixels each
+/// way (past small images).
 fn check_gather(
     ctx: &GpuContext,
     kernels: &Kernels,
@@ -202,7 +203,10 @@ fn check_gather(
     let stride = padded(width);
     let out = storage_init(ctx, "batch", &vec![f32::NAN; rows_pad * stride]).unwrap();
     let moves: Vec<u32> = (0..count)
-        .map(|_| pack_move(rng.random_range(-4..=4), rng.random_range(-4..=4)))
+        .flat_map(|_| {
+            let degrees = rng.random_range(-180.0..180.0);
+            ImageMove::new(degrees, rng.random_range(-4..=4), rng.random_range(-4..=4)).pack()
+        })
         .collect();
     let moves_buf = storage_init(ctx, "moves", &moves).unwrap();
     let source = GatherSource {
@@ -236,20 +240,33 @@ fn check_gather(
 }
 
 #[test]
-fn a_moved_image_is_its_pixels_shifted_with_zeros_coming_in() {
+fn a_moved_image_is_its_pixels_shifted_or_turned_with_zeros_coming_in() {
     // A 3 x 2 image of 2 channels: values 1..=12, row by row.
     let image: Vec<u8> = (1..=12).collect();
-    let moved = |down, right| {
-        let got = gather_moved(&image, (12, 2, 2), &[0], &[pack_move(down, right)], 0, 1);
+    let moved = |degrees, down, right| {
+        let packed = ImageMove::new(degrees, down, right).pack();
+        let got = gather_moved(&image, (12, 2, 2), &[0], &packed, 0, 1);
         got.iter()
             .map(|v| (v * 255.0).round() as u8)
             .collect::<Vec<_>>()
     };
-    assert_eq!(moved(0, 0), image);
-    assert_eq!(moved(1, 0), [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
-    assert_eq!(moved(0, -1), [3, 4, 0, 0, 7, 8, 0, 0, 11, 12, 0, 0]);
-    assert_eq!(moved(-2, 1), [0, 0, 9, 10, 0, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(moved(3, 0), [0; 12]);
+    assert_eq!(moved(0.0, 0, 0), image);
+    assert_eq!(moved(0.0, 1, 0), [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(moved(0.0, 0, -1), [3, 4, 0, 0, 7, 8, 0, 0, 11, 12, 0, 0]);
+    assert_eq!(moved(0.0, -2, 1), [0, 0, 9, 10, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(moved(0.0, 3, 0), [0; 12]);
+    // Half a turn about the centre reverses the pixels (each keeps its channels), a whole
+    // turn and the smallest ones change nothing.
+    assert_eq!(moved(180.0, 0, 0), [11, 12, 9, 10, 7, 8, 5, 6, 3, 4, 1, 2]);
+    for degrees in [360.0, 0.5, -0.5] {
+        assert_eq!(moved(degrees, 0, 0), image);
+    }
+    // A quarter turn of a 3 x 3 image: its rows become its columns.
+    let square: Vec<u8> = (1..=9).collect();
+    let packed = ImageMove::new(90.0, 0, 0).pack();
+    let got = gather_moved(&square, (9, 3, 1), &[0], &packed, 0, 1);
+    let got: Vec<u8> = got.iter().map(|v| (v * 255.0).round() as u8).collect();
+    assert_eq!(got, [7, 4, 1, 8, 5, 2, 9, 6, 3]);
 }
 
 #[test]

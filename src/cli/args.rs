@@ -269,6 +269,9 @@ pub struct FineTuneArgs {
     /// Fine-tuning: images move by up to this many whole pixels each way.
     #[arg(long, default_value_t = FineTunePlan::default().max_move, value_name = "PIXELS")]
     pub fine_tune_move: usize,
+    /// Fine-tuning: images turn by up to this many degrees either way.
+    #[arg(long, default_value_t = FineTunePlan::default().max_turn, value_name = "DEGREES")]
+    pub fine_tune_turn: f64,
     /// Fine-tuning: Adam's learning rate.
     #[arg(long, default_value_t = FineTunePlan::default().lr)]
     pub fine_tune_lr: f32,
@@ -280,6 +283,7 @@ impl FineTuneArgs {
         (self.fine_tune > 0).then(|| FineTunePlan {
             epochs: self.fine_tune,
             max_move: self.fine_tune_move,
+            max_turn: self.fine_tune_turn,
             lr: self.fine_tune_lr,
             seed,
             ..FineTunePlan::default()

@@ -13,7 +13,7 @@ use super::Events;
 use crate::cluster::{metrics, ClusterRun, Features, KmeansResult, SavedClustering};
 use crate::data::{Dataset, Shape};
 use crate::device::Device;
-use crate::domain::check_dec;
+use crate::domain::{check_dec, check_moved_image};
 use crate::model::{ModelSpec, Params};
 use crate::optim::AdamConfig;
 use crate::train::{fit, ClusterObjective, Objective, TrainConfig};
@@ -24,6 +24,8 @@ pub struct FineTunePlan {
     pub epochs: usize,
     /// Each image moves by up to this many whole pixels each way, drawn per image and epoch.
     pub max_move: usize,
+    /// Each image turns by up to this many degrees either way, drawn per image and epoch.
+    pub max_turn: f64,
     pub lr: f32,
     pub batch: usize,
     pub seed: u64,
@@ -34,6 +36,7 @@ impl Default for FineTunePlan {
         FineTunePlan {
             epochs: 0,
             max_move: 2,
+            max_turn: 10.0,
             lr: 1e-4,
             batch: 256,
             seed: 0,
@@ -58,7 +61,14 @@ impl FineTunePlan {
                 self.max_move
             );
         }
-        check_dec(n, d, k, self.max_move)
+        if !(0.0..=180.0).contains(&self.max_turn) {
+            bail!(
+                "--fine-tune-turn must be between 0 and 180 degrees, got {}",
+                self.max_turn
+            );
+        }
+        check_dec(n, d, k, self.max_move)?;
+        check_moved_image(shape.rows, shape.cols)
     }
 }
 
@@ -117,6 +127,7 @@ pub fn fine_tune(
         centres: mean_codes(codes, labels, k),
         k,
         max_move: plan.max_move,
+        max_turn: plan.max_turn,
         cols: shape.cols,
         channels: shape.channels,
     };

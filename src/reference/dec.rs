@@ -96,7 +96,7 @@ pub fn dec_loss(
             let kernels = kernel_sum(code, targets.centres, k);
             g.fill(0.0);
             let mut loss = 0.0f32;
-            for j in 0..k {
+            for (j, coefficient_out) in row_coefficients.iter_mut().enumerate() {
                 let t = kernel_to(code, targets.centres, j);
                 let q = t / kernels;
                 let p = target_weight(soft_row, targets.mass, j) / weights;
@@ -104,7 +104,7 @@ pub fn dec_loss(
                     loss += p * (p / q).ln();
                 }
                 let coefficient = scale * t * (p - q);
-                row_coefficients[j] = coefficient;
+                *coefficient_out = coefficient;
                 let centre = &targets.centres[j * d..(j + 1) * d];
                 for ((g, z), c) in g.iter_mut().zip(code).zip(centre) {
                     *g += coefficient * (z - c);

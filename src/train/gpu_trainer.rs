@@ -160,7 +160,7 @@ impl<'a> GpuTrainer<'a> {
                 let coefficients = storage(ctx, "the rows' coefficients", widest * objective.k)?;
                 let soft = storage(ctx, "the soft assignments", train.count * objective.k)?;
                 let mass = storage(ctx, "the cluster masses", objective.k)?;
-                let moves = storage(ctx, "the image moves", train.count)?;
+                let moves = storage(ctx, "the image moves", 2 * train.count)?;
                 let all = storage_init(ctx, "the images in order", &identity(train.count))?;
                 let val_losses = storage(ctx, "the unmoved images' losses", train.count)?;
                 let moved = GatherSource {

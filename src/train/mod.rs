@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::model::Params;
 use crate::optim::AdamConfig;
+use crate::reference::gather::ImageMove;
 
 /// What training minimises.
 #[derive(Clone, Debug, Default)]
@@ -39,24 +40,33 @@ pub struct ClusterObjective {
     /// Each image moves by up to this many pixels down and right (each drawn in
     /// [-max_move, max_move] per image and epoch); 0 leaves them in place.
     pub max_move: usize,
+    /// Each image turns by up to this many degrees either way (drawn uniformly per image and
+    /// epoch) before it moves.
+    pub max_turn: f64,
     /// The images' grid: pixels per row, values per pixel.
     pub cols: usize,
     pub channels: usize,
 }
 
 impl ClusterObjective {
-    /// The packed moves (`reference::gather::pack_move`) of an epoch's `count` positions in
-    /// the sample order, from the seed and the Adam steps taken before the epoch: the same on
-    /// every device.
+    /// The packed moves (`reference::gather::ImageMove::pack`, two words each) of an
+    /// epoch's `count` positions in the sample order, from the seed and the Adam steps taken
+    /// before the epoch: the same on every device.
     pub fn moves(&self, seed: u64, steps_before: u64, count: usize) -> Vec<u32> {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(seed ^ 0x4d4f_5645_5321 ^ steps_before.rotate_left(32));
+        let key = seed ^ 0x4d4f_5645_5321 ^ steps_before.rotate_left(32);
+        let mut rng = ChaCha8Rng::seed_from_u64(key);
         let span = self.max_move as i32;
         (0..count)
-            .map(|_| {
+            .flat_map(|_| {
+                let turn = self.max_turn;
+                let degrees = if turn > 0.0 {
+                    rng.random_range(-turn..=turn)
+                } else {
+                    0.0
+                };
                 let down = rng.random_range(-span..=span) as i8;
                 let right = rng.random_range(-span..=span) as i8;
-                crate::reference::gather::pack_move(down, right)
+                ImageMove::new(degrees, down, right).pack()
             })
             .collect()
     }

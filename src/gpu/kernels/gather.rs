@@ -2,14 +2,22 @@ use anyhow::Result;
 
 use super::{step::STEP_BYTES, Dispatch, EntryPoint, Kernel, StepTable};
 use crate::gpu::buffers::{padded, round_up, storage_bytes, uniform};
-use crate::gpu::shader::Slot;
+use crate::gpu::shader::{wgsl_constants, Slot};
 use crate::gpu::GpuContext;
+use crate::reference::gather::TURN_ONE;
 
 pub(super) fn entry_points() -> Vec<EntryPoint> {
     vec![EntryPoint {
         entry: "gather",
         overrides: Vec::new(),
-        parts: vec![wgsl_file!("step.wgsl"), wgsl_file!("gather.wgsl")],
+        parts: vec![
+            (
+                "gather constants",
+                wgsl_constants(&[("TURN_ONE", TURN_ONE as u32)]),
+            ),
+            wgsl_file!("step.wgsl"),
+            wgsl_file!("gather.wgsl"),
+        ],
         slots: vec![
             Slot::StepUniform(STEP_BYTES),
             Slot::Uniform,
@@ -74,8 +82,8 @@ pub struct GatherSource<'a> {
     pub moves: Option<ImageMoves<'a>>,
 }
 
-/// One packed move per position in the sample order (`reference::gather::pack_move`), for
-/// images of rows of `cols` pixels of `channels` values.
+/// One packed move per position in the sample order (`reference::gather::ImageMove::pack`,
+/// two words each), for images of rows of `cols` pixels of `channels` values.
 #[derive(Clone, Copy)]
 pub struct ImageMoves<'a> {
     pub moves: &'a wgpu::Buffer,
