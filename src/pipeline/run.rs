@@ -252,6 +252,18 @@ impl Pipeline<'_> {
                     u.neighbors, u.dims, u.min_dist
                 )
             });
+        let fine_tuning = self
+            .clustering
+            .fine_tune
+            .as_ref()
+            .map_or("none".to_string(), |t| {
+                format!(
+                    "{} epochs towards the clusters (DEC), images moved up to {} pixels and \
+                     turned up to {} degrees, lr {}; clusters by the nearest centre \
+                     (fine-tuned.safetensors places new images)",
+                    t.epochs, t.max_move, t.max_turn, t.lr
+                )
+            });
         [
             ("data", self.data_name.clone()),
             (
@@ -291,6 +303,7 @@ impl Pipeline<'_> {
                 ),
             ),
             ("embedding", embedding),
+            ("fine-tuning", fine_tuning),
             (
                 "typicality",
                 "the squared distance to the cluster's centre".into(),
