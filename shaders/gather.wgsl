@@ -24,7 +24,9 @@ struct GatherShape {
 @group(0) @binding(2) var<storage, read> pixels: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
 @group(0) @binding(4) var<storage, read_write> batch: array<f32>;
-@group(0) @binding(5) var<storage, read> moves: array<vec2<u32>>;
+// Two words per position (a plain array: without moves the slot holds the order, which may be
+// a single word).
+@group(0) @binding(5) var<storage, read> moves: array<u32>;
 
 // Where the pixel at `col` of a moved image comes from, or `width` when from outside it.
 fn moved_from(col: u32, movement: vec2<u32>) -> u32 {
@@ -62,7 +64,8 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         var source = col;
         if shape.moved != 0u && col < shape.width {
-            source = moved_from(col, moves[step.first + row]);
+            let at = 2u * (step.first + row);
+            source = moved_from(col, vec2(moves[at], moves[at + 1u]));
         }
         if source < shape.width {
             let byte = image * shape.width + source;

@@ -281,6 +281,8 @@ fn gather_scales_and_zero_pads_across_image_chunks() {
             (9, 1, 0, 9, 32, 9),
             (40, 13, 2, 30, 32, 7),
             (64, 3, 0, 64, 64, 1),
+            // One image: the unused moves slot holds a one-word order.
+            (1, 39, 0, 1, 32, 1),
         ] {
             check_gather(ctx, kernels, case, None, &mut rng);
         }
