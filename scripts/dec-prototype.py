@@ -10,7 +10,9 @@ The encoder of the model starts from its weights and the centres from the mean c
 cluster in the assignments. Every epoch: the target distribution P from the unshifted images,
 then batches of shifted images (a whole number of pixels on each axis, uniform in
 [-shift, shift], zeros filling in) trained on KL(P || Q) with Adam over the encoder and the
-centres. Prints accuracy and NMI of argmax Q after each epoch; writes the final codes.
+centres (or the encoder alone, --freeze-centres), the images also turned by up to --rotate
+degrees (nearest pixel) when asked. Prints accuracy and NMI of argmax Q after each epoch;
+writes the final codes. `--fine-tune` is this stage in the product.
 """
 import argparse, csv
 
@@ -103,7 +105,6 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rotate", type=float, default=0, help="largest rotation, degrees")
-    parser.add_argument("--update-interval", type=int, default=0, help="steps between targets [an epoch]")
     parser.add_argument("--freeze-centres", action="store_true")
     parser.add_argument("--codes-out", default="dec-codes.npy")
     args = parser.parse_args()
@@ -123,12 +124,9 @@ def main():
     padded = np.pad(images, ((0, 0), (s, s), (s, s)))
     step = 0
     for epoch in range(args.epochs):
-        if not args.update_interval:
-            p_all = target(soft_assignments(codes, centres)[0])
+        p_all = target(soft_assignments(codes, centres)[0])
         order = rng.permutation(len(images))
         for first in range(0, len(images), args.batch):
-            if args.update_interval and step % args.update_interval == 0:
-                p_all = target(soft_assignments(encode(params, images), centres)[0])
             index = order[first:first + args.batch]
             if args.rotate:
                 batch = rotated(images, index, s, args.rotate, rng)
