@@ -441,7 +441,7 @@ fn fine_tuning_flags_that_fit_no_run() {
         aeclust(&args)
     };
     let with_model = ["--model", s(&model)];
-    let cases: [(Vec<&str>, &str); 7] = [
+    let cases: [(Vec<&str>, &str); 8] = [
         (
             vec!["--codes", s(&codes), "--fine-tune", "2"],
             "--fine-tune needs --model",
@@ -489,6 +489,14 @@ fn fine_tuning_flags_that_fit_no_run() {
             ]
             .concat(),
             "--fine-tune-turn must be between 0 and 180",
+        ),
+        (
+            [
+                &with_model[..],
+                &["--fine-tune", "2", "--fine-tune-keep", "1.5"],
+            ]
+            .concat(),
+            "--fine-tune-keep must be between 0 and 1",
         ),
     ];
     for (args, needle) in cases {

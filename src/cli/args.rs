@@ -272,6 +272,10 @@ pub struct FineTuneArgs {
     /// Fine-tuning: images turn by up to this many degrees either way.
     #[arg(long, default_value_t = FineTunePlan::default().max_turn, value_name = "DEGREES")]
     pub fine_tune_turn: f64,
+    /// Fine-tuning: keep its clusters only when at least this share of the images stay in the
+    /// cluster they started in (0 keeps them always); otherwise the clusters stay as they were.
+    #[arg(long, default_value_t = FineTunePlan::default().keep_agreement, value_name = "SHARE")]
+    pub fine_tune_keep: f64,
     /// Fine-tuning: Adam's learning rate.
     #[arg(long, default_value_t = FineTunePlan::default().lr)]
     pub fine_tune_lr: f32,
@@ -284,6 +288,7 @@ impl FineTuneArgs {
             epochs: self.fine_tune,
             max_move: self.fine_tune_move,
             max_turn: self.fine_tune_turn,
+            keep_agreement: self.fine_tune_keep,
             lr: self.fine_tune_lr,
             seed,
             ..FineTunePlan::default()

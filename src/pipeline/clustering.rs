@@ -198,7 +198,18 @@ pub fn cluster_and_write(
             let tuned = fine_tune(device, model, data, codes, clusters, tune, labels, events)?;
             events.clustered(&tuned.run);
             runs.push(tuned.run.clone());
-            Some(tuned)
+            let moved = 100.0 * (1.0 - tuned.agreement);
+            if tuned.kept(tune) {
+                events.info(&format!("fine-tuning moved {moved:.1} % of the images to another cluster: its clusters are kept"));
+                Some(tuned)
+            } else {
+                events.info(&format!(
+                    "fine-tuning moved {moved:.1} % of the images to another cluster, more than \
+                     --fine-tune-keep allows: it re-clustered rather than refined, so the clusters \
+                     stay as they were and no fine-tuned model is written"
+                ));
+                None
+            }
         }
         (Some(_), ..) => bail!("--fine-tune needs the model and the images of the codes"),
     };

@@ -29,6 +29,10 @@ pub struct FineTunePlan {
     pub lr: f32,
     pub batch: usize,
     pub seed: u64,
+    /// The share of images that must stay in their cluster (after matching the clusters
+    /// one to one) for the fine-tuned clusters to be kept; below it the clusters it started
+    /// from stay.
+    pub keep_agreement: f64,
 }
 
 impl Default for FineTunePlan {
@@ -40,6 +44,7 @@ impl Default for FineTunePlan {
             lr: 1e-4,
             batch: 256,
             seed: 0,
+            keep_agreement: 0.9,
         }
     }
 }
@@ -59,6 +64,12 @@ impl FineTunePlan {
                 "--fine-tune-move must be smaller than the images ({}), got {}",
                 shape,
                 self.max_move
+            );
+        }
+        if !(0.0..=1.0).contains(&self.keep_agreement) {
+            bail!(
+                "--fine-tune-keep must be between 0 and 1, got {}",
+                self.keep_agreement
             );
         }
         if !(0.0..=180.0).contains(&self.max_turn) {
@@ -82,6 +93,18 @@ pub struct FineTuned {
     pub result: KmeansResult,
     /// The run as the report lists it ("codes+fine-tuned").
     pub run: ClusterRun,
+    /// The share of images in the cluster they started in (clusters matched one to one).
+    pub agreement: f64,
+}
+
+impl FineTuned {
+    /// Whether the fine-tuned clusters refine the ones they started from (`plan`'s
+    /// agreement), rather than replace them: self-training has no evidence to overrule the
+    /// clustering it was given on many images, and where it did (the 8 x 8 digits, 35-58 %
+    /// kept against MNIST's 98 %) its clusters were worse.
+    pub fn kept(&self, plan: &FineTunePlan) -> bool {
+        self.agreement >= plan.keep_agreement
+    }
 }
 
 /// Each cluster's mean code (k x d); a cluster without members takes the mean of all codes.
@@ -178,6 +201,9 @@ pub fn fine_tune(
         distances: placement.distances,
         ..nearest
     };
+    // k <= DEC_MAX_K = 256: every cluster index fits a byte.
+    let started: Vec<u8> = labels.iter().map(|&l| l as u8).collect();
+    let agreement = metrics::accuracy(&result.labels, &started);
     let score = |f: fn(&[u32], &[u8]) -> f64| truth.map(|t| f(&result.labels, t));
     let run = ClusterRun {
         features: "codes+fine-tuned".into(),
@@ -197,5 +223,6 @@ pub fn fine_tune(
         codes: tuned,
         result,
         run,
+        agreement,
     })
 }
