@@ -53,6 +53,11 @@ impl ParamOffsets {
         }
     }
 
+    /// The floats the first `layers` layers take: a prefix of the buffer, whole vec4s.
+    pub fn prefix(&self, layers: usize) -> usize {
+        self.layers.get(layers).map_or(self.total, |s| s.weight)
+    }
+
     /// Whether `params` has these offsets's layer shapes.
     pub fn fits(&self, params: &Params) -> bool {
         params.weights.len() == self.layers.len()

@@ -36,12 +36,12 @@ impl PackedWeights {
         }
     }
 
-    /// Packs new `params` over these.
-    fn repack(&mut self, params: &Params) {
-        let layers = self.forward.iter_mut().enumerate();
-        let forward = layers.map(|(l, packed)| (packed, &params.weights[l]));
-        let layers = self.backward.iter_mut().enumerate();
-        let backward = layers.map(|(l, packed)| (packed, &params.weights[l + 1]));
+    /// Packs the new weights of the first `layers` layers of `params` over these.
+    fn repack(&mut self, params: &Params, layers: usize) {
+        let forward = self.forward.iter_mut().enumerate().take(layers);
+        let forward = forward.map(|(l, packed)| (packed, &params.weights[l]));
+        let backward = self.backward.iter_mut().enumerate().take(layers - 1);
+        let backward = backward.map(|(l, packed)| (packed, &params.weights[l + 1]));
         let all: Vec<_> = forward.chain(backward).collect();
         all.into_par_iter().for_each(|(packed, w)| packed.repack(w));
     }
@@ -193,6 +193,8 @@ impl Worker {
 /// parity test's tolerance).
 pub struct CpuTrainer<'a> {
     spec: ModelSpec,
+    /// The layers that learn: all, or the encoder's with the clusters objective.
+    layers: usize,
     seed: u64,
     clusters: Option<CpuClusters>,
     batch: usize,
@@ -280,8 +282,13 @@ impl<'a> CpuTrainer<'a> {
                 })
             }
         };
+        let layers = match clusters {
+            Some(_) => ClusterObjective::layers(spec),
+            None => spec.layer_count(),
+        };
         let mut trainer = CpuTrainer {
             spec: spec.clone(),
+            layers,
             seed: config.seed,
             clusters,
             batch,
@@ -315,11 +322,7 @@ impl<'a> CpuTrainer<'a> {
         let ranges = split_rows(first, rows, self.workers.len());
         let used = ranges.len();
         let (spec, params, packed) = (&self.spec, &self.params, &self.packed);
-        let clusters = self.clusters.as_ref();
-        let layers = match clusters {
-            Some(_) => ClusterObjective::layers(spec),
-            None => spec.layer_count(),
-        };
+        let (clusters, layers) = (self.clusters.as_ref(), self.layers);
         let moves = clusters
             .filter(|_| pass == Pass::Train)
             .map(|c| (&c.moves[..], &c.objective));
@@ -405,7 +408,12 @@ impl<'a> CpuTrainer<'a> {
             .collect();
         let moments = self.m.tensors_mut().zip(self.v.tensors_mut());
         let mut finite = true;
+        let layer_count = self.spec.layer_count();
         for (i, (p, (m, v))) in self.params.tensors_mut().zip(moments).enumerate() {
+            // Every weight, then every bias: tensor i is of layer i % layer_count.
+            if i % layer_count >= self.layers {
+                continue;
+            }
             finite &= p
                 .par_chunks_mut(ADAM_CHUNK)
                 .zip(m.par_chunks_mut(ADAM_CHUNK))
@@ -442,7 +450,7 @@ impl<'a> CpuTrainer<'a> {
             let (m, v) = (&mut clusters.m, &mut clusters.v);
             finite &= reference::adam(&mut clusters.centres, &grad, m, v, &adam, lr_t);
         }
-        self.packed.repack(&self.params);
+        self.packed.repack(&self.params, self.layers);
         finite
     }
 }

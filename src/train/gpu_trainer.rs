@@ -123,6 +123,8 @@ impl<'a> GpuTrainer<'a> {
             params: &params,
             steps: &steps,
         };
+        // Adam over the layers that learn (the encoder's, with the clusters objective).
+        let learning = clusters.map_or(offsets.layers.len(), |_| ClusterObjective::layers(spec));
         let adam_step = |losses: &wgpu::Buffer| {
             kernels.adam.dispatch(
                 ctx,
@@ -135,7 +137,7 @@ impl<'a> GpuTrainer<'a> {
                     v: &v,
                     losses,
                 },
-                offsets.total,
+                offsets.prefix(learning),
             )
         };
         let (train_step, val_step, val_losses, clusters) = match (clusters, val_split) {
