@@ -16,15 +16,9 @@ use aeclust::reference::dec::{centre_grad, cluster_mass, dec_loss, soft_assign, 
 use aeclust::train::{
     ClusterObjective, CpuTrainer, GpuTrainer, Objective, Shuffle, TrainConfig, Trainer,
 };
-use common::{assert_close, for_each_gpu, rng, uniform};
+use common::{assert_close, for_each_gpu, one_step, rng, uniform};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-
-fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
-    let table = StepTable::new(ctx, 1);
-    table.write(ctx, 0, &[step]);
-    table
-}
 
 /// Every sample's soft assignments, drawn, and their masses.
 fn random_targets(rng: &mut ChaCha8Rng, n: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
@@ -35,6 +29,36 @@ fn random_targets(rng: &mut ChaCha8Rng, n: usize, k: usize) -> (Vec<f32>, Vec<f3
     }
     let mass = cluster_mass(&soft, k);
     (soft, mass)
+}
+
+/// Runs `dec_loss` on a batch with `inputs` (codes, centres, soft assignments, masses) and the
+/// sample `order`, into a gradient and coefficients filled with NaN first and `losses` losses;
+/// returns those three buffers.
+fn run_dec_loss(
+    (ctx, kernels): (&GpuContext, &Kernels),
+    (steps, dims): (&StepTable, DecDims),
+    [codes, centres, soft, mass]: [&wgpu::Buffer; 4],
+    order: &[u32],
+    losses: usize,
+) -> (wgpu::Buffer, wgpu::Buffer, wgpu::Buffer) {
+    let nan = |n: usize| vec![f32::NAN; n];
+    let grad = storage_init(ctx, "grad", &nan(dims.rows_pad * padded(dims.d))).unwrap();
+    let coefficients = storage_init(ctx, "coefficients", &nan(dims.rows_pad * dims.k)).unwrap();
+    let loss_buf = storage(ctx, "losses", losses).unwrap();
+    let order = storage_init(ctx, "order", order).unwrap();
+    let buffers = DecLossBuffers {
+        codes,
+        centres,
+        soft,
+        mass,
+        order: &order,
+        grad: &grad,
+        losses: &loss_buf,
+        coefficients: &coefficients,
+    };
+    let loss = kernels.dec.loss(ctx, steps, dims, buffers);
+    run(ctx, &[&loss], steps.offset(0)).unwrap();
+    (grad, loss_buf, coefficients)
 }
 
 /// A batch of `rows` codes of `d` values (padded to `rows_pad` rows, garbage past the valid
@@ -87,23 +111,10 @@ fn check_dec_kernels(
     let got_mass = read_f32(ctx, &mass_buf, 0, k).unwrap();
     assert_close("masses", &got_mass, &want_mass, 0.0, 1e-6);
 
-    let order_buf = storage_init(ctx, "order", &order).unwrap();
-    let grad_buf = storage_init(ctx, "grad", &vec![f32::NAN; rows_pad * stride]).unwrap();
-    let loss_buf = storage(ctx, "losses", n + 1).unwrap();
-    let coefficients_buf =
-        storage_init(ctx, "coefficients", &vec![f32::NAN; rows_pad * k]).unwrap();
+    let inputs = [&codes_buf, &centres_buf, &soft_buf, &mass_buf];
+    let (grad_buf, loss_buf, coefficients_buf) =
+        run_dec_loss((ctx, kernels), (&steps, dims), inputs, &order, n + 1);
     let centre_grads_buf = storage(ctx, "centre grads", k * d).unwrap();
-    let buffers = DecLossBuffers {
-        codes: &codes_buf,
-        centres: &centres_buf,
-        soft: &soft_buf,
-        mass: &mass_buf,
-        order: &order_buf,
-        grad: &grad_buf,
-        losses: &loss_buf,
-        coefficients: &coefficients_buf,
-    };
-    let loss = kernels.dec.loss(ctx, &steps, dims, buffers);
     let centres_step = kernels.dec.centre_grad(
         ctx,
         &steps,
@@ -111,7 +122,7 @@ fn check_dec_kernels(
         (&codes_buf, &centres_buf),
         (&coefficients_buf, &centre_grads_buf),
     );
-    run(ctx, &[&loss, &centres_step], steps.offset(0)).unwrap();
+    run(ctx, &[&centres_step], steps.offset(0)).unwrap();
     let targets = DecTargets {
         soft: &got_soft,
         mass: &got_mass,
@@ -280,23 +291,11 @@ fn a_non_finite_code_makes_its_loss_nan() {
             buf("soft", &soft),
         );
         let mass_buf = buf("mass", &cluster_mass(&soft, k));
-        let order_buf = storage_init(ctx, "order", &[0u32, 1, 2]).unwrap();
-        let grad_buf = storage(ctx, "grad", 32 * padded(d)).unwrap();
-        let loss_buf = storage(ctx, "losses", rows).unwrap();
-        let coefficients_buf = storage(ctx, "coefficients", 32 * k).unwrap();
         let dims = DecDims { k, d, rows_pad: 32 };
-        let buffers = DecLossBuffers {
-            codes: &codes_buf,
-            centres: &centres_buf,
-            soft: &soft_buf,
-            mass: &mass_buf,
-            order: &order_buf,
-            grad: &grad_buf,
-            losses: &loss_buf,
-            coefficients: &coefficients_buf,
-        };
-        let loss = gpu.kernels.dec.loss(ctx, &steps, dims, buffers);
-        run(ctx, &[&loss], steps.offset(0)).unwrap();
+        let inputs = [&codes_buf, &centres_buf, &soft_buf, &mass_buf];
+        let order = [0, 1, 2];
+        let (_, loss_buf, _) =
+            run_dec_loss((ctx, &gpu.kernels), (&steps, dims), inputs, &order, rows);
         let got = read_f32(ctx, &loss_buf, 0, rows).unwrap();
         assert!(
             got[0].is_finite() && got[1].is_nan() && got[2].is_finite(),

@@ -9,13 +9,13 @@ use aeclust::gpu::buffers::{
 use aeclust::gpu::kernels::{
     run, AdamBuffers, AdamCoefficients, Epilogue, GatherSource, ImageChunk, ImageMoves, Kernels,
     LossBuffers, LossFunction, Matmul, MatmulDims, MatmulKind, MatmulOperands, MatmulVariant,
-    StepParams, StepTable,
+    StepParams,
 };
 use aeclust::gpu::GpuContext;
 use aeclust::optim::AdamConfig;
 use aeclust::reference;
 use aeclust::reference::gather::{gather_moved, ImageMove};
-use common::{assert_close, for_each_gpu, rng, uniform};
+use common::{assert_close, for_each_gpu, one_step, rng, uniform};
 use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -159,12 +159,6 @@ fn matmul_default_variant_matches_cpu() {
         assert_eq!(matmul.variant, MatmulVariant::for_adapter(ctx).name());
         check_matmul_variant(ctx, &matmul);
     });
-}
-
-fn one_step(ctx: &GpuContext, step: StepParams) -> StepTable {
-    let table = StepTable::new(ctx, 1);
-    table.write(ctx, 0, &[step]);
-    table
 }
 
 /// Gathers `rows` images from position `first` of a shuffled order over `count` images of

@@ -13,6 +13,16 @@ use aeclust::reference::umap_knn::knn;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// A step table of one slot holding `step`.
+pub fn one_step(
+    ctx: &aeclust::gpu::GpuContext,
+    step: aeclust::gpu::kernels::StepParams,
+) -> aeclust::gpu::kernels::StepTable {
+    let table = aeclust::gpu::kernels::StepTable::new(ctx, 1);
+    table.write(ctx, 0, &[step]);
+    table
+}
+
 pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
