@@ -111,6 +111,27 @@ impl DecKernels {
         })
     }
 
+    /// A per-batch kernel's dispatch: the step, the shape, the batch's codes and the centres,
+    /// then `rest` in the order of its slots.
+    fn over_batch(
+        ctx: &GpuContext,
+        kernel: &Kernel,
+        (steps, dims): (&StepTable, DecDims),
+        (codes, centres): (&wgpu::Buffer, &wgpu::Buffer),
+        rest: &[&wgpu::Buffer],
+        grid: (u32, u32),
+    ) -> Dispatch {
+        let shape = dims.shape(ctx);
+        let mut bindings = vec![
+            steps.binding(),
+            shape.as_entire_binding(),
+            codes.as_entire_binding(),
+            centres.as_entire_binding(),
+        ];
+        bindings.extend(rest.iter().map(|b| b.as_entire_binding()));
+        kernel.dispatch(ctx, bindings, grid)
+    }
+
     /// The soft assignments of a batch's `step.rows` codes into rows `step.loss_offset..` of
     /// the n x k `soft`.
     pub fn soft_assign(
@@ -120,16 +141,13 @@ impl DecKernels {
         dims: DecDims,
         (codes, centres, soft): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
     ) -> Dispatch {
-        let shape = dims.shape(ctx);
-        self.soft_assign.dispatch(
+        let batch = (steps, dims);
+        Self::over_batch(
             ctx,
-            vec![
-                steps.binding(),
-                shape.as_entire_binding(),
-                codes.as_entire_binding(),
-                centres.as_entire_binding(),
-                soft.as_entire_binding(),
-            ],
+            &self.soft_assign,
+            batch,
+            (codes, centres),
+            &[soft],
             dims.grid(),
         )
     }
@@ -162,21 +180,15 @@ impl DecKernels {
         dims: DecDims,
         buffers: DecLossBuffers<'_>,
     ) -> Dispatch {
-        let shape = dims.shape(ctx);
-        self.loss.dispatch(
+        let b = buffers;
+        let rest = [b.soft, b.mass, b.order, b.grad, b.losses, b.coefficients];
+        let batch = (steps, dims);
+        Self::over_batch(
             ctx,
-            vec![
-                steps.binding(),
-                shape.as_entire_binding(),
-                buffers.codes.as_entire_binding(),
-                buffers.centres.as_entire_binding(),
-                buffers.soft.as_entire_binding(),
-                buffers.mass.as_entire_binding(),
-                buffers.order.as_entire_binding(),
-                buffers.grad.as_entire_binding(),
-                buffers.losses.as_entire_binding(),
-                buffers.coefficients.as_entire_binding(),
-            ],
+            &self.loss,
+            batch,
+            (b.codes, b.centres),
+            &rest,
             dims.grid(),
         )
     }
@@ -191,18 +203,15 @@ impl DecKernels {
         (codes, centres): (&wgpu::Buffer, &wgpu::Buffer),
         (coefficients, centre_grads): (&wgpu::Buffer, &wgpu::Buffer),
     ) -> Dispatch {
-        let shape = dims.shape(ctx);
-        self.centre_grad.dispatch(
+        let grid = (((dims.k * dims.d) as u32).div_ceil(64), 1);
+        let rest = [coefficients, centre_grads];
+        Self::over_batch(
             ctx,
-            vec![
-                steps.binding(),
-                shape.as_entire_binding(),
-                codes.as_entire_binding(),
-                centres.as_entire_binding(),
-                coefficients.as_entire_binding(),
-                centre_grads.as_entire_binding(),
-            ],
-            (((dims.k * dims.d) as u32).div_ceil(64), 1),
+            &self.centre_grad,
+            (steps, dims),
+            (codes, centres),
+            &rest,
+            grid,
         )
     }
 }
