@@ -7,7 +7,10 @@ mod common;
 use std::path::Path;
 
 use aeclust::data::{load_dir, Split};
-use aeclust::domain::{check_dec, dec_loop_cost, DEC_MAX_K, LOOP_BUDGET, MAX_IMAGE_MOVE};
+use aeclust::domain::{
+    check_dec, check_moved_image, dec_loop_cost, DEC_MAX_K, LOOP_BUDGET, MAX_IMAGE_MOVE,
+    MAX_MOVED_SIDE,
+};
 use aeclust::gpu::buffers::{pad_matrix, padded, read_f32, storage, storage_init};
 use aeclust::gpu::kernels::{run, DecDims, DecLossBuffers, Kernels, StepParams, StepTable};
 use aeclust::gpu::GpuContext;
@@ -200,6 +203,9 @@ fn dec_kernels_at_the_edges_of_their_domain() {
         .last()
         .unwrap();
     assert!(check_dec(100, d, DEC_MAX_K, MAX_IMAGE_MOVE).is_ok());
+    // The gather's fixed-point source coordinates stay within i32 up to this side.
+    assert!(check_moved_image(MAX_MOVED_SIDE, 3).is_ok());
+    assert!(check_moved_image(3, MAX_MOVED_SIDE + 1).is_err());
     for refused in [
         check_dec(100, d + 1, DEC_MAX_K, 0),
         check_dec(100, d, DEC_MAX_K + 1, 0),
